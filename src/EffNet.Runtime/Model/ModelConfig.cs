@@ -1,0 +1,66 @@
+using System;
+using System.Globalization;
+
+namespace EffNet.Model
+{
+    /// <summary>
+    /// Everything that determines an EfficientNet's architecture: width and depth multipliers, input resolution,
+    /// number of classes and padding style. Two configs with equal fields describe the same network.
+    /// </summary>
+#if EFFNET_RUNTIME
+    public
+#endif
+    sealed record ModelConfig(double Width, double Depth, int Resolution, int NumClasses, EfficientNetPadding Padding)
+    {
+        public const int DefaultNumClasses = 1000;
+        public const int MinResolution = 32, MaxResolution = 2048;
+        public const int MinNumClasses = 1, MaxNumClasses = 100_000;
+        public const double MaxWidth = 4.0, MaxDepth = 8.0;
+
+        /// <summary>The official EfficientNet-B<paramref name="phi"/>, optionally at another resolution or class count.</summary>
+        public static ModelConfig ForPhi(int phi, int? resolution = null, int numClasses = DefaultNumClasses,
+                                         EfficientNetPadding padding = EfficientNetPadding.Symmetric)
+            => new ModelConfig(Scaling.WidthOf(phi), Scaling.DepthOf(phi), resolution ?? Scaling.ResolutionOf(phi), numClasses, padding);
+
+        /// <summary>B0..B7 when width and depth are one of the official pairs, otherwise -1.</summary>
+        public int Phi => Scaling.PhiOf(Width, Depth);
+
+        /// <summary>"EfficientNet-B3" or "EfficientNet (width 0.5, depth 0.5)".</summary>
+        public string VariantName => Phi >= 0
+            ? "EfficientNet-B" + Phi.ToString(CultureInfo.InvariantCulture)
+            : string.Format(CultureInfo.InvariantCulture, "EfficientNet (width {0}, depth {1})", Width, Depth);
+
+        /// <summary>"EfficientNet-B3 @300x300, 1000 classes, symmetric padding".</summary>
+        public string DisplayName => string.Format(CultureInfo.InvariantCulture,
+            "{0} @{1}x{1}, {2} classes, {3} padding", VariantName, Resolution, NumClasses,
+            Padding == EfficientNetPadding.Same ? "TF-SAME" : "symmetric");
+
+        /// <summary>Problems with this config, one sentence each naming the value and the allowed range; empty when valid.</summary>
+        public string[] Validate()
+        {
+            var problems = new System.Collections.Generic.List<string>();
+            if (!(Width > 0 && Width <= MaxWidth))
+                problems.Add(Format("Width {0} is out of range: it must be greater than 0 and at most {1}.", Width, MaxWidth));
+            if (!(Depth > 0 && Depth <= MaxDepth))
+                problems.Add(Format("Depth {0} is out of range: it must be greater than 0 and at most {1}.", Depth, MaxDepth));
+            if (Resolution < MinResolution || Resolution > MaxResolution)
+                problems.Add(Format("Resolution {0} is out of range: it must be {1}..{2} pixels.", Resolution, MinResolution, MaxResolution));
+            if (NumClasses < MinNumClasses || NumClasses > MaxNumClasses)
+                problems.Add(Format("NumClasses {0} is out of range: it must be {1}..{2}.", NumClasses, MinNumClasses, MaxNumClasses));
+            if (Padding != EfficientNetPadding.Symmetric && Padding != EfficientNetPadding.Same)
+                problems.Add(Format("Padding {0} is not a known padding mode: use Symmetric or Same.", (int)Padding));
+            return problems.ToArray();
+        }
+
+        /// <summary>Throws <see cref="ArgumentException"/> listing every problem when the config is invalid.</summary>
+        public ModelConfig EnsureValid()
+        {
+            string[] problems = Validate();
+            if (problems.Length > 0)
+                throw new ArgumentException("Invalid EfficientNet configuration: " + string.Join(" ", problems));
+            return this;
+        }
+
+        static string Format(string format, params object[] args) => string.Format(CultureInfo.InvariantCulture, format, args);
+    }
+}

@@ -1,0 +1,288 @@
+using System;
+using System.Buffers.Binary;
+using System.IO;
+using System.IO.Hashing;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Text;
+using EffNet.Memory;
+using EffNet.Model;
+
+namespace EffNet
+{
+    /// <summary>
+    /// The weights of one model read from a v1 blob into 64-byte aligned native memory, after checking the magic, version,
+    /// fingerprint, every tensor's name, shape and offset, and the checksum.
+    /// </summary>
+    public sealed class WeightBlob : IDisposable
+    {
+        readonly AlignedBuffer _weights;
+
+        WeightBlob(AlignedBuffer weights, WeightBlobInfo info)
+        {
+            _weights = weights;
+            Info = info;
+        }
+
+        public WeightBlobInfo Info { get; }
+
+        /// <summary>All packed weights, laid out as the model's <see cref="NetworkLayout"/> says.</summary>
+        public ReadOnlySpan<float> Weights => _weights.Span;
+
+        public bool IsDisposed => _weights.IsDisposed;
+
+        public void Dispose() => _weights.Dispose();
+
+        /// <summary>Reads <paramref name="path"/>, which must have been made for <paramref name="expected"/>.</summary>
+        /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+        /// <exception cref="WeightFormatException">The file is not a valid blob for this model.</exception>
+        public static WeightBlob Read(string path, NetworkLayout expected)
+        {
+            ArgumentNullException.ThrowIfNull(path);
+            if (!File.Exists(path))
+                throw new FileNotFoundException($"Weight file '{path}' does not exist. Make one with `effnet import`, or check the path.", path);
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+            return Read(file, expected, path);
+        }
+
+        /// <summary>Reads a blob from <paramref name="stream"/>; <paramref name="name"/> labels errors (a file name, or null).</summary>
+        public static WeightBlob Read(Stream stream, NetworkLayout expected, string? name = null)
+        {
+            ArgumentNullException.ThrowIfNull(stream);
+            ArgumentNullException.ThrowIfNull(expected);
+            var reader = new BlobReader(stream, name);
+            WeightBlobInfo info = reader.ReadHeaderAndDirectory();
+
+            if (info.Fingerprint != expected.Fingerprint)
+                throw reader.Fail(
+                    $"the weights were made for {info.ModelDescription} (fingerprint 0x{info.Fingerprint:x16}), " +
+                    $"but this model is {expected.Config.DisplayName} (fingerprint 0x{expected.Fingerprint:x16}). " +
+                    "Import the checkpoint again for this model, or change the [EfficientNet] attribute to match the weights.");
+            CheckDirectory(reader, info, expected);
+
+            var weights = new AlignedBuffer(expected.WeightFloats);
+            try
+            {
+                reader.ReadDataAndVerify(info, MemoryMarshal.AsBytes(weights.Span));
+                return new WeightBlob(weights, info);
+            }
+            catch
+            {
+                weights.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>Reads only the header and tensor directory (for inspecting a file without knowing its model).</summary>
+        public static WeightBlobInfo ReadInfo(string path)
+        {
+            if (!File.Exists(path))
+                throw new FileNotFoundException($"Weight file '{path}' does not exist.", path);
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            return new BlobReader(file, path).ReadHeaderAndDirectory();
+        }
+
+        static void CheckDirectory(BlobReader reader, WeightBlobInfo info, NetworkLayout expected)
+        {
+            if (info.DataBytes != expected.WeightFloats * sizeof(float))
+                throw reader.Fail($"the data section holds {info.DataBytes} bytes, but {expected.Config.DisplayName} needs {expected.WeightFloats * sizeof(float)}.");
+            int count = expected.Layers.Count * 2;
+            if (info.Tensors.Length != count)
+                throw reader.Fail($"the directory lists {info.Tensors.Length} tensors, but {expected.Config.DisplayName} has {count}.");
+            int t = 0;
+            foreach (ConvLayer layer in expected.Layers)
+            {
+                Expect(reader, info.Tensors[t++], layer.WeightName, layer.PackedWeightShape, layer.WeightOffset, layer.WeightLength);
+                Expect(reader, info.Tensors[t++], layer.BiasName, new[] { layer.OutChannels }, layer.BiasOffset, layer.BiasLength);
+            }
+        }
+
+        static void Expect(BlobReader reader, WeightBlobTensor actual, string name, int[] shape, long offsetFloats, long lengthFloats)
+        {
+            if (actual.Name != name || !actual.Shape.SequenceEqual(shape) ||
+                actual.OffsetBytes != offsetFloats * sizeof(float) || actual.LengthBytes != lengthFloats * sizeof(float))
+                throw reader.Fail(
+                    $"tensor '{actual.Name}' {SourceTensor.FormatShape(actual.Shape)} at data offset {actual.OffsetBytes} ({actual.LengthBytes} bytes) " +
+                    $"is not the expected '{name}' {SourceTensor.FormatShape(shape)} at {offsetFloats * sizeof(float)} ({lengthFloats * sizeof(float)} bytes).");
+        }
+
+        /// <summary>Bounds-checked sequential reading of a blob; every failure names the source and the offset.</summary>
+        sealed class BlobReader
+        {
+            readonly Stream _stream;
+            readonly string? _name;
+            readonly XxHash3 _hash = new XxHash3();
+            long _position;
+
+            public BlobReader(Stream stream, string? name)
+            {
+                _stream = stream;
+                _name = name;
+            }
+
+            public WeightFormatException Fail(string message) => new WeightFormatException(_name, message);
+
+            public WeightBlobInfo ReadHeaderAndDirectory()
+            {
+                var header = new byte[WeightBlobFormat.HeaderBytes];
+                ReadExactly(header, "the header");
+                if (!header.AsSpan(0, 8).SequenceEqual(WeightBlobFormat.Magic))
+                    throw Fail("this is not an EffNet weight blob (the first 8 bytes are not \"EFFNETWB\"). Convert checkpoints with `effnet import`.");
+                uint version = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8));
+                if (version != WeightBlobFormat.Version)
+                    throw Fail($"weight blob format version {version} is not supported; this runtime reads version {WeightBlobFormat.Version}. Re-import the checkpoint with this version of EffNet.");
+                uint headerBytes = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(12));
+                ulong fingerprint = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(16));
+                long directoryOffset = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(24));
+                long directoryBytes = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(32));
+                long dataOffset = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(40));
+                long dataBytes = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(48));
+                if (headerBytes != WeightBlobFormat.HeaderBytes || directoryOffset != WeightBlobFormat.HeaderBytes)
+                    throw Fail($"header size {headerBytes} / directory offset {directoryOffset} should both be {WeightBlobFormat.HeaderBytes}.");
+                if (directoryBytes < 16 || directoryBytes > WeightBlobFormat.MaxDirectoryBytes)
+                    throw Fail($"directory length {directoryBytes} at offset 32 is outside 16..{WeightBlobFormat.MaxDirectoryBytes} bytes.");
+                if (dataOffset != AlignUp(directoryOffset + directoryBytes) || dataBytes < 0 || dataBytes % sizeof(float) != 0)
+                    throw Fail($"data section (offset {dataOffset}, {dataBytes} bytes) does not follow the directory on a {WeightBlobFormat.DataAlignment}-byte boundary.");
+                if (_stream.CanSeek && dataOffset + dataBytes + WeightBlobFormat.TrailerBytes != _stream.Length)
+                    throw Fail($"the file is {_stream.Length} bytes but its header describes {dataOffset + dataBytes + WeightBlobFormat.TrailerBytes}: it is truncated or has trailing bytes.");
+
+                var directory = new byte[directoryBytes];
+                ReadExactly(directory, "the tensor directory");
+                var cursor = new DirectoryCursor(directory, directoryOffset, this);
+                string model = cursor.Text("model description");
+                string architecture = cursor.Text("architecture");
+                string source = cursor.Text("source description");
+                uint count = cursor.UInt32("tensor count");
+                if (count > directoryBytes / 20)
+                    throw Fail($"the directory claims {count} tensors, more than its {directoryBytes} bytes can describe.");
+                var tensors = new WeightBlobTensor[count];
+                for (int i = 0; i < count; i++)
+                    tensors[i] = cursor.Tensor(dataBytes);
+                cursor.ExpectEnd();
+
+                ReadExactly(new byte[dataOffset - directoryOffset - directoryBytes], "the directory padding");
+                return new WeightBlobInfo(version, fingerprint, model, architecture, source, tensors, dataOffset, dataBytes);
+            }
+
+            public void ReadDataAndVerify(WeightBlobInfo info, Span<byte> destination)
+            {
+                ReadExactly(destination, "the tensor data");
+                ulong computed = _hash.GetCurrentHashAsUInt64();
+                var trailer = new byte[WeightBlobFormat.TrailerBytes];
+                _hash.Reset(); // the trailer is not part of the checksum
+                ReadExactly(trailer, "the checksum trailer");
+                if (!trailer.AsSpan(8).SequenceEqual(WeightBlobFormat.TrailerMagic))
+                    throw Fail($"the trailer at offset {_position - 8} is not \"EFFNETWE\": the file is truncated or damaged.");
+                ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(trailer);
+                if (stored != computed)
+                    throw Fail($"checksum mismatch: stored 0x{stored:x16}, computed 0x{computed:x16}. The file is corrupted; copy or import it again.");
+                if (_stream.ReadByte() != -1)
+                    throw Fail($"unexpected bytes after the trailer at offset {_position}.");
+            }
+
+            void ReadExactly(Span<byte> buffer, string what)
+            {
+                int done = 0;
+                while (done < buffer.Length)
+                {
+                    int n = _stream.Read(buffer.Slice(done));
+                    if (n == 0)
+                        throw Fail($"the file ends at offset {_position + done} inside {what} ({buffer.Length} bytes from offset {_position}): it is truncated.");
+                    done += n;
+                }
+                _hash.Append(buffer);
+                _position += buffer.Length;
+            }
+
+            static long AlignUp(long value) => (value + WeightBlobFormat.DataAlignment - 1) / WeightBlobFormat.DataAlignment * WeightBlobFormat.DataAlignment;
+        }
+
+        /// <summary>Reads fields of the directory, failing with the absolute file offset of the field.</summary>
+        sealed class DirectoryCursor
+        {
+            readonly byte[] _bytes;
+            readonly long _base;
+            readonly BlobReader _reader;
+            int _at;
+
+            public DirectoryCursor(byte[] bytes, long fileOffset, BlobReader reader)
+            {
+                _bytes = bytes; _base = fileOffset; _reader = reader;
+            }
+
+            ReadOnlySpan<byte> Take(int count, string what)
+            {
+                if (count < 0 || count > _bytes.Length - _at)
+                    throw _reader.Fail($"{what} at offset {_base + _at} needs {count} bytes but the directory ends at offset {_base + _bytes.Length}.");
+                ReadOnlySpan<byte> span = _bytes.AsSpan(_at, count);
+                _at += count;
+                return span;
+            }
+
+            public uint UInt32(string what) => BinaryPrimitives.ReadUInt32LittleEndian(Take(4, what));
+            ushort UInt16(string what) => BinaryPrimitives.ReadUInt16LittleEndian(Take(2, what));
+            long Int64(string what) => BinaryPrimitives.ReadInt64LittleEndian(Take(8, what));
+            byte Byte(string what) => Take(1, what)[0];
+
+            public string Text(string what)
+            {
+                long at = _base + _at;
+                uint length = UInt32(what + " length");
+                if (length > WeightBlobFormat.MaxTextBytes)
+                    throw _reader.Fail($"{what} at offset {at} claims {length} bytes; at most {WeightBlobFormat.MaxTextBytes} are allowed.");
+                return Utf8(Take((int)length, what), what, at);
+            }
+
+            string Utf8(ReadOnlySpan<byte> bytes, string what, long at)
+            {
+                try { return new UTF8Encoding(false, true).GetString(bytes); }
+                catch (DecoderFallbackException) { throw _reader.Fail($"{what} at offset {at} is not valid UTF-8."); }
+            }
+
+            public WeightBlobTensor Tensor(long dataBytes)
+            {
+                long at = _base + _at;
+                int nameLength = UInt16("tensor name length");
+                if (nameLength == 0 || nameLength > WeightBlobFormat.MaxNameBytes)
+                    throw _reader.Fail($"tensor name length {nameLength} at offset {at} is outside 1..{WeightBlobFormat.MaxNameBytes}.");
+                string name = Utf8(Take(nameLength, "tensor name"), "tensor name", at + 2);
+                byte dtype = Byte("dtype");
+                if (dtype != WeightBlobFormat.DTypeFloat32)
+                    throw _reader.Fail($"tensor '{name}' has dtype code {dtype}; only {WeightBlobFormat.DTypeFloat32} (float32) is defined.");
+                int rank = Byte("rank");
+                if (rank > WeightBlobFormat.MaxRank)
+                    throw _reader.Fail($"tensor '{name}' has rank {rank}; at most {WeightBlobFormat.MaxRank} is allowed.");
+                var shape = new int[rank];
+                long elements = 1;
+                for (int d = 0; d < rank; d++)
+                {
+                    uint dim = UInt32("dimension");
+                    if (dim == 0 || dim > int.MaxValue)
+                        throw _reader.Fail($"tensor '{name}' has dimension {d} = {dim}.");
+                    if (elements > dataBytes / dim)
+                        throw _reader.Fail($"tensor '{name}' has more elements than the {dataBytes}-byte data section holds.");
+                    shape[d] = (int)dim;
+                    elements *= dim;
+                }
+                long offset = Int64("tensor offset");
+                long length = Int64("tensor length");
+                if (offset < 0 || offset % WeightBlobFormat.DataAlignment != 0 || length != elements * sizeof(float) || offset > dataBytes - length)
+                    throw _reader.Fail($"tensor '{name}' {SourceTensor.FormatShape(shape)} claims {length} bytes at data offset {offset}, which is not an aligned range of the {dataBytes}-byte data section of its size.");
+                return new WeightBlobTensor(name, shape, offset, length);
+            }
+
+            public void ExpectEnd()
+            {
+                if (_at != _bytes.Length)
+                    throw _reader.Fail($"{_bytes.Length - _at} unexplained bytes at the end of the directory (offset {_base + _at}).");
+            }
+        }
+    }
+
+    /// <summary>What a blob says about itself: header fields, model description and tensor directory.</summary>
+    public sealed record WeightBlobInfo(uint Version, ulong Fingerprint, string ModelDescription, string Architecture,
+                                        string SourceDescription, WeightBlobTensor[] Tensors, long DataOffset, long DataBytes);
+
+    /// <summary>One entry of a blob's tensor directory; offsets are bytes from the start of the data section.</summary>
+    public sealed record WeightBlobTensor(string Name, int[] Shape, long OffsetBytes, long LengthBytes);
+}

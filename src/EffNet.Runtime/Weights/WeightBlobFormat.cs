@@ -1,0 +1,22 @@
+using System.Text;
+
+namespace EffNet
+{
+    /// <summary>Constants of weight blob format v1 (docs/weight-format.md is the specification).</summary>
+    static class WeightBlobFormat
+    {
+        public static readonly byte[] Magic = Encoding.ASCII.GetBytes("EFFNETWB");
+        public static readonly byte[] TrailerMagic = Encoding.ASCII.GetBytes("EFFNETWE");
+        public const uint Version = 1;
+        public const int HeaderBytes = 64;
+        public const int TrailerBytes = 16;
+        public const int DataAlignment = 64;
+        public const byte DTypeFloat32 = 1;
+        public const int MaxRank = 8;
+        public const int MaxNameBytes = 1024;
+        public const int MaxTextBytes = 64 * 1024;
+
+        /// <summary>A directory larger than this is refused before it is read (B7's is under 100 KB).</summary>
+        public const long MaxDirectoryBytes = 16 * 1024 * 1024;
+    }
+}

@@ -1,0 +1,230 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.IO;
+using System.IO.Hashing;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Text;
+using EffNet.Model;
+
+namespace EffNet
+{
+    /// <summary>
+    /// Folds BatchNorm into a torchvision state dict, packs every weight into the layout the kernels read, and writes
+    /// the result as a v1 weight blob (see docs/weight-format.md).
+    /// </summary>
+    public static class WeightBlobWriter
+    {
+        /// <summary>Writes the blob to <paramref name="path"/> through a temporary file, so a failed write leaves nothing behind.</summary>
+        public static void Write(string path, NetworkLayout layout, IReadOnlyDictionary<string, SourceTensor> stateDict,
+                                 float batchNormEpsilon, string sourceDescription)
+        {
+            ArgumentNullException.ThrowIfNull(path);
+            string full = System.IO.Path.GetFullPath(path);
+            string temp = full + ".partial-" + Environment.ProcessId;
+            try
+            {
+                using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+                    Write(file, layout, stateDict, batchNormEpsilon, sourceDescription);
+                File.Move(temp, full, overwrite: true);
+            }
+            finally
+            {
+                if (File.Exists(temp)) File.Delete(temp);
+            }
+        }
+
+        /// <summary>Writes the blob to <paramref name="destination"/>.</summary>
+        /// <param name="stateDict">Tensors under torchvision's names and shapes (<see cref="NetworkLayout.TorchvisionStateDict"/>).</param>
+        /// <param name="batchNormEpsilon">The epsilon the source model's BatchNorms used (<see cref="BatchNormFolding.TorchvisionEpsilon"/>).</param>
+        public static void Write(Stream destination, NetworkLayout layout, IReadOnlyDictionary<string, SourceTensor> stateDict,
+                                 float batchNormEpsilon, string sourceDescription)
+        {
+            ArgumentNullException.ThrowIfNull(destination);
+            float[] packed = Pack(layout, stateDict, batchNormEpsilon);
+            WritePacked(destination, layout, packed, sourceDescription ?? "");
+        }
+
+        /// <summary>
+        /// Checks that <paramref name="stateDict"/> is exactly the model's state dict (every problem listed in one
+        /// exception), then folds BatchNorm and packs all weights into one buffer laid out as <paramref name="layout"/> says.
+        /// </summary>
+        public static float[] Pack(NetworkLayout layout, IReadOnlyDictionary<string, SourceTensor> stateDict, float batchNormEpsilon)
+        {
+            ArgumentNullException.ThrowIfNull(layout);
+            ArgumentNullException.ThrowIfNull(stateDict);
+            if (!(batchNormEpsilon > 0) || float.IsInfinity(batchNormEpsilon))
+                throw new ArgumentOutOfRangeException(nameof(batchNormEpsilon), batchNormEpsilon, "BatchNorm epsilon must be a positive number (1e-5 for PyTorch-trained weights, 1e-3 for TensorFlow-trained).");
+            CheckStateDict(layout, stateDict);
+
+            var packed = new float[layout.WeightFloats];
+            foreach (ConvLayer layer in layout.Layers)
+                PackLayer(layer, stateDict, batchNormEpsilon, packed);
+            return packed;
+        }
+
+        static void CheckStateDict(NetworkLayout layout, IReadOnlyDictionary<string, SourceTensor> stateDict)
+        {
+            var missing = new List<string>();
+            var misShaped = new List<string>();
+            var expected = new HashSet<string>(StringComparer.Ordinal);
+            foreach (KeyValuePair<string, int[]> entry in layout.TorchvisionStateDict())
+            {
+                expected.Add(entry.Key);
+                if (entry.Key.EndsWith(".num_batches_tracked", StringComparison.Ordinal))
+                    continue; // a training counter: optional and ignored
+                if (!stateDict.TryGetValue(entry.Key, out SourceTensor? tensor))
+                    missing.Add(entry.Key);
+                else if (!tensor.Shape.SequenceEqual(entry.Value))
+                    misShaped.Add($"{entry.Key} is {SourceTensor.FormatShape(tensor.Shape)}, expected {SourceTensor.FormatShape(entry.Value)}");
+            }
+            var unexpected = stateDict.Keys.Where(k => !expected.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+            if (missing.Count + misShaped.Count + unexpected.Count == 0)
+                return;
+
+            var message = new StringBuilder();
+            message.Append("The tensors do not match ").Append(layout.Config.DisplayName).Append('.');
+            Describe(message, "missing", missing);
+            Describe(message, "with the wrong shape", misShaped);
+            Describe(message, "unexpected", unexpected);
+            message.Append(" Check that the checkpoint is for this variant, resolution-independent layers aside, and uses torchvision's key names.");
+            throw new WeightFormatException(null, message.ToString());
+        }
+
+        static void Describe(StringBuilder message, string what, List<string> items)
+        {
+            if (items.Count == 0) return;
+            const int shown = 20;
+            message.Append(' ').Append(items.Count).Append(" tensor(s) ").Append(what).Append(": ")
+                   .Append(string.Join("; ", items.Take(shown)));
+            if (items.Count > shown) message.Append("; and ").Append(items.Count - shown).Append(" more");
+            message.Append('.');
+        }
+
+        static void PackLayer(ConvLayer layer, IReadOnlyDictionary<string, SourceTensor> stateDict, float epsilon, float[] packed)
+        {
+            int outs = layer.OutChannels;
+            float[] source = stateDict[layer.WeightName].Data;
+            Span<float> bias = packed.AsSpan((int)layer.BiasOffset, outs);
+            var scale = new double[outs];
+            if (layer.BatchNorm is string bn)
+            {
+                BatchNormFolding.Fold(stateDict[bn + ".weight"].Data, stateDict[bn + ".bias"].Data,
+                    stateDict[bn + ".running_mean"].Data, stateDict[bn + ".running_var"].Data, epsilon, scale, bias);
+            }
+            else
+            {
+                Array.Fill(scale, 1.0);
+                stateDict[layer.BiasName].Data.AsSpan(0, outs).CopyTo(bias);
+            }
+
+            Span<float> weights = packed.AsSpan((int)layer.WeightOffset, (int)layer.WeightLength);
+            int ins = layer.InChannels, k = layer.Kernel;
+            switch (layer.Kind)
+            {
+                case LayerKind.Stem: // [O, I, kh, kw] -> [kh, kw, I, O]
+                    for (int o = 0; o < outs; o++)
+                        for (int i = 0; i < ins; i++)
+                            for (int ky = 0; ky < k; ky++)
+                                for (int kx = 0; kx < k; kx++)
+                                    weights[((ky * k + kx) * ins + i) * outs + o] = (float)(source[((o * ins + i) * k + ky) * k + kx] * scale[o]);
+                    break;
+                case LayerKind.Pointwise: // [O, I, 1, 1] -> [I, O]
+                    for (int o = 0; o < outs; o++)
+                        for (int i = 0; i < ins; i++)
+                            weights[i * outs + o] = (float)(source[o * ins + i] * scale[o]);
+                    break;
+                case LayerKind.Depthwise: // [C, 1, kh, kw] -> [kh, kw, C]
+                    for (int c = 0; c < outs; c++)
+                        for (int t = 0; t < k * k; t++)
+                            weights[t * outs + c] = (float)(source[c * k * k + t] * scale[c]);
+                    break;
+                case LayerKind.SqueezeExpand: // [C, S, 1, 1] -> [S, C]
+                    for (int c = 0; c < outs; c++)
+                        for (int s = 0; s < ins; s++)
+                            weights[s * outs + c] = source[c * ins + s];
+                    break;
+                default: // SqueezeReduce [S, C, 1, 1] and Classifier [O, I]: already row-major [out, in]
+                    source.AsSpan(0, (int)layer.WeightLength).CopyTo(weights);
+                    break;
+            }
+        }
+
+        static void WritePacked(Stream destination, NetworkLayout layout, float[] packed, string sourceDescription)
+        {
+            byte[] directory = BuildDirectory(layout, sourceDescription);
+            long directoryOffset = WeightBlobFormat.HeaderBytes;
+            long dataOffset = AlignUp(directoryOffset + directory.Length, WeightBlobFormat.DataAlignment);
+            long dataBytes = layout.WeightFloats * sizeof(float);
+
+            var header = new byte[WeightBlobFormat.HeaderBytes];
+            WeightBlobFormat.Magic.CopyTo(header, 0);
+            BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), WeightBlobFormat.Version);
+            BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(12), WeightBlobFormat.HeaderBytes);
+            BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(16), layout.Fingerprint);
+            BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(24), directoryOffset);
+            BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(32), directory.Length);
+            BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(40), dataOffset);
+            BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(48), dataBytes);
+
+            var hash = new XxHash3();
+            void Emit(ReadOnlySpan<byte> bytes)
+            {
+                hash.Append(bytes);
+                destination.Write(bytes);
+            }
+
+            Emit(header);
+            Emit(directory);
+            Emit(new byte[dataOffset - directoryOffset - directory.Length]);
+            Emit(MemoryMarshal.AsBytes(packed.AsSpan()));
+
+            var trailer = new byte[WeightBlobFormat.TrailerBytes];
+            BinaryPrimitives.WriteUInt64LittleEndian(trailer, hash.GetCurrentHashAsUInt64());
+            WeightBlobFormat.TrailerMagic.CopyTo(trailer, 8);
+            destination.Write(trailer);
+            destination.Flush();
+        }
+
+        static byte[] BuildDirectory(NetworkLayout layout, string sourceDescription)
+        {
+            using var buffer = new MemoryStream();
+            using var writer = new BinaryWriter(buffer, Encoding.UTF8);
+            WriteText(writer, layout.Config.DisplayName);
+            WriteText(writer, layout.CanonicalArchitecture);
+            WriteText(writer, sourceDescription);
+            writer.Write((uint)(layout.Layers.Count * 2));
+            foreach (ConvLayer layer in layout.Layers)
+            {
+                WriteTensor(writer, layer.WeightName, layer.PackedWeightShape, layer.WeightOffset, layer.WeightLength);
+                WriteTensor(writer, layer.BiasName, new[] { layer.OutChannels }, layer.BiasOffset, layer.BiasLength);
+            }
+            writer.Flush();
+            return buffer.ToArray();
+        }
+
+        static void WriteText(BinaryWriter writer, string text)
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(text);
+            if (bytes.Length > WeightBlobFormat.MaxTextBytes)
+                throw new ArgumentException($"Text fields of a weight blob are limited to {WeightBlobFormat.MaxTextBytes} bytes.");
+            writer.Write((uint)bytes.Length);
+            writer.Write(bytes);
+        }
+
+        static void WriteTensor(BinaryWriter writer, string name, int[] shape, long offsetFloats, long lengthFloats)
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(name);
+            writer.Write((ushort)bytes.Length);
+            writer.Write(bytes);
+            writer.Write(WeightBlobFormat.DTypeFloat32);
+            writer.Write((byte)shape.Length);
+            foreach (int d in shape) writer.Write((uint)d);
+            writer.Write(offsetFloats * sizeof(float));
+            writer.Write(lengthFloats * sizeof(float));
+        }
+
+        static long AlignUp(long value, int alignment) => (value + alignment - 1) / alignment * alignment;
+    }
+}
