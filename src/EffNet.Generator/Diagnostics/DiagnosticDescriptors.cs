@@ -1,0 +1,66 @@
+using Microsoft.CodeAnalysis;
+
+namespace EffNet.Generator.Diagnostics
+{
+    /// <summary>Every diagnostic the generator reports. Each message names the problem and the fix.</summary>
+    static class DiagnosticDescriptors
+    {
+        const string Category = "EffNet";
+
+        static DiagnosticDescriptor Error(string id, string title, string message) =>
+            new DiagnosticDescriptor(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+                helpLinkUri: "docs/diagnostics.md#" + id.ToLowerInvariant());
+
+        public static readonly DiagnosticDescriptor NotPartial = Error("EFN0001",
+            "The class must be partial",
+            "'{0}' has [EfficientNet] but is not partial; declare it 'partial class {0}' so the generator can add the network to it");
+
+        public static readonly DiagnosticDescriptor ContainingTypeNotPartial = Error("EFN0002",
+            "A containing type is not partial",
+            "'{0}' is nested in '{1}', which is not partial; make every containing type partial or move '{0}' to namespace level");
+
+        public static readonly DiagnosticDescriptor GenericClass = Error("EFN0003",
+            "Generic classes are not supported",
+            "'{0}' is generic; an [EfficientNet] class has one fixed architecture, so remove its type parameters");
+
+        public static readonly DiagnosticDescriptor PhiOutOfRange = Error("EFN0004",
+            "Phi is out of range",
+            "Phi = {0} does not name an EfficientNet variant; use 0..7 for B0..B7, or Width and Depth for custom scaling");
+
+        public static readonly DiagnosticDescriptor NumClassesOutOfRange = Error("EFN0005",
+            "NumClasses is out of range",
+            "NumClasses = {0} is invalid; the classifier needs {1}..{2} outputs (1000 for ImageNet weights)");
+
+        public static readonly DiagnosticDescriptor ResolutionOutOfRange = Error("EFN0006",
+            "Resolution is out of range",
+            "Resolution = {0} is invalid; use a square input size of {1}..{2} pixels, or omit it for the variant's native size");
+
+        public static readonly DiagnosticDescriptor WidthOutOfRange = Error("EFN0007",
+            "Width is out of range",
+            "Width = {0} is invalid; the width multiplier must be greater than 0 and at most {1}");
+
+        public static readonly DiagnosticDescriptor DepthOutOfRange = Error("EFN0008",
+            "Depth is out of range",
+            "Depth = {0} is invalid; the depth multiplier must be greater than 0 and at most {1}");
+
+        public static readonly DiagnosticDescriptor PhiConflictsWithWidthDepth = Error("EFN0009",
+            "Phi conflicts with Width/Depth",
+            "Phi and {0} both choose the scaling coefficients; use Phi for an official B0..B7 variant or Width/Depth for custom scaling, not both");
+
+        public static readonly DiagnosticDescriptor StaticOrAbstract = Error("EFN0010",
+            "The class is static or abstract",
+            "'{0}' is {1}; an [EfficientNet] class is instantiated by its Load method, so remove the '{1}' modifier");
+
+        public static readonly DiagnosticDescriptor PaddingUndefined = Error("EFN0011",
+            "Padding is not a defined value",
+            "Padding = {0} is not an EfficientNetPadding value; use EfficientNetPadding.Symmetric (torchvision) or EfficientNetPadding.Same (TensorFlow)");
+
+        public static readonly DiagnosticDescriptor ArenaTooLarge = Error("EFN0012",
+            "The model is too large",
+            "'{0}' needs an activation arena of {1} floats, more than the {2} a span can address; lower Resolution or Width");
+
+        public static readonly DiagnosticDescriptor InternalError = Error("EFN0013",
+            "Internal generator error",
+            "The EffNet generator failed on '{0}' and generated nothing: {1}. Please report this with the attribute you used.");
+    }
+}

@@ -1,0 +1,86 @@
+using System;
+using System.Collections.Immutable;
+using System.Globalization;
+using EffNet.Generator.Diagnostics;
+using EffNet.Generator.Emit;
+using EffNet.Generator.Parsing;
+using EffNet.Generator.Planning;
+using EffNet.Model;
+using Microsoft.CodeAnalysis;
+
+namespace EffNet.Generator
+{
+    /// <summary>
+    /// Compiles every <c>[EfficientNet]</c> partial class into static C#:
+    /// attribute -> <see cref="ModelRequest"/> (parse and check) -> <see cref="NetworkLayout"/> (scale the block table)
+    /// -> <see cref="ForwardPlan"/> (plan the arena) -> source text (emit). Kernels live in EffNet.Runtime.
+    /// </summary>
+    [Generator(LanguageNames.CSharp)]
+    public sealed class EfficientNetGenerator : IIncrementalGenerator
+    {
+        public const string RequestStep = "ModelRequest";
+        public const string OutputStep = "GeneratedModel";
+
+        public void Initialize(IncrementalGeneratorInitializationContext context)
+        {
+            IncrementalValuesProvider<ModelRequest> requests = context.SyntaxProvider
+                .ForAttributeWithMetadataName(AttributeParser.AttributeName,
+                    static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
+                    static (context, token) => AttributeParser.Parse(context, token))
+                .WithTrackingName(RequestStep);
+
+            IncrementalValuesProvider<GeneratedModel> models = requests
+                .Select(static (request, token) => Generate(request, token))
+                .WithTrackingName(OutputStep);
+
+            context.RegisterSourceOutput(models, static (output, model) =>
+            {
+                foreach (DiagnosticInfo diagnostic in model.Diagnostics)
+                    output.ReportDiagnostic(diagnostic.ToDiagnostic());
+                if (model.Source != null)
+                    output.AddSource(model.HintName, model.Source);
+            });
+        }
+
+        /// <summary>Never throws: a generator exception would silently drop every output, so it becomes EFN0013.</summary>
+        static GeneratedModel Generate(ModelRequest request, System.Threading.CancellationToken token)
+        {
+            string hint = ModelEmitter.HintName(request);
+            if (request.HasErrors)
+                return new GeneratedModel(hint, null, request.Diagnostics);
+            try
+            {
+                var config = new ModelConfig(request.Width, request.Depth, request.Resolution, request.NumClasses, (EfficientNetPadding)request.Padding);
+                NetworkLayout layout = NetworkLayout.Create(config);
+                token.ThrowIfCancellationRequested();
+                ForwardPlan plan = ForwardPlan.Create(layout);
+                if (plan.ArenaFloats > Array.MaxLength || layout.WeightFloats > Array.MaxLength)
+                    return Failure(hint, DiagnosticInfo.Create(DiagnosticDescriptors.ArenaTooLarge, null, request.FullName,
+                        Math.Max(plan.ArenaFloats, layout.WeightFloats).ToString("N0", CultureInfo.InvariantCulture),
+                        Array.MaxLength.ToString("N0", CultureInfo.InvariantCulture)));
+                return new GeneratedModel(hint, ModelEmitter.Emit(request, plan), EquatableArray<DiagnosticInfo>.Empty);
+            }
+            catch (OperationCanceledException)
+            {
+                throw;
+            }
+            catch (Exception exception)
+            {
+                return Failure(hint, DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, null, request.FullName,
+                    exception.GetType().Name + ": " + exception.Message));
+            }
+        }
+
+        static GeneratedModel Failure(string hint, DiagnosticInfo diagnostic)
+            => new GeneratedModel(hint, null, new EquatableArray<DiagnosticInfo>(ImmutableArray.Create(diagnostic)));
+
+        static class Array
+        {
+            // The largest span length a managed array allows (System.Array.MaxLength, absent from netstandard2.0).
+            public const int MaxLength = 0x7FFFFFC7;
+        }
+    }
+
+    /// <summary>The emitted file of one model, or the diagnostics that stopped it; equatable so unchanged models stay cached.</summary>
+    sealed record GeneratedModel(string HintName, string? Source, EquatableArray<DiagnosticInfo> Diagnostics);
+}

@@ -1,0 +1,140 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using EffNet.Generator.Diagnostics;
+using EffNet.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace EffNet.Generator.Parsing
+{
+    /// <summary>Turns one attributed class into a <see cref="ModelRequest"/>, checking everything the attribute says.</summary>
+    static class AttributeParser
+    {
+        public const string AttributeName = "EffNet.EfficientNetAttribute";
+
+        public static ModelRequest Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+        {
+            var type = (INamedTypeSymbol)context.TargetSymbol;
+            var declaration = (ClassDeclarationSyntax)context.TargetNode;
+            AttributeData attribute = context.Attributes[0];
+            var diagnostics = new List<DiagnosticInfo>();
+            Location nameLocation = declaration.Identifier.GetLocation();
+
+            CheckDeclaration(type, declaration, nameLocation, diagnostics);
+            var arguments = new Arguments(attribute, cancellationToken);
+            (double width, double depth, int resolution) = ResolveScaling(arguments, diagnostics);
+
+            int numClasses = arguments.Int("NumClasses") ?? ModelConfig.DefaultNumClasses;
+            if (numClasses < ModelConfig.MinNumClasses || numClasses > ModelConfig.MaxNumClasses)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NumClassesOutOfRange, arguments.LocationOf("NumClasses"),
+                    numClasses, ModelConfig.MinNumClasses, ModelConfig.MaxNumClasses));
+
+            int padding = arguments.Int("Padding") ?? (int)EfficientNetPadding.Symmetric;
+            if (padding != (int)EfficientNetPadding.Symmetric && padding != (int)EfficientNetPadding.Same)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.PaddingUndefined, arguments.LocationOf("Padding"), padding));
+
+            string? ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString();
+            return new ModelRequest(ns, ContainingTypes(type), type.Name,
+                type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat).Replace("global::", ""),
+                width, depth, resolution, numClasses, padding,
+                new EquatableArray<DiagnosticInfo>(diagnostics.ToImmutableArray()));
+        }
+
+        static void CheckDeclaration(INamedTypeSymbol type, ClassDeclarationSyntax declaration, Location nameLocation, List<DiagnosticInfo> diagnostics)
+        {
+            if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotPartial, nameLocation, type.Name));
+            if (type.IsGenericType)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.GenericClass, nameLocation, type.Name));
+            if (type.IsStatic || type.IsAbstract)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.StaticOrAbstract, nameLocation, type.Name, type.IsStatic ? "static" : "abstract"));
+            for (INamedTypeSymbol? outer = type.ContainingType; outer != null; outer = outer.ContainingType)
+            {
+                bool partial = outer.DeclaringSyntaxReferences.All(r =>
+                    r.GetSyntax() is TypeDeclarationSyntax t && t.Modifiers.Any(SyntaxKind.PartialKeyword));
+                if (!partial)
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ContainingTypeNotPartial, nameLocation, type.Name, outer.Name));
+            }
+        }
+
+        // Phi picks the official coefficients; Width/Depth pick custom ones (each 1.0 when omitted). Not both.
+        static (double Width, double Depth, int Resolution) ResolveScaling(Arguments arguments, List<DiagnosticInfo> diagnostics)
+        {
+            int? phi = arguments.Int("Phi");
+            double? width = arguments.Double("Width");
+            double? depth = arguments.Double("Depth");
+            int? resolution = arguments.Int("Resolution");
+
+            if (phi is int p && (p < Scaling.MinPhi || p > Scaling.MaxPhi))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.PhiOutOfRange, arguments.LocationOf("Phi"), p));
+                phi = 0;
+            }
+            if (phi.HasValue && (width.HasValue || depth.HasValue))
+            {
+                string both = width.HasValue && depth.HasValue ? "Width and Depth" : width.HasValue ? "Width" : "Depth";
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.PhiConflictsWithWidthDepth,
+                    arguments.LocationOf(width.HasValue ? "Width" : "Depth"), both));
+            }
+            if (width is double w && !(w > 0 && w <= ModelConfig.MaxWidth))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.WidthOutOfRange, arguments.LocationOf("Width"), Format(w), Format(ModelConfig.MaxWidth)));
+            if (depth is double d && !(d > 0 && d <= ModelConfig.MaxDepth))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DepthOutOfRange, arguments.LocationOf("Depth"), Format(d), Format(ModelConfig.MaxDepth)));
+            if (resolution is int r && (r < ModelConfig.MinResolution || r > ModelConfig.MaxResolution))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ResolutionOutOfRange, arguments.LocationOf("Resolution"),
+                    r, ModelConfig.MinResolution, ModelConfig.MaxResolution));
+
+            bool custom = !phi.HasValue && (width.HasValue || depth.HasValue);
+            int basePhi = phi ?? 0;
+            return custom
+                ? (width ?? 1.0, depth ?? 1.0, resolution ?? Scaling.ResolutionOf(0))
+                : (Scaling.WidthOf(basePhi), Scaling.DepthOf(basePhi), resolution ?? Scaling.ResolutionOf(basePhi));
+        }
+
+        static EquatableArray<string> ContainingTypes(INamedTypeSymbol type)
+        {
+            var chain = new List<string>();
+            for (INamedTypeSymbol? outer = type.ContainingType; outer != null; outer = outer.ContainingType)
+            {
+                string keyword = outer.IsRecord
+                    ? (outer.TypeKind == TypeKind.Struct ? "record struct" : "record")
+                    : outer.TypeKind switch { TypeKind.Struct => "struct", TypeKind.Interface => "interface", _ => "class" };
+                string parameters = outer.TypeParameters.Length == 0 ? "" : "<" + string.Join(", ", outer.TypeParameters.Select(t => t.Name)) + ">";
+                chain.Insert(0, "partial " + keyword + " " + outer.Name + parameters);
+            }
+            return new EquatableArray<string>(chain.ToImmutableArray());
+        }
+
+        static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+        /// <summary>The attribute's named arguments with the source location of each; ill-typed values are left to the compiler.</summary>
+        sealed class Arguments
+        {
+            readonly Dictionary<string, TypedConstant> _values = new Dictionary<string, TypedConstant>();
+            readonly AttributeSyntax? _syntax;
+
+            public Arguments(AttributeData attribute, CancellationToken cancellationToken)
+            {
+                foreach (KeyValuePair<string, TypedConstant> pair in attribute.NamedArguments)
+                    if (pair.Value.Kind != TypedConstantKind.Error && pair.Value.Value != null)
+                        _values[pair.Key] = pair.Value;
+                _syntax = attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
+            }
+
+            public int? Int(string name) => _values.TryGetValue(name, out TypedConstant c) && c.Value is int i ? i : (int?)null;
+
+            public double? Double(string name) => _values.TryGetValue(name, out TypedConstant c) && c.Value is double d ? d : (double?)null;
+
+            public Location? LocationOf(string name)
+            {
+                AttributeArgumentSyntax? argument = _syntax?.ArgumentList?.Arguments
+                    .FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == name);
+                return argument?.GetLocation() ?? _syntax?.GetLocation();
+            }
+        }
+    }
+}

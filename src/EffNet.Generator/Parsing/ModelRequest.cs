@@ -1,0 +1,23 @@
+using EffNet.Generator.Diagnostics;
+
+namespace EffNet.Generator.Parsing
+{
+    /// <summary>
+    /// What one [EfficientNet] class asks for: where the class lives and the resolved architecture parameters.
+    /// Small and equatable, so an edit elsewhere leaves the expensive steps after it cached.
+    /// </summary>
+    sealed record ModelRequest(
+        string? Namespace,
+        EquatableArray<string> ContainingTypes,
+        string ClassName,
+        string FullName,
+        double Width,
+        double Depth,
+        int Resolution,
+        int NumClasses,
+        int Padding,
+        EquatableArray<DiagnosticInfo> Diagnostics)
+    {
+        public bool HasErrors => Diagnostics.Count > 0;
+    }
+}

@@ -1,0 +1,70 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace EffNet.Generator.Planning
+{
+    /// <summary>An activation tensor with the steps of the forward pass during which it must stay intact.</summary>
+    sealed class PlannedTensor
+    {
+        public PlannedTensor(string name, string description, int height, int width, int channels, int firstStep)
+        {
+            Name = name; Description = description; Height = height; Width = width; Channels = channels;
+            FirstStep = firstStep; LastStep = firstStep;
+        }
+
+        /// <summary>Identifier-friendly name used in the emitted code and comments.</summary>
+        public string Name { get; }
+
+        /// <summary>What produces it, e.g. "features.2.0 expand".</summary>
+        public string Description { get; }
+
+        public int Height { get; }
+        public int Width { get; }
+        public int Channels { get; }
+        public long Floats => (long)Height * Width * Channels;
+
+        public int FirstStep { get; }
+        public int LastStep { get; private set; }
+
+        /// <summary>Start in the arena, in floats; set by <see cref="ArenaPlanner.Place"/>.</summary>
+        public long Offset { get; set; } = -1;
+
+        public long End => Offset + Floats;
+
+        public void ReadAt(int step) => LastStep = Math.Max(LastStep, step);
+
+        public bool LivesWith(PlannedTensor other) => FirstStep <= other.LastStep && other.FirstStep <= LastStep;
+    }
+
+    /// <summary>
+    /// Static memory planning: places tensors in one arena so that tensors alive at the same time never overlap.
+    /// Greedy by size (largest first), each at the lowest 64-byte aligned offset that fits between the tensors
+    /// already placed whose lifetimes intersect its own.
+    /// </summary>
+    static class ArenaPlanner
+    {
+        public const int AlignmentFloats = 16;
+
+        /// <returns>The arena size in floats.</returns>
+        public static long Place(IReadOnlyList<PlannedTensor> tensors)
+        {
+            var placed = new List<PlannedTensor>();
+            foreach (PlannedTensor tensor in tensors.OrderByDescending(t => t.Floats).ThenBy(t => t.FirstStep))
+            {
+                long offset = 0;
+                foreach (PlannedTensor other in placed.Where(tensor.LivesWith).OrderBy(t => t.Offset))
+                {
+                    if (offset + tensor.Floats <= other.Offset)
+                        break; // fits in the gap before this one
+                    offset = Math.Max(offset, AlignUp(other.End));
+                }
+                tensor.Offset = offset;
+                placed.Add(tensor);
+            }
+            return placed.Count == 0 ? 0 : AlignUp(placed.Max(t => t.End));
+        }
+
+        static long AlignUp(long floats) => (floats + AlignmentFloats - 1) / AlignmentFloats * AlignmentFloats;
+    }
+}

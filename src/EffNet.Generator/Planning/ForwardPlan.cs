@@ -1,0 +1,89 @@
+using System.Collections.Generic;
+using System.Linq;
+using EffNet.Model;
+
+namespace EffNet.Generator.Planning
+{
+    /// <summary>The activation tensors one MBConv block reads and writes.</summary>
+    sealed class BlockTensors
+    {
+        public BlockTensors(BlockLayout block, PlannedTensor input, PlannedTensor? expanded, PlannedTensor depthwise, PlannedTensor output)
+        {
+            Block = block; Input = input; Expanded = expanded; Depthwise = depthwise; Output = output;
+        }
+
+        public BlockLayout Block { get; }
+        public PlannedTensor Input { get; }
+        public PlannedTensor? Expanded { get; }
+        public PlannedTensor Depthwise { get; }
+        public PlannedTensor Output { get; }
+    }
+
+    /// <summary>
+    /// The forward pass as a sequence of steps over named tensors, with every tensor's place in the arena.
+    /// Step order: stem; per block expand, depthwise (+ squeeze-excitation in place), project; head; pool; classifier.
+    /// </summary>
+    sealed class ForwardPlan
+    {
+        ForwardPlan(NetworkLayout layout)
+        {
+            Layout = layout;
+            int step = 0;
+            StemOutput = new PlannedTensor("stem", "features.0", layout.Stem.OutHeight, layout.Stem.OutWidth, layout.Stem.OutChannels, step);
+            var tensors = new List<PlannedTensor> { StemOutput };
+            var blocks = new List<BlockTensors>();
+
+            PlannedTensor current = StemOutput;
+            foreach (BlockLayout b in layout.Blocks)
+            {
+                string name = "block" + b.Index;
+                PlannedTensor? expanded = null;
+                if (b.HasExpansion)
+                {
+                    step++;
+                    current.ReadAt(step);
+                    expanded = new PlannedTensor(name + "Expanded", b.Module + " expand", b.InHeight, b.InWidth, b.MidChannels, step);
+                }
+                step++;
+                (expanded ?? current).ReadAt(step);
+                var depthwise = new PlannedTensor(name + "Depthwise", b.Module + " depthwise", b.OutHeight, b.OutWidth, b.MidChannels, step);
+                step++;
+                depthwise.ReadAt(step);
+                if (b.HasResidual) current.ReadAt(step);
+                var output = new PlannedTensor(name + "Output", b.Module, b.OutHeight, b.OutWidth, b.OutChannels, step);
+
+                blocks.Add(new BlockTensors(b, current, expanded, depthwise, output));
+                if (expanded != null) tensors.Add(expanded);
+                tensors.Add(depthwise);
+                tensors.Add(output);
+                current = output;
+            }
+
+            step++;
+            current.ReadAt(step);
+            HeadOutput = new PlannedTensor("head", "features.8", layout.Head.Height, layout.Head.Width, layout.Head.OutChannels, step);
+            step++;
+            HeadOutput.ReadAt(step);
+            Features = new PlannedTensor("features", "avgpool", 1, 1, layout.FeatureCount, step);
+            Features.ReadAt(step + 1); // the classifier reads it
+            tensors.Add(HeadOutput);
+            tensors.Add(Features);
+
+            Blocks = blocks;
+            Tensors = tensors;
+            ArenaFloats = ArenaPlanner.Place(tensors);
+            Largest = tensors.OrderByDescending(t => t.Floats).First();
+        }
+
+        public static ForwardPlan Create(NetworkLayout layout) => new ForwardPlan(layout);
+
+        public NetworkLayout Layout { get; }
+        public PlannedTensor StemOutput { get; }
+        public IReadOnlyList<BlockTensors> Blocks { get; }
+        public PlannedTensor HeadOutput { get; }
+        public PlannedTensor Features { get; }
+        public IReadOnlyList<PlannedTensor> Tensors { get; }
+        public long ArenaFloats { get; }
+        public PlannedTensor Largest { get; }
+    }
+}

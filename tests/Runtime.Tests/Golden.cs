@@ -1,0 +1,77 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text.Json;
+using EffNet.Model;
+
+namespace EffNet.Runtime.Tests
+{
+    /// <summary>One golden file written by tools/make_golden.py from the real torchvision.</summary>
+    public sealed class Golden
+    {
+        public string Name { get; init; } = "";
+        public int? Phi { get; init; }
+        public double? Width { get; init; }
+        public double? Depth { get; init; }
+        public int Resolution { get; init; }
+        public int NumClasses { get; init; }
+        public float BnEps { get; init; }
+        public ulong Seed { get; init; }
+        public long Parameters { get; init; }
+        public int[] Top5 { get; init; } = Array.Empty<int>();
+        public float[] Logits { get; init; } = Array.Empty<float>();
+        public StageStats[] Stages { get; init; } = Array.Empty<StageStats>();
+
+        public ModelConfig Config => Phi is int phi
+            ? ModelConfig.ForPhi(phi, Resolution, NumClasses)
+            : new ModelConfig(Width!.Value, Depth!.Value, Resolution, NumClasses, EfficientNetPadding.Symmetric);
+
+        public static Golden Load(string name)
+        {
+            string path = Path.Combine(AppContext.BaseDirectory, "Golden", name + ".json");
+            var options = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+            return JsonSerializer.Deserialize<Golden>(File.ReadAllText(path), options)
+                   ?? throw new InvalidDataException($"{path} is empty.");
+        }
+
+        /// <summary>Every golden model and the generated class that compiles the same network.</summary>
+        public static readonly IReadOnlyDictionary<string, Func<Stream, IEfficientNetModel>> Models =
+            new Dictionary<string, Func<Stream, IEfficientNetModel>>
+            {
+                ["b0"] = s => B0.Load(s),
+                ["b1"] = s => B1.Load(s),
+                ["b2"] = s => B2.Load(s),
+                ["b3"] = s => B3.Load(s),
+                ["b4"] = s => B4.Load(s),
+                ["b5"] = s => B5.Load(s),
+                ["b6"] = s => B6.Load(s),
+                ["b7"] = s => B7.Load(s),
+                ["b0_r160"] = s => B0At160.Load(s),
+                ["b0_r257"] = s => B0At257.Load(s),
+                ["b0_c10"] = s => B0With10Classes.Load(s),
+                ["custom_w05_d06_r128"] = s => CustomSmall.Load(s),
+            };
+    }
+
+    /// <summary>Checksums of one stage's output: sum, sum of absolute values, largest absolute value.</summary>
+    public sealed class StageStats
+    {
+        public string Name { get; init; } = "";
+        public double Sum { get; init; }
+        public double AbsSum { get; init; }
+        public double MaxAbs { get; init; }
+    }
+
+    /// <summary>Builds a model from the same seeded weights the golden file was made with.</summary>
+    public static class SyntheticModel
+    {
+        public static IEfficientNetModel Create(Golden golden)
+        {
+            NetworkLayout layout = NetworkLayout.Create(golden.Config);
+            var blob = new MemoryStream(checked((int)(layout.WeightFloats * 4 + (1 << 20))));
+            WeightBlobWriter.Write(blob, layout, SyntheticWeights.CreateStateDict(layout, golden.Seed), golden.BnEps, "synthetic weights, seed " + golden.Seed);
+            blob.Position = 0;
+            return Golden.Models[golden.Name](blob);
+        }
+    }
+}

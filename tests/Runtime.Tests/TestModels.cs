@@ -1,0 +1,18 @@
+using EffNet;
+
+namespace EffNet.Runtime.Tests
+{
+    // The models the golden files describe (tools/make_golden.py), compiled by the generator at build time.
+    [EfficientNet(Phi = 0)] public partial class B0;
+    [EfficientNet(Phi = 1)] public partial class B1;
+    [EfficientNet(Phi = 2)] public partial class B2;
+    [EfficientNet(Phi = 3)] public partial class B3;
+    [EfficientNet(Phi = 4)] public partial class B4;
+    [EfficientNet(Phi = 5)] public partial class B5;
+    [EfficientNet(Phi = 6)] public partial class B6;
+    [EfficientNet(Phi = 7)] public partial class B7;
+    [EfficientNet(Phi = 0, Resolution = 160)] public partial class B0At160;
+    [EfficientNet(Phi = 0, Resolution = 257)] public partial class B0At257;
+    [EfficientNet(Phi = 0, NumClasses = 10)] public partial class B0With10Classes;
+    [EfficientNet(Width = 0.5, Depth = 0.6, Resolution = 128)] public partial class CustomSmall;
+}
