@@ -1,0 +1,106 @@
+using System;
+using System.IO;
+using EffNet.Model;
+using Xunit;
+
+namespace EffNet.Runtime.Tests
+{
+    /// <summary>The generated public surface: zero allocations, argument checks, disposal, features.</summary>
+    public sealed class ModelApiTests
+    {
+        static IEfficientNetModel LoadB0With10Classes() => SyntheticModel.Create(Golden.Load("b0_c10"));
+
+        [Fact]
+        public void Run_and_Features_allocate_nothing_after_load()
+        {
+            using IEfficientNetModel model = LoadB0With10Classes();
+            float[] image = SyntheticWeights.CreateInput(224);
+            var logits = new float[B0With10Classes.NumClasses];
+            var features = new float[B0With10Classes.FeatureCount];
+            model.Run(image, logits); // first call JIT-compiles
+            model.Features(image, features);
+
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 3; i++)
+            {
+                model.Run(image, logits);
+                model.Features(image, features);
+            }
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.Equal(0, allocated);
+        }
+
+        [Fact]
+        public void Repeated_runs_give_bit_identical_logits()
+        {
+            using IEfficientNetModel model = LoadB0With10Classes();
+            float[] image = SyntheticWeights.CreateInput(224);
+            float[] first = new float[10], second = new float[10];
+            model.Run(image, first);
+            model.Run(image, second);
+            Assert.Equal(first, second);
+        }
+
+        [Fact]
+        public void Features_are_the_pooled_embedding_the_classifier_reads()
+        {
+            using IEfficientNetModel model = LoadB0With10Classes();
+            float[] image = SyntheticWeights.CreateInput(224);
+            var features = new float[1280];
+            model.Features(image, features);
+            float[]? pooled = null;
+            model.RunTraced(image, new float[10], (stage, values, h, w, c) => { if (stage == "avgpool") pooled = values.ToArray(); });
+            Assert.Equal(pooled, features);
+        }
+
+        [Fact]
+        public void Wrong_span_lengths_throw_ArgumentException_saying_what_is_expected()
+        {
+            using IEfficientNetModel model = LoadB0With10Classes();
+            var image = new float[B0With10Classes.InputLength];
+            var tooShortImage = Assert.Throws<ArgumentException>(() => model.Run(new float[100], new float[10]));
+            Assert.Contains("exactly 150528", tooShortImage.Message);
+            Assert.Equal("image", tooShortImage.ParamName);
+            var wrongLogits = Assert.Throws<ArgumentException>(() => model.Run(image, new float[1000]));
+            Assert.Contains("exactly 10", wrongLogits.Message);
+            Assert.Throws<ArgumentException>(() => model.Features(image, new float[10]));
+        }
+
+        [Fact]
+        public void Use_after_dispose_throws_ObjectDisposedException()
+        {
+            IEfficientNetModel model = LoadB0With10Classes();
+            model.Dispose();
+            model.Dispose(); // idempotent
+            var error = Assert.Throws<ObjectDisposedException>(() => model.Run(new float[B0With10Classes.InputLength], new float[10]));
+            Assert.Contains("disposed", error.Message);
+        }
+
+        [Fact]
+        public void Generated_constants_agree_with_the_shared_layout()
+        {
+            NetworkLayout layout = NetworkLayout.Create(ModelConfig.ForPhi(3));
+            Assert.Equal(B3.ParameterCount, layout.ParameterCount);
+            Assert.Equal(B3.MultiplyAdds, layout.MultiplyAdds);
+            Assert.Equal(B3.WeightBytes, layout.WeightFloats * 4);
+            Assert.Equal(B3.Fingerprint, layout.Fingerprint);
+            Assert.Equal((3, 300, 300, 1000, 1536), (B3.InputChannels, B3.InputHeight, B3.InputWidth, B3.NumClasses, B3.FeatureCount));
+            Assert.Equal("EfficientNet-B3 @300x300, 1000 classes, symmetric padding", B3.ModelName);
+        }
+
+        [Fact]
+        public void Arena_is_at_least_the_largest_tensor_and_well_below_the_sum_of_all()
+        {
+            // B0: the largest tensor is features.2.0's expand output, 112 x 112 x 96 floats.
+            long largest = 112L * 112 * 96 * 4;
+            Assert.InRange(B0.ArenaBytes, largest, 2 * largest);
+        }
+
+        [Fact]
+        public void Missing_weight_file_throws_FileNotFoundException_naming_it()
+        {
+            var error = Assert.Throws<FileNotFoundException>(() => B0.Load("/nonexistent/b0.effw"));
+            Assert.Contains("/nonexistent/b0.effw", error.Message);
+        }
+    }
+}
