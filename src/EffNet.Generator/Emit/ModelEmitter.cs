@@ -81,30 +81,18 @@ namespace EffNet.Generator.Emit
             w.Line($"[global::System.CodeDom.Compiler.GeneratedCode(\"{GeneratorName}\", \"{GeneratorVersion}\")]");
             w.Open($"partial class {name} : global::EffNet.IEfficientNetModel");
 
-            w.Line($"/// <summary>\"{config.DisplayName}\".</summary>");
-            w.Line($"public const string ModelName = \"{config.DisplayName}\";");
-            w.Line("/// <summary>Input planes (RGB).</summary>");
-            w.Line("public const int InputChannels = 3;");
-            w.Line("/// <summary>Input height in pixels.</summary>");
-            w.Line($"public const int InputHeight = {resolution};");
-            w.Line("/// <summary>Input width in pixels.</summary>");
-            w.Line($"public const int InputWidth = {resolution};");
-            w.Line("/// <summary>Floats in one input image: InputChannels x InputHeight x InputWidth, CHW.</summary>");
-            w.Line($"public const int InputLength = {3L * resolution * resolution};");
-            w.Line("/// <summary>Logits per image.</summary>");
-            w.Line($"public const int NumClasses = {config.NumClasses};");
-            w.Line("/// <summary>Length of the pooled embedding <see cref=\"Features\"/> returns.</summary>");
-            w.Line($"public const int FeatureCount = {layout.FeatureCount};");
-            w.Line("/// <summary>Learnable parameters, counted as torchvision counts them.</summary>");
-            w.Line($"public const long ParameterCount = {layout.ParameterCount};");
-            w.Line("/// <summary>Multiply-accumulates of the convolutions and the classifier for one image.</summary>");
-            w.Line($"public const long MultiplyAdds = {layout.MultiplyAdds};");
-            w.Line("/// <summary>Bytes of the activation arena, planned at compile time from tensor lifetimes.</summary>");
-            w.Line($"public const long ArenaBytes = {plan.ArenaFloats * 4};");
-            w.Line("/// <summary>Bytes of packed weights (BatchNorm folded) this model loads.</summary>");
-            w.Line($"public const long WeightBytes = {layout.WeightFloats * 4};");
-            w.Line("/// <summary>Hash of the exact architecture; a weight blob must carry the same one.</summary>");
-            w.Line($"public const ulong Fingerprint = 0x{layout.Fingerprint:x16}UL;");
+            Constant(w, $"\"{config.DisplayName}\".", "string", "ModelName", $"\"{config.DisplayName}\"");
+            Constant(w, "Input planes (RGB).", "int", "InputChannels", "3");
+            Constant(w, "Input height in pixels.", "int", "InputHeight", N(resolution));
+            Constant(w, "Input width in pixels.", "int", "InputWidth", N(resolution));
+            Constant(w, "Floats in one input image: InputChannels x InputHeight x InputWidth, CHW.", "int", "InputLength", N(3L * resolution * resolution));
+            Constant(w, "Logits per image.", "int", "NumClasses", N(config.NumClasses));
+            Constant(w, "Length of the pooled embedding <see cref=\"Features\"/> returns.", "int", "FeatureCount", N(layout.FeatureCount));
+            Constant(w, "Learnable parameters, counted as torchvision counts them.", "long", "ParameterCount", N(layout.ParameterCount));
+            Constant(w, "Multiply-accumulates of the convolutions and the classifier for one image.", "long", "MultiplyAdds", N(layout.MultiplyAdds));
+            Constant(w, "Bytes of the activation arena, planned at compile time from tensor lifetimes.", "long", "ArenaBytes", N(plan.ArenaFloats * 4));
+            Constant(w, "Bytes of packed weights (BatchNorm folded) this model loads.", "long", "WeightBytes", N(layout.WeightFloats * 4));
+            Constant(w, "Hash of the exact architecture; a weight blob must carry the same one.", "ulong", "Fingerprint", $"0x{layout.Fingerprint:x16}UL");
             w.Line();
             w.Line($"const long ArenaFloats = {plan.ArenaFloats};");
             w.Line($"static readonly global::EffNet.Model.ModelConfig Config = new global::EffNet.Model.ModelConfig(Width: {F(config.Width)}, Depth: {F(config.Depth)}, Resolution: {resolution}, NumClasses: {config.NumClasses}, Padding: global::EffNet.EfficientNetPadding.{config.Padding});");
@@ -277,6 +265,12 @@ namespace EffNet.Generator.Emit
             w.Close();
         }
 
+        static void Constant(SourceWriter w, string summary, string type, string name, string value)
+        {
+            w.Line($"/// <summary>{summary}</summary>");
+            w.Line($"public const {type} {name} = {value};");
+        }
+
         static void Declare(SourceWriter w, string name, PlannedTensor t, bool readOnly = false)
             => w.Line($"{(readOnly ? "ReadOnlySpan" : "Span")}<float> {name} = {Slice("arena", t)}; // {t.Description} {Shape(t)}");
 
@@ -302,6 +296,8 @@ namespace EffNet.Generator.Emit
             string text = value.ToString("R", CultureInfo.InvariantCulture);
             return text.IndexOfAny(new[] { '.', 'E' }) < 0 ? text + ".0" : text;
         }
+
+        static string N(long value) => value.ToString(CultureInfo.InvariantCulture);
 
         static string G(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
     }
