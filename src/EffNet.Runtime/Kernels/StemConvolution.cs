@@ -23,43 +23,46 @@ namespace EffNet.Kernels
             Check.Length(bias.Length, outChannels, nameof(bias));
             Check.Length(output.Length, (long)outHeight * outWidth * outChannels, nameof(output));
 
-            ref float x = ref MemoryMarshal.GetReference(image);
             ref float w = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
             int v = Simd.Width;
             int vectorChannels = outChannels - outChannels % v;
             int plane = inHeight * inWidth;
+            int taps = kernel * kernel * inChannels;
+
+            // The receptive field of one output pixel, in weight order (row, column, channel), zeros where it is padding.
+            Span<float> patch = taps <= 256 ? stackalloc float[taps] : new float[taps];
+            ref float p = ref MemoryMarshal.GetReference(patch);
 
             for (int oy = 0; oy < outHeight; oy++)
             {
                 int iy0 = oy * stride - padTop;
-                int kyBegin = Math.Max(0, -iy0), kyEnd = Math.Min(kernel, inHeight - iy0);
                 for (int ox = 0; ox < outWidth; ox++)
                 {
                     int ix0 = ox * stride - padLeft;
-                    int kxBegin = Math.Max(0, -ix0), kxEnd = Math.Min(kernel, inWidth - ix0);
-                    int outAt = (oy * outWidth + ox) * outChannels;
+                    for (int ky = 0, t = 0; ky < kernel; ky++)
+                        for (int kx = 0; kx < kernel; kx++)
+                        {
+                            int iy = iy0 + ky, ix = ix0 + kx;
+                            bool inside = (uint)iy < (uint)inHeight && (uint)ix < (uint)inWidth;
+                            for (int ci = 0; ci < inChannels; ci++, t++)
+                                patch[t] = inside ? image[ci * plane + iy * inWidth + ix] : 0f;
+                        }
 
+                    int outAt = (oy * outWidth + ox) * outChannels;
                     for (int c = 0; c < vectorChannels; c += v)
                     {
                         Vector<float> acc = Simd.Load(ref b, c);
-                        for (int ky = kyBegin; ky < kyEnd; ky++)
-                            for (int kx = kxBegin; kx < kxEnd; kx++)
-                                for (int ci = 0; ci < inChannels; ci++)
-                                {
-                                    var pixel = new Vector<float>(Simd.At(ref x, ci * plane + (iy0 + ky) * inWidth + ix0 + kx));
-                                    acc = Simd.MultiplyAdd(pixel, Simd.Load(ref w, ((ky * kernel + kx) * inChannels + ci) * outChannels + c), acc);
-                                }
+                        for (int t = 0; t < taps; t++)
+                            acc = Simd.MultiplyAdd(new Vector<float>(Simd.At(ref p, t)), Simd.Load(ref w, t * outChannels + c), acc);
                         Simd.Store(Simd.Activate(acc, activation), ref y, outAt + c);
                     }
                     for (int c = vectorChannels; c < outChannels; c++)
                     {
                         float acc = Simd.At(ref b, c);
-                        for (int ky = kyBegin; ky < kyEnd; ky++)
-                            for (int kx = kxBegin; kx < kxEnd; kx++)
-                                for (int ci = 0; ci < inChannels; ci++)
-                                    acc += Simd.At(ref x, ci * plane + (iy0 + ky) * inWidth + ix0 + kx) * Simd.At(ref w, ((ky * kernel + kx) * inChannels + ci) * outChannels + c);
+                        for (int t = 0; t < taps; t++)
+                            acc += Simd.At(ref p, t) * Simd.At(ref w, t * outChannels + c);
                         Simd.At(ref y, outAt + c) = Simd.Activate(acc, activation);
                     }
                 }

@@ -1,0 +1,149 @@
+using System.Collections.Generic;
+using System.Linq;
+using EffNet.Generator.Planning;
+using EffNet.Model;
+using Xunit;
+
+// EffNet.Model here is the generator's internal copy (the runtime's public copy is behind the "runtime" extern alias).
+namespace EffNet.Generator.Tests
+{
+    /// <summary>
+    /// The static arena plan of <see cref="ArenaPlanner"/> / <see cref="ForwardPlan"/>: tensors alive at the same time
+    /// never share bytes, every offset is 64-byte aligned, and the arena is between the largest tensor and the sum of all.
+    /// </summary>
+    public class ArenaPlannerTests
+    {
+        public static IEnumerable<object[]> Phis => Enumerable.Range(Scaling.MinPhi, Scaling.MaxPhi - Scaling.MinPhi + 1).Select(p => new object[] { p });
+
+        static ForwardPlan PlanFor(int phi) => ForwardPlan.Create(NetworkLayout.Create(ModelConfig.ForPhi(phi)));
+
+        static ForwardPlan PlanFor(double width, double depth, int resolution) =>
+            ForwardPlan.Create(NetworkLayout.Create(new ModelConfig(width, depth, resolution, 10, EfficientNetPadding.Symmetric)));
+
+        [Theory]
+        [MemberData(nameof(Phis))]
+        public void Tensors_alive_at_the_same_time_never_share_arena_bytes(int phi) => AssertNoLiveOverlap(PlanFor(phi));
+
+        [Theory]
+        [MemberData(nameof(Phis))]
+        public void Every_tensor_offset_is_16_float_aligned_and_inside_the_arena(int phi) => AssertAlignedAndInside(PlanFor(phi));
+
+        [Theory]
+        [MemberData(nameof(Phis))]
+        public void Arena_is_at_least_the_largest_tensor_and_at_most_the_sum_of_all(int phi) => AssertArenaBounds(PlanFor(phi));
+
+        [Theory]
+        [MemberData(nameof(Phis))]
+        public void Every_tensor_is_alive_at_each_step_that_reads_it(int phi) => AssertLifetimesCoverReads(PlanFor(phi));
+
+        [Theory]
+        [InlineData(0.5, 0.6, 128)]
+        [InlineData(0.25, 0.3, 32)]
+        [InlineData(1.3, 1.5, 257)]
+        [InlineData(4.0, 1.0, 97)]
+        public void Custom_models_get_a_valid_plan(double width, double depth, int resolution)
+        {
+            ForwardPlan plan = PlanFor(width, depth, resolution);
+            AssertNoLiveOverlap(plan);
+            AssertAlignedAndInside(plan);
+            AssertArenaBounds(plan);
+            AssertLifetimesCoverReads(plan);
+        }
+
+        [Fact]
+        public void B0_plan_reuses_memory_well_below_the_sum_of_its_tensors()
+        {
+            ForwardPlan plan = PlanFor(0);
+            long sum = plan.Tensors.Sum(t => t.Floats);
+
+            // 6,021,120 bytes for B0: the expand output of features.2.0 (4.8 MB) plus what lives beside it.
+            Assert.Equal(1_505_280, plan.ArenaFloats);
+            Assert.True(plan.ArenaFloats * 3 < sum, $"arena {plan.ArenaFloats} floats vs {sum} floats in all tensors");
+        }
+
+        [Fact]
+        public void Planner_packs_disjoint_lifetimes_into_the_same_bytes_and_separates_overlapping_ones()
+        {
+            var a = new PlannedTensor("a", "a", 1, 1, 100, firstStep: 0);
+            a.ReadAt(1);
+            var b = new PlannedTensor("b", "b", 1, 1, 40, firstStep: 1);
+            b.ReadAt(2);
+            var c = new PlannedTensor("c", "c", 1, 1, 50, firstStep: 2); // alive with b only, so it may reuse a's bytes
+
+            long arena = ArenaPlanner.Place(new[] { a, b, c });
+
+            Assert.Equal(0, a.Offset);
+            Assert.Equal(112, b.Offset);          // after a (100), aligned up to 16 floats
+            Assert.Equal(0, c.Offset);            // a is dead by step 2
+            Assert.Equal(160, arena);             // 112 + 40 = 152, aligned up
+            AssertNoLiveOverlap(new[] { a, b, c });
+
+            // And the check itself catches a clash: move c onto b, with which it is alive at step 2.
+            c.Offset = 96;
+            Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => AssertNoLiveOverlap(new[] { a, b, c }));
+        }
+
+        static void AssertNoLiveOverlap(ForwardPlan plan) => AssertNoLiveOverlap(plan.Tensors);
+
+        static void AssertNoLiveOverlap(IReadOnlyList<PlannedTensor> tensors)
+        {
+            var clashes = new List<string>();
+            for (int i = 0; i < tensors.Count; i++)
+                for (int j = i + 1; j < tensors.Count; j++)
+                {
+                    PlannedTensor x = tensors[i], y = tensors[j];
+                    bool liveTogether = x.FirstStep <= y.LastStep && y.FirstStep <= x.LastStep;
+                    bool shareBytes = x.Offset < y.End && y.Offset < x.End;
+                    if (liveTogether && shareBytes)
+                        clashes.Add($"{x.Name} [{x.Offset}, {x.End}) steps {x.FirstStep}..{x.LastStep} overlaps " +
+                                    $"{y.Name} [{y.Offset}, {y.End}) steps {y.FirstStep}..{y.LastStep}");
+                }
+            Assert.True(clashes.Count == 0, string.Join("\n", clashes));
+        }
+
+        static void AssertAlignedAndInside(ForwardPlan plan)
+        {
+            Assert.All(plan.Tensors, t =>
+            {
+                Assert.True(t.Offset >= 0, $"{t.Name} was not placed (offset {t.Offset})");
+                Assert.True(t.Offset % ArenaPlanner.AlignmentFloats == 0, $"{t.Name} at {t.Offset} is not 16-float aligned");
+                Assert.True(t.End <= plan.ArenaFloats, $"{t.Name} ends at {t.End}, past the arena of {plan.ArenaFloats}");
+            });
+            Assert.Equal(0, plan.ArenaFloats % ArenaPlanner.AlignmentFloats);
+        }
+
+        static void AssertArenaBounds(ForwardPlan plan)
+        {
+            long largest = plan.Tensors.Max(t => t.Floats);
+            long sum = plan.Tensors.Sum(t => t.Floats);
+            Assert.Equal(largest, plan.Largest.Floats);
+            Assert.InRange(plan.ArenaFloats, largest, sum);
+        }
+
+        /// <summary>The steps ForwardPlan documents: stem; per block [expand], depthwise (+SE), project [+ residual]; head; pool; classifier.</summary>
+        static void AssertLifetimesCoverReads(ForwardPlan plan)
+        {
+            foreach (BlockTensors block in plan.Blocks)
+            {
+                string name = block.Block.Module;
+                Assert.Equal(block.Block.HasExpansion, block.Expanded != null);
+                if (block.Expanded != null)
+                    Assert.True(block.Input.LastStep >= block.Expanded.FirstStep, $"{name}: input dies before the expand reads it");
+                PlannedTensor depthwiseInput = block.Expanded ?? block.Input;
+                Assert.True(depthwiseInput.LastStep >= block.Depthwise.FirstStep, $"{name}: depthwise input dies before it is read");
+                Assert.True(block.Depthwise.LastStep >= block.Output.FirstStep, $"{name}: depthwise output dies before the projection reads it");
+                if (block.Block.HasResidual)
+                    Assert.True(block.Input.LastStep >= block.Output.FirstStep, $"{name}: block input dies before the residual add reads it");
+            }
+            for (int i = 1; i < plan.Blocks.Count; i++)
+                Assert.Same(plan.Blocks[i - 1].Output, plan.Blocks[i].Input);
+            Assert.Same(plan.StemOutput, plan.Blocks[0].Input);
+
+            PlannedTensor lastBlockOutput = plan.Blocks[plan.Blocks.Count - 1].Output;
+            Assert.True(lastBlockOutput.LastStep >= plan.HeadOutput.FirstStep, "the last block's output dies before the head reads it");
+            Assert.True(plan.HeadOutput.LastStep >= plan.Features.FirstStep, "the head output dies before pooling reads it");
+            Assert.True(plan.Features.LastStep > plan.Features.FirstStep, "the pooled features die before the classifier reads them");
+            Assert.Equal(plan.Features.LastStep, plan.Tensors.Max(t => t.LastStep));
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using System.Linq;
+using EffNet.Generator.Tests.Infrastructure;
+using Microsoft.CodeAnalysis;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace EffNet.Generator.Tests
+{
+    /// <summary>
+    /// The generated text, pinned in Baselines/&lt;case&gt;/ (rewrite with EFFNET_UPDATE_BASELINES=1), and proof that it
+    /// compiles against EffNet.Runtime without a single error or warning (doc comments and nullability included).
+    /// </summary>
+    public class BaselineTests
+    {
+        /// <summary>The documented one-liner; the doc comment only keeps CS1591 out of the warning check.</summary>
+        public const string B0Source = """
+            using EffNet;
+
+            namespace Demo;
+
+            /// <summary>EfficientNet-B0.</summary>
+            [EfficientNet(Phi = 0)] public partial class Classifier;
+            """;
+
+        /// <summary>A custom model nested in a static class, with every size argument set.</summary>
+        public const string CustomSource = """
+            using EffNet;
+
+            namespace Demo.Vision
+            {
+                /// <summary>Models of the demo.</summary>
+                public static partial class Models
+                {
+                    /// <summary>A small custom network.</summary>
+                    [EfficientNet(Width = 0.5, Depth = 0.6, Resolution = 128, NumClasses = 10)]
+                    public partial class Tiny;
+                }
+            }
+            """;
+
+        readonly ITestOutputHelper _output;
+
+        public BaselineTests(ITestOutputHelper output) => _output = output;
+
+        [Fact]
+        public void B0_output_matches_its_baseline()
+        {
+            var (result, _) = GeneratorHarness.Run(B0Source);
+
+            Assert.Empty(result.Diagnostics);
+            Assert.Equal("Demo.Classifier.EfficientNet.g.cs", Assert.Single(result.GeneratedSources).HintName);
+            Baseline.Verify("B0", result.GeneratedSources, _output);
+        }
+
+        [Fact]
+        public void Custom_nested_model_output_matches_its_baseline()
+        {
+            var (result, _) = GeneratorHarness.Run(CustomSource);
+
+            Assert.Empty(result.Diagnostics);
+            Assert.Equal("Demo.Vision.Models.Tiny.EfficientNet.g.cs", Assert.Single(result.GeneratedSources).HintName);
+            Baseline.Verify("Custom", result.GeneratedSources, _output);
+        }
+
+        [Fact]
+        public void B0_output_compiles_with_the_runtime_without_errors_or_warnings()
+        {
+            var (result, compilation) = GeneratorHarness.Run(B0Source);
+
+            Assert.Single(result.GeneratedSources);
+            Assert.Empty(GeneratorHarness.CompileToMemory(compilation));
+            // The constants the class exposes are the B0 numbers torchvision reports.
+            Assert.Equal(224, Constant(compilation, "Demo.Classifier", "InputHeight"));
+            Assert.Equal(1000, Constant(compilation, "Demo.Classifier", "NumClasses"));
+            Assert.Equal(1280, Constant(compilation, "Demo.Classifier", "FeatureCount"));
+            Assert.Equal(5_288_548L, Constant(compilation, "Demo.Classifier", "ParameterCount"));
+        }
+
+        [Fact]
+        public void Custom_output_compiles_with_the_runtime_without_errors_or_warnings()
+        {
+            var (result, compilation) = GeneratorHarness.Run(CustomSource);
+
+            Assert.Single(result.GeneratedSources);
+            Assert.Empty(GeneratorHarness.CompileToMemory(compilation));
+            Assert.Equal(128, Constant(compilation, "Demo.Vision.Models+Tiny", "InputHeight"));
+            Assert.Equal(10, Constant(compilation, "Demo.Vision.Models+Tiny", "NumClasses"));
+        }
+
+        [Fact]
+        public void Baseline_comparison_reports_the_first_differing_line()
+        {
+            Assert.Null(Baseline.FirstDifference("a\nb\n", "a\nb\n"));
+            string? difference = Baseline.FirstDifference("a\nb\nc\n", "a\nB\nc\n");
+            Assert.NotNull(difference);
+            Assert.Contains("line 2", difference);
+            Assert.Contains("expected: \"b\"", difference);
+            Assert.Contains("actual:   \"B\"", difference);
+            Assert.Contains("<end of file>", Baseline.FirstDifference("a\n", "a\nextra\n"));
+        }
+
+        static object? Constant(Compilation compilation, string type, string field) =>
+            Assert.IsAssignableFrom<IFieldSymbol>(
+                Assert.Single(compilation.GetTypeByMetadataName(type)!.GetMembers(field))).ConstantValue;
+    }
+}
