@@ -7,6 +7,7 @@ using EffNet.Generator.Parsing;
 using EffNet.Generator.Planning;
 using EffNet.Model;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace EffNet.Generator
 {
@@ -25,20 +26,34 @@ namespace EffNet.Generator
         {
             IncrementalValuesProvider<ModelRequest> requests = context.SyntaxProvider
                 .ForAttributeWithMetadataName(AttributeParser.AttributeName,
-                    static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
+                    static (node, _) => node is ClassDeclarationSyntax || node is RecordDeclarationSyntax,
                     static (context, token) => AttributeParser.Parse(context, token))
+                .Where(static request => request != null)
+                .Select(static (request, _) => request!)
                 .WithTrackingName(RequestStep);
 
+            // Valid requests: scale, plan and emit. Cached for as long as the request is unchanged.
             IncrementalValuesProvider<GeneratedModel> models = requests
+                .Where(static request => !request.HasErrors)
                 .Select(static (request, token) => Generate(request, token))
                 .WithTrackingName(OutputStep);
-
             context.RegisterSourceOutput(models, static (output, model) =>
             {
                 foreach (DiagnosticInfo diagnostic in model.Diagnostics)
-                    output.ReportDiagnostic(diagnostic.ToDiagnostic());
+                    output.ReportDiagnostic(diagnostic.ToDiagnostic(null));
                 if (model.Source != null)
                     output.AddSource(model.HintName, model.Source);
+            });
+
+            // Invalid requests: report at real source locations, which needs the syntax trees of the compilation.
+            // Only requests with errors pay for that; valid ones never see the compilation.
+            IncrementalValuesProvider<(ModelRequest Request, Compilation Compilation)> invalid = requests
+                .Where(static request => request.HasErrors)
+                .Combine(context.CompilationProvider);
+            context.RegisterSourceOutput(invalid, static (output, pair) =>
+            {
+                foreach (DiagnosticInfo diagnostic in pair.Request.Diagnostics)
+                    output.ReportDiagnostic(diagnostic.ToDiagnostic(pair.Compilation));
             });
         }
 
@@ -46,8 +61,6 @@ namespace EffNet.Generator
         static GeneratedModel Generate(ModelRequest request, System.Threading.CancellationToken token)
         {
             string hint = ModelEmitter.HintName(request);
-            if (request.HasErrors)
-                return new GeneratedModel(hint, null, request.Diagnostics);
             try
             {
                 var config = new ModelConfig(request.Width, request.Depth, request.Resolution, request.NumClasses, (EfficientNetPadding)request.Padding);

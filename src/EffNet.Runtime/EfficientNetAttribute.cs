@@ -25,7 +25,7 @@ namespace EffNet
         /// <summary>Classifier outputs. Default 1000 (ImageNet-1k).</summary>
         public int NumClasses { get; set; } = 1000;
 
-        /// <summary>Square input size in pixels, 32..2048. Default: the variant's native size (224 for B0 ... 600 for B7).</summary>
+        /// <summary>Square input size in pixels, 32..2048. Default (0): the variant's native size (224 for B0 ... 600 for B7).</summary>
         public int Resolution { get; set; }
 
         /// <summary>Custom width multiplier (channels), greater than 0 and at most 4. Not combinable with <see cref="Phi"/>.</summary>

@@ -88,6 +88,38 @@ namespace EffNet.Generator.Tests
         }
 
         [Fact]
+        public void Explicit_Resolution_zero_means_the_native_size()
+        {
+            var (result, compilation) = GeneratorHarness.Run("""
+                using EffNet;
+                namespace Demo;
+                [EfficientNet(Phi = 3, Resolution = 0)]
+                public partial class Classifier;
+                """);
+            Assert.Empty(result.Diagnostics);
+            Assert.Equal(300, Constant(compilation, "Demo.Classifier", "InputHeight"));
+        }
+
+        [Fact]
+        public void Attribute_repeated_on_two_partial_declarations_leaves_other_models_generated()
+        {
+            // CS0579 (duplicate attribute) is the compiler's; the generator must not fail and drop the other model.
+            var (result, compilation) = GeneratorHarness.Run("""
+                using EffNet;
+                namespace Demo;
+                [EfficientNet(Phi = 0, Resolution = 64)]
+                public partial class Twice;
+                [EfficientNet(Phi = 0, Resolution = 64)]
+                public partial class Twice;
+                [EfficientNet(Phi = 1, Resolution = 64)]
+                public partial class Other;
+                """);
+            Assert.Contains(result.GeneratedSources, s => s.HintName == "Demo.Other.EfficientNet.g.cs");
+            Assert.Contains(result.GeneratedSources, s => s.HintName == "Demo.Twice.EfficientNet.g.cs");
+            Assert.Equal(64, Constant(compilation, "Demo.Other", "InputHeight"));
+        }
+
+                [Fact]
         public void Baseline_comparison_reports_the_first_differing_line()
         {
             Assert.Null(Baseline.FirstDifference("a\nb\n", "a\nb\n"));

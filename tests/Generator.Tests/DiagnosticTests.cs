@@ -151,6 +151,34 @@ namespace EffNet.Generator.Tests
             Error("EFN0011", shown));
 
         [Fact]
+        public Task Record_reports_EFN0014_at_the_record_name() => VerifyAsync("""
+            using EffNet;
+            namespace Demo;
+            [EfficientNet(Phi = 0)]
+            public partial record {|#0:Classifier|};
+            """,
+            Error("EFN0014", "Classifier"));
+
+        [Fact]
+        public Task Class_nested_in_a_generic_type_is_not_reported_as_generic() => VerifyAsync("""
+            using EffNet;
+            namespace Demo;
+            public partial class Outer<T>
+            {
+                [EfficientNet(Phi = 0, Resolution = 64)]
+                public partial class Classifier;
+            }
+            """);
+
+        [Fact]
+        public Task Keyword_names_escaped_with_at_generate_code_that_compiles() => VerifyAsync("""
+            using EffNet;
+            namespace @class;
+            [EfficientNet(Phi = 0, Resolution = 64)]
+            public partial class @event;
+            """);
+
+                [Fact]
         public Task Every_problem_of_one_class_is_reported_together() => VerifyAsync("""
             using EffNet;
             namespace Demo;

@@ -59,6 +59,10 @@ namespace EffNet.Generator.Diagnostics
             "The model is too large",
             "'{0}' needs an activation arena of {1} floats, more than the {2} a span can address; lower Resolution or Width");
 
+        public static readonly DiagnosticDescriptor RecordClass = Error("EFN0014",
+            "Records are not supported",
+            "'{0}' is a record; a model owns native memory that record copies ('with', the copy constructor) would share, so declare it 'partial class {0}'");
+
         public static readonly DiagnosticDescriptor InternalError = Error("EFN0013",
             "Internal generator error",
             "The EffNet generator failed on '{0}' and generated nothing: {1}. Please report this with the attribute you used.");

@@ -10,7 +10,15 @@ namespace EffNet.Generator.Diagnostics
     /// <summary>A source location kept as plain values, so pipeline models never hold a syntax tree.</summary>
     sealed record LocationInfo(string FilePath, TextSpan Span, LinePositionSpan LineSpan)
     {
-        public Location ToLocation() => Location.Create(FilePath, Span, LineSpan);
+        /// <summary>A location in the compilation's own syntax tree when it has the file (so IDEs and #pragma see it), else by path.</summary>
+        public Location ToLocation(Compilation? compilation)
+        {
+            if (compilation != null)
+                foreach (SyntaxTree tree in compilation.SyntaxTrees)
+                    if (tree.FilePath == FilePath && Span.End <= tree.Length)
+                        return Location.Create(tree, Span);
+            return Location.Create(FilePath, Span, LineSpan);
+        }
 
         public static LocationInfo? From(Location? location)
             => location?.SourceTree is null ? null : new LocationInfo(location.SourceTree.FilePath, location.SourceSpan, location.GetLineSpan().Span);
@@ -23,7 +31,7 @@ namespace EffNet.Generator.Diagnostics
             => new DiagnosticInfo(descriptor, LocationInfo.From(location),
                 new EquatableArray<string>(arguments.Select(a => Convert.ToString(a, CultureInfo.InvariantCulture) ?? "").ToImmutableArray()));
 
-        public Diagnostic ToDiagnostic()
-            => Diagnostic.Create(Descriptor, Location?.ToLocation(), Arguments.Items.Cast<object>().ToArray());
+        public Diagnostic ToDiagnostic(Compilation? compilation)
+            => Diagnostic.Create(Descriptor, Location?.ToLocation(compilation), Arguments.Items.Cast<object>().ToArray());
     }
 }

@@ -39,9 +39,18 @@ namespace EffNet.Generator.Emit
             return w.ToString();
         }
 
-        public static string HintName(ModelRequest request) => request.FullName.Replace('<', '{').Replace('>', '}') + ".EfficientNet.g.cs";
+        /// <summary>The generated file's name: the full type name with only characters every file system and Roslyn accept.</summary>
+        public static string HintName(ModelRequest request)
+        {
+            var name = new System.Text.StringBuilder();
+            foreach (char c in request.FullName)
+                if (char.IsLetterOrDigit(c) || c == '_' || c == '.') name.Append(c);
+                else if (c == '<') name.Append('{');
+                else if (c == '>') name.Append('}');
+            return name + ".EfficientNet.g.cs";
+        }
 
-        static string NetworkClass(ModelRequest request) => request.ClassName + "Network";
+        static string NetworkClass(ModelRequest request) => request.SimpleName + "Network";
 
         static void WriteHeader(SourceWriter w, ModelRequest request, ForwardPlan plan)
         {

@@ -16,11 +16,14 @@ namespace EffNet.Generator.Parsing
     {
         public const string AttributeName = "EffNet.EfficientNetAttribute";
 
-        public static ModelRequest Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+        /// <returns>The request, or null for a second [EfficientNet] on another part of the same class (the compiler reports CS0579).</returns>
+        public static ModelRequest? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
         {
             var type = (INamedTypeSymbol)context.TargetSymbol;
-            var declaration = (ClassDeclarationSyntax)context.TargetNode;
+            var declaration = (TypeDeclarationSyntax)context.TargetNode;
             AttributeData attribute = context.Attributes[0];
+            if (!IsFirstApplication(type, context.TargetNode, cancellationToken))
+                return null;
             var diagnostics = new List<DiagnosticInfo>();
             Location nameLocation = declaration.Identifier.GetLocation();
 
@@ -37,18 +40,32 @@ namespace EffNet.Generator.Parsing
             if (padding != (int)EfficientNetPadding.Symmetric && padding != (int)EfficientNetPadding.Same)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.PaddingUndefined, arguments.LocationOf("Padding"), padding));
 
-            string? ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString();
-            return new ModelRequest(ns, ContainingTypes(type), type.Name,
-                type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat).Replace("global::", ""),
+            string? ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString(QualifiedName);
+            return new ModelRequest(ns, ContainingTypes(type), type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat), type.Name,
+                type.ToDisplayString(QualifiedName),
                 width, depth, resolution, numClasses, padding,
                 new EquatableArray<DiagnosticInfo>(diagnostics.ToImmutableArray()));
         }
 
-        static void CheckDeclaration(INamedTypeSymbol type, ClassDeclarationSyntax declaration, Location nameLocation, List<DiagnosticInfo> diagnostics)
+        // For a class whose parts carry the attribute twice, Roslyn offers each part with the first attribute; keep the part that has it.
+        static bool IsFirstApplication(INamedTypeSymbol type, SyntaxNode target, CancellationToken cancellationToken)
         {
+            foreach (AttributeData candidate in type.GetAttributes())
+                if (candidate.AttributeClass?.ToDisplayString() == AttributeName)
+                {
+                    SyntaxNode? owner = candidate.ApplicationSyntaxReference?.GetSyntax(cancellationToken).Parent?.Parent;
+                    return owner == null || (owner.SyntaxTree == target.SyntaxTree && owner.Span == target.Span);
+                }
+            return true;
+        }
+
+        static void CheckDeclaration(INamedTypeSymbol type, TypeDeclarationSyntax declaration, Location nameLocation, List<DiagnosticInfo> diagnostics)
+        {
+            if (type.IsRecord)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.RecordClass, nameLocation, type.Name));
             if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotPartial, nameLocation, type.Name));
-            if (type.IsGenericType)
+            if (type.TypeParameters.Length > 0) // not IsGenericType, which is also true inside a generic outer type
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.GenericClass, nameLocation, type.Name));
             if (type.IsStatic || type.IsAbstract)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.StaticOrAbstract, nameLocation, type.Name, type.IsStatic ? "static" : "abstract"));
@@ -68,6 +85,7 @@ namespace EffNet.Generator.Parsing
             double? width = arguments.Double("Width");
             double? depth = arguments.Double("Depth");
             int? resolution = arguments.Int("Resolution");
+            if (resolution == 0) resolution = null; // the attribute's default: the variant's native size
 
             if (phi is int p && (p < Scaling.MinPhi || p > Scaling.MaxPhi))
             {
@@ -103,11 +121,14 @@ namespace EffNet.Generator.Parsing
                 string keyword = outer.IsRecord
                     ? (outer.TypeKind == TypeKind.Struct ? "record struct" : "record")
                     : outer.TypeKind switch { TypeKind.Struct => "struct", TypeKind.Interface => "interface", _ => "class" };
-                string parameters = outer.TypeParameters.Length == 0 ? "" : "<" + string.Join(", ", outer.TypeParameters.Select(t => t.Name)) + ">";
-                chain.Insert(0, "partial " + keyword + " " + outer.Name + parameters);
+                chain.Insert(0, "partial " + keyword + " " + outer.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat));
             }
             return new EquatableArray<string>(chain.ToImmutableArray());
         }
+
+        // Names as C# source spells them: keywords escaped (@event), generic outer types with their parameters.
+        static readonly SymbolDisplayFormat QualifiedName = SymbolDisplayFormat.FullyQualifiedFormat
+            .WithGlobalNamespaceStyle(SymbolDisplayGlobalNamespaceStyle.Omitted);
 
         static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 

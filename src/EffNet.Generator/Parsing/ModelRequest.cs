@@ -6,10 +6,14 @@ namespace EffNet.Generator.Parsing
     /// What one [EfficientNet] class asks for: where the class lives and the resolved architecture parameters.
     /// Small and equatable, so an edit elsewhere leaves the expensive steps after it cached.
     /// </summary>
+    /// <param name="ClassName">The class name as C# spells it (keywords escaped, e.g. "@event").</param>
+    /// <param name="SimpleName">The plain identifier, for the network class and the file name.</param>
+    /// <param name="Diagnostics">Problems found; a request with any generates nothing.</param>
     sealed record ModelRequest(
         string? Namespace,
         EquatableArray<string> ContainingTypes,
         string ClassName,
+        string SimpleName,
         string FullName,
         double Width,
         double Depth,
