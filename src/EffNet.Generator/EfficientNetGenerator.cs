@@ -27,7 +27,7 @@ namespace EffNet.Generator
             IncrementalValuesProvider<ModelRequest> requests = context.SyntaxProvider
                 .ForAttributeWithMetadataName(AttributeParser.AttributeName,
                     static (node, _) => node is ClassDeclarationSyntax || node is RecordDeclarationSyntax,
-                    static (context, token) => AttributeParser.Parse(context, token))
+                    static (context, token) => ParseSafely(context, token))
                 .Where(static request => request != null)
                 .Select(static (request, _) => request!)
                 .WithTrackingName(RequestStep);
@@ -55,6 +55,23 @@ namespace EffNet.Generator
                 foreach (DiagnosticInfo diagnostic in pair.Request.Diagnostics)
                     output.ReportDiagnostic(diagnostic.ToDiagnostic(pair.Compilation));
             });
+        }
+
+        /// <summary>Never throws (an exception would drop every model's code): a failure becomes EFN0013 on the class.</summary>
+        static ModelRequest? ParseSafely(GeneratorAttributeSyntaxContext context, System.Threading.CancellationToken token)
+        {
+            try
+            {
+                return AttributeParser.Parse(context, token);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                string name = context.TargetSymbol.Name;
+                var diagnostic = DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, context.TargetNode.GetLocation(), name,
+                    exception.GetType().Name + ": " + exception.Message);
+                return new ModelRequest(null, EquatableArray<string>.Empty, name, name, name, 0, 0, 0, 0, 0,
+                    new EquatableArray<DiagnosticInfo>(ImmutableArray.Create(diagnostic)));
+            }
         }
 
         /// <summary>Never throws: a generator exception would silently drop every output, so it becomes EFN0013.</summary>
