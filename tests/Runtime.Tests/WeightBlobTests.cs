@@ -31,6 +31,7 @@ namespace EffNet.Runtime.Tests
             Assert.Equal(Small.Config.DisplayName, blob.Info.ModelDescription);
             Assert.Equal("unit test", blob.Info.SourceDescription);
             Assert.Equal(Small.Fingerprint, blob.Info.Fingerprint);
+            Assert.Equal(Small.Config, blob.Info.Config);
         }
 
         [Fact]

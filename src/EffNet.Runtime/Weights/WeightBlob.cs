@@ -152,6 +152,8 @@ namespace EffNet
                 string model = cursor.Text("model description");
                 string architecture = cursor.Text("architecture");
                 string source = cursor.Text("source description");
+                var config = new ModelConfig(cursor.Double("width"), cursor.Double("depth"), (int)Math.Min(cursor.UInt32("resolution"), int.MaxValue),
+                    (int)Math.Min(cursor.UInt32("classes"), int.MaxValue), (EfficientNetPadding)cursor.Byte("padding"));
                 uint count = cursor.UInt32("tensor count");
                 if (count > directoryBytes / 20)
                     throw Fail($"the directory claims {count} tensors, more than its {directoryBytes} bytes can describe.");
@@ -161,7 +163,7 @@ namespace EffNet
                 cursor.ExpectEnd();
 
                 ReadExactly(new byte[dataOffset - directoryOffset - directoryBytes], "the directory padding");
-                return new WeightBlobInfo(version, fingerprint, model, architecture, source, tensors, dataOffset, dataBytes);
+                return new WeightBlobInfo(version, fingerprint, model, architecture, source, config, tensors, dataOffset, dataBytes);
             }
 
             public void ReadDataAndVerify(WeightBlobInfo info, Span<byte> destination)
@@ -222,7 +224,8 @@ namespace EffNet
             public uint UInt32(string what) => BinaryPrimitives.ReadUInt32LittleEndian(Take(4, what));
             ushort UInt16(string what) => BinaryPrimitives.ReadUInt16LittleEndian(Take(2, what));
             long Int64(string what) => BinaryPrimitives.ReadInt64LittleEndian(Take(8, what));
-            byte Byte(string what) => Take(1, what)[0];
+            public double Double(string what) => BinaryPrimitives.ReadDoubleLittleEndian(Take(8, what));
+            public byte Byte(string what) => Take(1, what)[0];
 
             public string Text(string what)
             {
@@ -279,9 +282,12 @@ namespace EffNet
         }
     }
 
-    /// <summary>What a blob says about itself: header fields, model description and tensor directory.</summary>
+    /// <summary>
+    /// What a blob says about itself: header fields, model description, the configuration it was made for (as written;
+    /// check it with <see cref="ModelConfig.Validate"/> before building a layout from it) and the tensor directory.
+    /// </summary>
     public sealed record WeightBlobInfo(uint Version, ulong Fingerprint, string ModelDescription, string Architecture,
-                                        string SourceDescription, WeightBlobTensor[] Tensors, long DataOffset, long DataBytes);
+                                        string SourceDescription, ModelConfig Config, WeightBlobTensor[] Tensors, long DataOffset, long DataBytes);
 
     /// <summary>One entry of a blob's tensor directory; offsets are bytes from the start of the data section.</summary>
     public sealed record WeightBlobTensor(string Name, int[] Shape, long OffsetBytes, long LengthBytes);

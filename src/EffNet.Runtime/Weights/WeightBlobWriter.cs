@@ -194,6 +194,12 @@ namespace EffNet
             WriteText(writer, layout.Config.DisplayName);
             WriteText(writer, layout.CanonicalArchitecture);
             WriteText(writer, sourceDescription);
+            ModelConfig config = layout.Config;
+            writer.Write(config.Width);
+            writer.Write(config.Depth);
+            writer.Write((uint)config.Resolution);
+            writer.Write((uint)config.NumClasses);
+            writer.Write((byte)config.Padding);
             writer.Write((uint)(layout.Layers.Count * 2));
             foreach (ConvLayer layer in layout.Layers)
             {
