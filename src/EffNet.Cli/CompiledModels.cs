@@ -27,15 +27,21 @@ namespace EffNet.Cli
     /// <summary>Finds the compiled class for a weight blob by its fingerprint.</summary>
     static class CompiledModels
     {
-        static readonly (ulong Fingerprint, Func<string, IEfficientNetModel> Load)[] All =
+        static readonly (ulong Fingerprint, long ArenaBytes, Func<string, IEfficientNetModel> Load)[] All =
         {
-            (B0.Fingerprint, p => B0.Load(p)), (B1.Fingerprint, p => B1.Load(p)), (B2.Fingerprint, p => B2.Load(p)),
-            (B3.Fingerprint, p => B3.Load(p)), (B4.Fingerprint, p => B4.Load(p)), (B5.Fingerprint, p => B5.Load(p)),
-            (B6.Fingerprint, p => B6.Load(p)), (B7.Fingerprint, p => B7.Load(p)),
-            (B0Same.Fingerprint, p => B0Same.Load(p)), (B1Same.Fingerprint, p => B1Same.Load(p)), (B2Same.Fingerprint, p => B2Same.Load(p)),
-            (B3Same.Fingerprint, p => B3Same.Load(p)), (B4Same.Fingerprint, p => B4Same.Load(p)), (B5Same.Fingerprint, p => B5Same.Load(p)),
-            (B6Same.Fingerprint, p => B6Same.Load(p)), (B7Same.Fingerprint, p => B7Same.Load(p)),
+            (B0.Fingerprint, B0.ArenaBytes, p => B0.Load(p)), (B1.Fingerprint, B1.ArenaBytes, p => B1.Load(p)),
+            (B2.Fingerprint, B2.ArenaBytes, p => B2.Load(p)), (B3.Fingerprint, B3.ArenaBytes, p => B3.Load(p)),
+            (B4.Fingerprint, B4.ArenaBytes, p => B4.Load(p)), (B5.Fingerprint, B5.ArenaBytes, p => B5.Load(p)),
+            (B6.Fingerprint, B6.ArenaBytes, p => B6.Load(p)), (B7.Fingerprint, B7.ArenaBytes, p => B7.Load(p)),
+            (B0Same.Fingerprint, B0Same.ArenaBytes, p => B0Same.Load(p)), (B1Same.Fingerprint, B1Same.ArenaBytes, p => B1Same.Load(p)),
+            (B2Same.Fingerprint, B2Same.ArenaBytes, p => B2Same.Load(p)), (B3Same.Fingerprint, B3Same.ArenaBytes, p => B3Same.Load(p)),
+            (B4Same.Fingerprint, B4Same.ArenaBytes, p => B4Same.Load(p)), (B5Same.Fingerprint, B5Same.ArenaBytes, p => B5Same.Load(p)),
+            (B6Same.Fingerprint, B6Same.ArenaBytes, p => B6Same.Load(p)), (B7Same.Fingerprint, B7Same.ArenaBytes, p => B7Same.Load(p)),
         };
+
+        /// <summary>The planned arena of the compiled model with this fingerprint, or null when the tool has none.</summary>
+        public static long? ArenaBytes(ulong fingerprint)
+            => All.Where(m => m.Fingerprint == fingerprint).Select(m => (long?)m.ArenaBytes).FirstOrDefault();
 
         /// <summary>Loads <paramref name="path"/> into the compiled model it was made for.</summary>
         /// <exception cref="UserException">The blob is valid but for a network this tool does not carry.</exception>

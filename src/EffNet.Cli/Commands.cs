@@ -1,0 +1,84 @@
+using System;
+using System.CommandLine;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using EffNet.Model;
+
+namespace EffNet.Cli
+{
+    /// <summary>The command tree. Each command is one method; the work is done by EffNet.Runtime and EffNet.Imaging.</summary>
+    static partial class Commands
+    {
+        public static RootCommand Create(TextWriter output)
+        {
+            var root = new RootCommand(
+                "effnet: run EfficientNet-B0..B7 compiled to C#.\n\n" +
+                "Typical use:\n" +
+                "  effnet import b0.pth --phi 0 -o b0.effw      convert a torchvision/timm checkpoint\n" +
+                "  effnet classify --weights b0.effw cat.jpg     top-5 ImageNet labels\n" +
+                "  effnet inspect b0.effw                        what a weight file is for");
+            root.Add(Import());
+            root.Add(Inspect(output));
+            root.Add(Run());
+            root.Add(Classify());
+            return root;
+        }
+
+        static Command Inspect(TextWriter output)
+        {
+            var blob = new Argument<FileInfo>("model.effw") { Description = "A weight blob written by `effnet import`." };
+            var command = new Command("inspect", "Print the model card of a weight blob: variant, resolution, classes, parameters, multiply-adds, arena bytes, fingerprint and source.")
+            {
+                blob,
+            };
+            command.SetAction(parse =>
+            {
+                FileInfo file = parse.GetRequiredValue(blob);
+                WeightBlobInfo info = WeightBlob.ReadInfo(file.FullName);
+                output.Write(ModelCard(info, file));
+                return ExitCodes.Success;
+            });
+            return command;
+        }
+
+        /// <summary>The model card of a blob; the numbers are recomputed from the configuration it records and checked against its fingerprint.</summary>
+        internal static string ModelCard(WeightBlobInfo info, FileInfo file)
+        {
+            var card = new System.Text.StringBuilder();
+            void Line(string name, string value) => card.Append(name.PadRight(16)).Append(value).Append('\n');
+            Line("file", $"{file.FullName} ({file.Length.ToString("N0", CultureInfo.InvariantCulture)} bytes)");
+            Line("model", info.ModelDescription);
+            if (info.Config.Validate().Length == 0 && NetworkLayout.Create(info.Config) is { } layout && layout.Fingerprint == info.Fingerprint)
+            {
+                ModelConfig config = layout.Config;
+                Line("variant", config.VariantName + $" (width {config.Width.ToString(CultureInfo.InvariantCulture)}, depth {config.Depth.ToString(CultureInfo.InvariantCulture)})");
+                Line("input", $"float32 [3, {config.Resolution}, {config.Resolution}] CHW");
+                Line("classes", config.NumClasses.ToString(CultureInfo.InvariantCulture));
+                Line("padding", config.Padding == EfficientNetPadding.Same ? "TF SAME" : "symmetric (PyTorch)");
+                Line("parameters", layout.ParameterCount.ToString("N0", CultureInfo.InvariantCulture));
+                Line("multiply-adds", layout.MultiplyAdds.ToString("N0", CultureInfo.InvariantCulture));
+                Line("blocks", layout.Blocks.Count.ToString(CultureInfo.InvariantCulture));
+                Line("arena bytes", ArenaBytes(info.Fingerprint));
+            }
+            else
+            {
+                Line("variant", "unknown: the recorded configuration does not reproduce the fingerprint");
+            }
+            Line("weight bytes", info.DataBytes.ToString("N0", CultureInfo.InvariantCulture));
+            Line("tensors", info.Tensors.Length.ToString(CultureInfo.InvariantCulture));
+            Line("fingerprint", $"0x{info.Fingerprint:x16}");
+            Line("format", $"EffNet weight blob v{info.Version}");
+            Line("source", info.SourceDescription);
+            return card.ToString();
+        }
+
+        static string ArenaBytes(ulong fingerprint)
+        {
+            long? bytes = CompiledModels.ArenaBytes(fingerprint);
+            return bytes is long b
+                ? b.ToString("N0", CultureInfo.InvariantCulture)
+                : "planned when the model is compiled (this tool does not carry it)";
+        }
+    }
+}

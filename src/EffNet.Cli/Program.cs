@@ -1,0 +1,4 @@
+using System;
+using EffNet.Cli;
+
+return EffNetCli.Run(args, Console.Out, Console.Error);
