@@ -50,16 +50,83 @@ namespace EffNet.Imaging
         };
 
         /// <summary>
-        /// Why the data ends too early, or null. stb_image reads past the end of JPEG and BMP data as zeros and returns
-        /// a partly grey or black image without an error, where PIL raises "image file is truncated"; these checks
-        /// restore the error. PNG needs none: stb_image fails on a missing chunk.
+        /// Why the data ends too early, or null. stb_image reads past the end of its input as zeros, so a truncated JPEG,
+        /// BMP or GIF comes back partly grey or black without an error (where PIL raises "image file is truncated"), and a
+        /// truncated PNG fails with a terse chunk error; these walks of each format's structure name the problem instead.
         /// </summary>
         public static string? FindTruncation(ImageContainer container, ReadOnlySpan<byte> data) => container switch
         {
             ImageContainer.Jpeg => FindJpegTruncation(data),
+            ImageContainer.Png => FindPngTruncation(data),
             ImageContainer.Bmp => FindBmpTruncation(data),
+            ImageContainer.Gif => FindGifTruncation(data),
             _ => null,
         };
+
+        /// <summary>PNG chunks (length, type, data, CRC) must follow each other up to IEND.</summary>
+        static string? FindPngTruncation(ReadOnlySpan<byte> data)
+        {
+            long pos = 8;
+            while (pos + 8 <= data.Length)
+            {
+                uint length = BinaryPrimitives.ReadUInt32BigEndian(data[(int)pos..]);
+                bool end = data.Slice((int)pos + 4, 4).SequenceEqual("IEND"u8);
+                pos += 12L + length;
+                if (pos > data.Length)
+                    break;
+                if (end)
+                    return null;
+            }
+            return "the PNG data ends before its IEND chunk (the file is truncated).";
+        }
+
+        /// <summary>The blocks of a GIF must reach the end of the first image's compressed data (the frame PIL and stb_image read); the trailer may be missing.</summary>
+        static string? FindGifTruncation(ReadOnlySpan<byte> data)
+        {
+            const string Truncated = "the GIF data ends inside its first image (the file is truncated).";
+            if (data.Length < 13)
+                return Truncated;
+            long pos = 13 + ColorTableBytes(data[10]);
+            while (true)
+            {
+                if (pos >= data.Length)
+                    return Truncated;
+                byte block = data[(int)pos++];
+                if (block == 0x21) // extension: label, then sub-blocks
+                {
+                    if (!SkipSubBlocks(data, ref pos, pos + 1))
+                        return Truncated;
+                }
+                else if (block == 0x2C) // image descriptor, local colour table, LZW code size, sub-blocks
+                {
+                    if (pos + 9 > data.Length)
+                        return Truncated;
+                    long start = pos + 9 + ColorTableBytes(data[(int)pos + 8]) + 1;
+                    return SkipSubBlocks(data, ref pos, start) ? null : Truncated;
+                }
+                else
+                {
+                    return null; // a trailer before any image, or junk: stb_image reports it
+                }
+            }
+
+            static long ColorTableBytes(byte flags) => (flags & 0x80) != 0 ? 3L << ((flags & 7) + 1) : 0;
+
+            // Complete when the terminating empty sub-block is reached; PIL also accepts data that stops right after a
+            // whole sub-block (the LZW end code is inside), so that counts as complete too.
+            static bool SkipSubBlocks(ReadOnlySpan<byte> data, ref long pos, long start)
+            {
+                pos = start;
+                while (pos < data.Length)
+                {
+                    byte size = data[(int)pos++];
+                    if (size == 0)
+                        return true;
+                    pos += size;
+                }
+                return pos == data.Length && pos > start + 1;
+            }
+        }
 
         /// <summary>
         /// Walks the JPEG marker segments (each with its length) and the entropy-coded data after every SOS (up to the

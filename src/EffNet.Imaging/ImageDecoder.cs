@@ -16,8 +16,9 @@ namespace EffNet.Imaging
     /// libjpeg's, so a decoded pixel can differ from PIL's by a few levels. Radiance HDR is refused: PIL cannot read it,
     /// so torchvision has no preprocessing for it. Before any pixel buffer is allocated the header's width x height is
     /// checked against a pixel limit (<see cref="DefaultMaxPixels"/> unless the caller gives another), so a small file
-    /// that claims a huge image is refused instead of exhausting memory. JPEG and BMP data that ends early is refused
-    /// (stb_image would fill the rest with grey or black); truncated PNG fails its chunk structure.
+    /// that claims a huge image is refused instead of exhausting memory. JPEG, PNG, BMP and GIF data that ends early is
+    /// refused with a message saying so (stb_image alone would fill the rest of a JPEG, BMP or GIF with grey or black);
+    /// TGA and PSD get only stb_image's own checks.
     /// </remarks>
     public static class ImageDecoder
     {
