@@ -1,0 +1,218 @@
+using System;
+using System.Buffers.Binary;
+
+namespace EffNet.Imaging
+{
+    /// <summary>The file format, told from the first bytes (stb_image tries TGA, which has no signature, last).</summary>
+    enum ImageContainer
+    {
+        Unknown,
+        Png,
+        Jpeg,
+        Bmp,
+        Gif,
+        Psd,
+        Hdr,
+    }
+
+    /// <summary>Format detection and the structural checks stb_image leaves out.</summary>
+    static class ImageContainers
+    {
+        static ReadOnlySpan<byte> PngSignature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
+        public static ImageContainer Identify(ReadOnlySpan<byte> data)
+        {
+            if (data.StartsWith(PngSignature))
+                return ImageContainer.Png;
+            if (data.Length >= 2 && data[0] == 0xFF && data[1] == 0xD8)
+                return ImageContainer.Jpeg;
+            if (data.StartsWith("BM"u8))
+                return ImageContainer.Bmp;
+            if (data.StartsWith("GIF8"u8))
+                return ImageContainer.Gif;
+            if (data.StartsWith("8BPS"u8))
+                return ImageContainer.Psd;
+            if (data.StartsWith("#?RADIANCE"u8) || data.StartsWith("#?RGBE"u8))
+                return ImageContainer.Hdr;
+            return ImageContainer.Unknown;
+        }
+
+        /// <summary>The format's name for messages; data without a known signature that stb_image reads is TGA.</summary>
+        public static string Describe(this ImageContainer container) => container switch
+        {
+            ImageContainer.Png => "PNG",
+            ImageContainer.Jpeg => "JPEG",
+            ImageContainer.Bmp => "BMP",
+            ImageContainer.Gif => "GIF",
+            ImageContainer.Psd => "PSD",
+            ImageContainer.Hdr => "HDR",
+            _ => "TGA",
+        };
+
+        /// <summary>
+        /// Why the data ends too early, or null. stb_image reads past the end of its input as zeros, so a truncated JPEG,
+        /// BMP or GIF comes back partly grey or black without an error (where PIL raises "image file is truncated"), and a
+        /// truncated PNG fails with a terse chunk error; these walks of each format's structure name the problem instead.
+        /// </summary>
+        public static string? FindTruncation(ImageContainer container, ReadOnlySpan<byte> data) => container switch
+        {
+            ImageContainer.Jpeg => FindJpegTruncation(data),
+            ImageContainer.Png => FindPngTruncation(data),
+            ImageContainer.Bmp => FindBmpTruncation(data),
+            ImageContainer.Gif => FindGifTruncation(data),
+            _ => null,
+        };
+
+        /// <summary>PNG chunks (length, type, data, CRC) must follow each other up to IEND.</summary>
+        static string? FindPngTruncation(ReadOnlySpan<byte> data)
+        {
+            long pos = 8;
+            while (pos + 8 <= data.Length)
+            {
+                uint length = BinaryPrimitives.ReadUInt32BigEndian(data[(int)pos..]);
+                bool end = data.Slice((int)pos + 4, 4).SequenceEqual("IEND"u8);
+                pos += 12L + length;
+                if (pos > data.Length)
+                    break;
+                if (end)
+                    return null;
+            }
+            return "the PNG data ends before its IEND chunk (the file is truncated).";
+        }
+
+        /// <summary>The blocks of a GIF must reach the end of the first image's compressed data (the frame PIL and stb_image read); the trailer may be missing.</summary>
+        static string? FindGifTruncation(ReadOnlySpan<byte> data)
+        {
+            const string Truncated = "the GIF data ends inside its first image (the file is truncated).";
+            if (data.Length < 13)
+                return Truncated;
+            long pos = 13 + ColorTableBytes(data[10]);
+            while (true)
+            {
+                if (pos >= data.Length)
+                    return Truncated;
+                byte block = data[(int)pos++];
+                if (block == 0x21) // extension: label, then sub-blocks
+                {
+                    if (!SkipSubBlocks(data, ref pos, pos + 1))
+                        return Truncated;
+                }
+                else if (block == 0x2C) // image descriptor, local colour table, LZW code size, sub-blocks
+                {
+                    if (pos + 9 > data.Length)
+                        return Truncated;
+                    long start = pos + 9 + ColorTableBytes(data[(int)pos + 8]) + 1;
+                    return SkipSubBlocks(data, ref pos, start) ? null : Truncated;
+                }
+                else
+                {
+                    return null; // a trailer before any image, or junk: stb_image reports it
+                }
+            }
+
+            static long ColorTableBytes(byte flags) => (flags & 0x80) != 0 ? 3L << ((flags & 7) + 1) : 0;
+
+            // Complete when the terminating empty sub-block is reached; PIL also accepts data that stops right after a
+            // whole sub-block (the LZW end code is inside), so that counts as complete too.
+            static bool SkipSubBlocks(ReadOnlySpan<byte> data, ref long pos, long start)
+            {
+                pos = start;
+                while (pos < data.Length)
+                {
+                    byte size = data[(int)pos++];
+                    if (size == 0)
+                        return true;
+                    pos += size;
+                }
+                return pos == data.Length && pos > start + 1;
+            }
+        }
+
+        /// <summary>
+        /// Walks the JPEG marker segments (each with its length) and the entropy-coded data after every SOS (up to the
+        /// next marker that is not a stuffed 0xFF00 or a restart marker) and requires an end-of-image marker.
+        /// </summary>
+        static string? FindJpegTruncation(ReadOnlySpan<byte> data)
+        {
+            const string Truncated = "the JPEG data ends before its end-of-image marker (the file is truncated).";
+            int pos = 2; // after SOI
+            while (true)
+            {
+                int ff = data[pos..].IndexOf((byte)0xFF);
+                if (ff < 0)
+                    return Truncated;
+                pos += ff;
+                while (pos < data.Length && data[pos] == 0xFF)
+                    pos++; // fill bytes
+                if (pos >= data.Length)
+                    return Truncated;
+                byte marker = data[pos++];
+                if (marker == 0xD9)
+                    return null; // EOI
+                if (marker == 0x00 || marker == 0x01 || marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7))
+                    continue; // no length field
+                if (pos + 2 > data.Length)
+                    return Truncated;
+                int length = BinaryPrimitives.ReadUInt16BigEndian(data[pos..]);
+                if (length < 2)
+                    return $"the JPEG marker 0x{marker:X2} at byte {pos - 2} has an invalid length {length}.";
+                pos += length;
+                if (pos > data.Length)
+                    return Truncated;
+                if (marker != 0xDA)
+                    continue;
+                // Entropy-coded scan data: runs to the next real marker.
+                while (true)
+                {
+                    int next = data[pos..].IndexOf((byte)0xFF);
+                    if (next < 0 || pos + next + 1 >= data.Length)
+                        return Truncated;
+                    pos += next;
+                    byte after = data[pos + 1];
+                    if (after == 0x00 || (after >= 0xD0 && after <= 0xD7))
+                        pos += 2;
+                    else if (after == 0xFF)
+                        pos += 1;
+                    else
+                        break; // a marker: the scan is over
+                }
+            }
+        }
+
+        /// <summary>Uncompressed BMP pixel data must fill height rows of the 4-byte aligned row size after the pixel offset.</summary>
+        static string? FindBmpTruncation(ReadOnlySpan<byte> data)
+        {
+            if (data.Length < 18)
+                return "the BMP data ends inside its file header (the file is truncated).";
+            long pixelOffset = BinaryPrimitives.ReadUInt32LittleEndian(data[10..]);
+            int headerSize = BinaryPrimitives.ReadInt32LittleEndian(data[14..]);
+            if (headerSize < 12 || 14L + headerSize > data.Length)
+                return "the BMP data ends inside its info header (the file is truncated).";
+            long width, height, bitsPerPixel, compression;
+            if (headerSize == 12)
+            {
+                width = BinaryPrimitives.ReadUInt16LittleEndian(data[18..]);
+                height = BinaryPrimitives.ReadUInt16LittleEndian(data[20..]);
+                bitsPerPixel = BinaryPrimitives.ReadUInt16LittleEndian(data[24..]);
+                compression = 0;
+            }
+            else
+            {
+                if (headerSize < 20)
+                    return null; // let the decoder judge an odd header
+                width = BinaryPrimitives.ReadInt32LittleEndian(data[18..]);
+                height = Math.Abs((long)BinaryPrimitives.ReadInt32LittleEndian(data[22..]));
+                bitsPerPixel = BinaryPrimitives.ReadUInt16LittleEndian(data[28..]);
+                compression = BinaryPrimitives.ReadUInt32LittleEndian(data[30..]);
+            }
+            bool uncompressed = compression is 0 or 3 or 6; // BI_RGB, BI_BITFIELDS, BI_ALPHABITFIELDS
+            if (!uncompressed || width <= 0 || bitsPerPixel <= 0)
+                return null;
+            long rowBytes = (width * bitsPerPixel + 31) / 32 * 4;
+            long needed = pixelOffset + rowBytes * height;
+            return data.Length < needed
+                ? $"the BMP pixel data needs {needed:N0} bytes but the file has {data.Length:N0} (the file is truncated)."
+                : null;
+        }
+    }
+}

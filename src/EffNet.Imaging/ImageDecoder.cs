@@ -1,0 +1,158 @@
+using System;
+using System.IO;
+using System.Runtime.InteropServices;
+using StbImageSharp;
+
+namespace EffNet.Imaging
+{
+    /// <summary>
+    /// Decodes JPEG, PNG, BMP, GIF (first frame), TGA and PSD (the merged image) to 8-bit RGB the way
+    /// <c>PIL.Image.open(p).convert("RGB")</c> does: grayscale is replicated to R, G and B, alpha is dropped (no
+    /// blending: a transparent pixel keeps its colour), palettes are looked up, and 16-bit channels keep their high byte,
+    /// except 16-bit grayscale PNG, which PIL opens as 32-bit integers and clips to 0..255.
+    /// </summary>
+    /// <remarks>
+    /// PNG and BMP pixels are identical to PIL's. JPEG goes through stb_image's IDCT and colour conversion rather than
+    /// libjpeg's, so a decoded pixel can differ from PIL's by a few levels. Radiance HDR is refused: PIL cannot read it,
+    /// so torchvision has no preprocessing for it. Before any pixel buffer is allocated the header's width x height is
+    /// checked against a pixel limit (<see cref="DefaultMaxPixels"/> unless the caller gives another), so a small file
+    /// that claims a huge image is refused instead of exhausting memory. JPEG, PNG, BMP and GIF data that ends early is
+    /// refused with a message saying so (stb_image alone would fill the rest of a JPEG, BMP or GIF with grey or black);
+    /// TGA and PSD get only stb_image's own checks.
+    /// </remarks>
+    public static class ImageDecoder
+    {
+        /// <summary>
+        /// The default pixel limit: 2^26 = 67,108,864 pixels (8192 x 8192), about 192 MiB of RGB. Larger images are
+        /// refused with <see cref="ImageFormatException"/> before they are decoded.
+        /// </summary>
+        public const long DefaultMaxPixels = 1L << 26;
+
+        /// <summary>Reads and decodes the image file at <paramref name="path"/>.</summary>
+        /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+        /// <exception cref="ImageFormatException">The file is not a readable image, is truncated, or is too large.</exception>
+        public static RgbImage Decode(string path, long maxPixels = DefaultMaxPixels)
+        {
+            ArgumentNullException.ThrowIfNull(path);
+            if (!File.Exists(path))
+                throw new FileNotFoundException($"Image file '{path}' does not exist.", path);
+            long length = new FileInfo(path).Length;
+            if (length > System.Array.MaxLength)
+                throw new ImageFormatException(path, $"the file is {length:N0} bytes, more than an image of at most {maxPixels:N0} pixels can need.");
+            return Decode(File.ReadAllBytes(path), path, maxPixels);
+        }
+
+        /// <summary>Reads <paramref name="stream"/> to its end and decodes it; <paramref name="name"/> labels errors.</summary>
+        /// <exception cref="ImageFormatException">The data is not a readable image, is truncated, or is too large.</exception>
+        public static RgbImage Decode(Stream stream, string? name = null, long maxPixels = DefaultMaxPixels)
+        {
+            ArgumentNullException.ThrowIfNull(stream);
+            using var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            return Decode(copy.ToArray(), name, maxPixels);
+        }
+
+        /// <summary>Decodes an encoded image held in memory; <paramref name="name"/> labels errors (a file name, or null).</summary>
+        /// <exception cref="ImageFormatException">The data is not a readable image, is truncated, or is too large.</exception>
+        public static RgbImage Decode(byte[] data, string? name = null, long maxPixels = DefaultMaxPixels)
+        {
+            ArgumentNullException.ThrowIfNull(data);
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPixels);
+            if (data.Length == 0)
+                throw new ImageFormatException(name, "the file is empty.");
+
+            ImageContainer container = ImageContainers.Identify(data);
+            if (container == ImageContainer.Hdr)
+                throw new ImageFormatException(name, "Radiance HDR images are not supported: torchvision's reference pipeline (PIL) cannot read them.");
+
+            ImageInfo info = ReadInfo(data, name, container);
+            long pixels = (long)info.Width * info.Height;
+            if (info.Width <= 0 || info.Height <= 0)
+                throw new ImageFormatException(name, $"the {container.Describe()} header gives an empty image ({info.Width}x{info.Height}).");
+            if (pixels > maxPixels)
+                throw new ImageFormatException(name,
+                    $"the {container.Describe()} header says {info.Width}x{info.Height} = {pixels:N0} pixels, above the limit of {maxPixels:N0} " +
+                    "(a guard against decompression bombs). Pass a larger maxPixels to decode it anyway.");
+
+            string? truncation = ImageContainers.FindTruncation(container, data);
+            if (truncation is not null)
+                throw new ImageFormatException(name, truncation);
+
+            RgbImage image;
+            try
+            {
+                image = container == ImageContainer.Png && info.BitsPerChannel == 16 && info.ColorComponents == ColorComponents.Grey
+                    ? DecodeGray16Png(data)
+                    : DecodeRgb8(data);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new ImageFormatException(name, $"the {container.Describe()} data is corrupt: {Reason(e)}.", e);
+            }
+
+            if (image.Width != info.Width || image.Height != info.Height)
+                throw new ImageFormatException(name,
+                    $"the {container.Describe()} header says {info.Width}x{info.Height} but the decoded image is {image.Width}x{image.Height}.");
+            return image;
+        }
+
+        static ImageInfo ReadInfo(byte[] data, string? name, ImageContainer container)
+        {
+            ImageInfo? info;
+            try
+            {
+                using var stream = new MemoryStream(data, writable: false);
+                info = ImageInfo.FromStream(stream);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new ImageFormatException(name, $"the {container.Describe()} header cannot be read: {Reason(e)}.", e);
+            }
+            if (info is null)
+            {
+                string what = container == ImageContainer.Unknown
+                    ? "not an image format this decoder reads (JPEG, PNG, BMP, GIF, TGA, PSD)"
+                    : $"the {container.Describe()} header is invalid";
+                throw new ImageFormatException(name, $"{what} ({StbImage.stbi__g_failure_reason ?? "no header found"}).");
+            }
+            return info.Value;
+        }
+
+        static RgbImage DecodeRgb8(byte[] data)
+        {
+            ImageResult result = ImageResult.FromMemory(data, ColorComponents.RedGreenBlue);
+            return RgbImage.Own(result.Width, result.Height, result.Data);
+        }
+
+        /// <summary>
+        /// PIL opens a 16-bit grayscale PNG as mode "I" and <c>convert("RGB")</c> clips each value to 0..255 (it does not
+        /// scale), so 256 and above become white. stb_image would keep the high byte instead; read the 16-bit values.
+        /// </summary>
+        static unsafe RgbImage DecodeGray16Png(byte[] data)
+        {
+            using var stream = new MemoryStream(data, writable: false);
+            var context = new StbImage.stbi__context(stream);
+            int width, height, components;
+            ushort* gray = StbImage.stbi__load_and_postprocess_16bit(context, &width, &height, &components, 1);
+            if (gray == null)
+                throw new InvalidOperationException(StbImage.stbi__g_failure_reason);
+            try
+            {
+                var rgb = new byte[checked(width * height * 3)];
+                for (int i = 0, o = 0; i < width * height; i++, o += 3)
+                {
+                    byte v = (byte)Math.Min((int)gray[i], 255);
+                    rgb[o] = rgb[o + 1] = rgb[o + 2] = v;
+                }
+                return RgbImage.Own(width, height, rgb);
+            }
+            finally
+            {
+                Marshal.FreeHGlobal((IntPtr)gray); // stb_image's allocations are Marshal.AllocHGlobal
+            }
+        }
+
+        static string Reason(Exception e) =>
+            string.IsNullOrWhiteSpace(e.Message) ? e.GetType().Name : e.Message.TrimEnd('.');
+    }
+}

@@ -1,0 +1,20 @@
+using System;
+
+namespace EffNet.Imaging
+{
+    /// <summary>
+    /// An image that cannot be used: not a format the decoder reads, corrupt, truncated, or larger than the pixel limit.
+    /// The message names the file (when there is one) and what is wrong with it.
+    /// </summary>
+    public sealed class ImageFormatException : Exception
+    {
+        public ImageFormatException(string? path, string message, Exception? innerException = null)
+            : base(path is null ? message : $"{path}: {message}", innerException)
+        {
+            Path = path;
+        }
+
+        /// <summary>The file (or the name the caller gave the data), when there was one.</summary>
+        public string? Path { get; }
+    }
+}
