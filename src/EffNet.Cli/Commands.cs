@@ -18,10 +18,10 @@ namespace EffNet.Cli
                 "  effnet import b0.pth --phi 0 -o b0.effw      convert a torchvision/timm checkpoint\n" +
                 "  effnet classify --weights b0.effw cat.jpg     top-5 ImageNet labels\n" +
                 "  effnet inspect b0.effw                        what a weight file is for");
-            root.Add(Import());
+            root.Add(Import(output));
             root.Add(Inspect(output));
-            root.Add(Run());
-            root.Add(Classify());
+            root.Add(Run(output));
+            root.Add(Classify(output));
             return root;
         }
 

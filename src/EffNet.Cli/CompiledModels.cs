@@ -15,6 +15,8 @@ namespace EffNet.Cli
     [EfficientNet(Phi = 5)] partial class B5;
     [EfficientNet(Phi = 6)] partial class B6;
     [EfficientNet(Phi = 7)] partial class B7;
+    // torchvision evaluates its B2 weights at 288 pixels, not the native 260.
+    [EfficientNet(Phi = 2, Resolution = 288)] partial class B2At288;
     [EfficientNet(Phi = 0, Padding = EfficientNetPadding.Same)] partial class B0Same;
     [EfficientNet(Phi = 1, Padding = EfficientNetPadding.Same)] partial class B1Same;
     [EfficientNet(Phi = 2, Padding = EfficientNetPadding.Same)] partial class B2Same;
@@ -23,6 +25,7 @@ namespace EffNet.Cli
     [EfficientNet(Phi = 5, Padding = EfficientNetPadding.Same)] partial class B5Same;
     [EfficientNet(Phi = 6, Padding = EfficientNetPadding.Same)] partial class B6Same;
     [EfficientNet(Phi = 7, Padding = EfficientNetPadding.Same)] partial class B7Same;
+    [EfficientNet(Phi = 2, Resolution = 288, Padding = EfficientNetPadding.Same)] partial class B2At288Same;
 
     /// <summary>Finds the compiled class for a weight blob by its fingerprint.</summary>
     static class CompiledModels
@@ -37,6 +40,7 @@ namespace EffNet.Cli
             (B2Same.Fingerprint, B2Same.ArenaBytes, p => B2Same.Load(p)), (B3Same.Fingerprint, B3Same.ArenaBytes, p => B3Same.Load(p)),
             (B4Same.Fingerprint, B4Same.ArenaBytes, p => B4Same.Load(p)), (B5Same.Fingerprint, B5Same.ArenaBytes, p => B5Same.Load(p)),
             (B6Same.Fingerprint, B6Same.ArenaBytes, p => B6Same.Load(p)), (B7Same.Fingerprint, B7Same.ArenaBytes, p => B7Same.Load(p)),
+            (B2At288.Fingerprint, B2At288.ArenaBytes, p => B2At288.Load(p)), (B2At288Same.Fingerprint, B2At288Same.ArenaBytes, p => B2At288Same.Load(p)),
         };
 
         /// <summary>The planned arena of the compiled model with this fingerprint, or null when the tool has none.</summary>
@@ -53,7 +57,7 @@ namespace EffNet.Cli
                     return model.Load(path);
             throw new UserException(
                 $"{path} holds weights for {info.ModelDescription}; the effnet tool runs EfficientNet-B0..B7 at their native " +
-                "resolutions with 1000 classes. Compile that model with [EfficientNet(...)] in your own project to run it.");
+                "resolutions (and B2 at 288) with 1000 classes. Compile that model with [EfficientNet(...)] in your own project to run it.");
         }
     }
 }

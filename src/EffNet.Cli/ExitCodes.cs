@@ -10,6 +10,7 @@ namespace EffNet.Cli
         /// <summary>Errors caused by what the user gave us: bad files, paths and values. Everything else is our bug.</summary>
         public static bool IsUserError(Exception error) => error is UserException
             or WeightFormatException
+            or EffNet.Imaging.ImageFormatException
             or FileNotFoundException
             or DirectoryNotFoundException
             or UnauthorizedAccessException

@@ -1,0 +1,95 @@
+using System;
+using System.CommandLine;
+using System.Globalization;
+using System.IO;
+using System.Text.Json;
+using EffNet.Imaging;
+using EffNet.Model;
+
+namespace EffNet.Cli
+{
+    static partial class Commands
+    {
+        static Command Classify(TextWriter output)
+        {
+            var weights = new Option<FileInfo>("--weights", "-w") { Description = "Weight blob from `effnet import`.", Required = true };
+            var images = new Argument<FileInfo[]>("images") { Description = "JPEG, PNG, BMP or GIF files.", Arity = ArgumentArity.OneOrMore };
+            var top = new Option<int>("--top", "-k") { Description = "How many classes to print per image.", DefaultValueFactory = _ => 5 };
+            var json = new Option<bool>("--json") { Description = "Print JSON instead of text." };
+            var command = new Command("classify",
+                "Classify images: decode, preprocess exactly as torchvision's transforms for the variant's published weights " +
+                "(resize of the shorter side, centre crop, ImageNet mean/std), run the model, print the top classes with ImageNet names.")
+            {
+                weights, images, top, json,
+            };
+            command.SetAction(parse =>
+            {
+                int k = parse.GetValue(top);
+                if (k < 1) throw new UserException($"--top must be at least 1, not {k}.");
+                using IEfficientNetModel model = CompiledModels.Load(parse.GetRequiredValue(weights).FullName);
+                Preprocessing preprocessing = PreprocessingFor(model.Config);
+                var tensor = new float[model.InputLength];
+                var logits = new float[model.NumClasses];
+                var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+                using var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true });
+                bool asJson = parse.GetValue(json);
+                if (asJson) writer.WriteStartArray();
+                foreach (FileInfo image in parse.GetRequiredValue(images))
+                {
+                    preprocessing.Apply(image.FullName, tensor);
+                    model.Run(tensor, logits);
+                    ClassProbability[] best = Softmax.TopK(logits, Math.Min(k, logits.Length));
+                    if (asJson) WriteJson(writer, image.Name, best, model.NumClasses);
+                    else WriteText(output, image.Name, best, model.NumClasses);
+                }
+                if (asJson)
+                {
+                    writer.WriteEndArray();
+                    writer.Flush();
+                    output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
+                }
+                return ExitCodes.Success;
+            });
+            return command;
+        }
+
+        /// <summary>torchvision's preset for the variant; the crop follows the compiled resolution when that differs.</summary>
+        internal static Preprocessing PreprocessingFor(ModelConfig config)
+        {
+            if (config.Phi < 0)
+                throw new UserException("classify needs an official B0..B7 model; its preprocessing is defined per variant.");
+            Preprocessing preset = Preprocessing.ForTorchvision(config.Phi);
+            return preset.CropSize == config.Resolution
+                ? preset
+                : preset with { ResizeSize = Math.Max(preset.ResizeSize, config.Resolution), CropSize = config.Resolution };
+        }
+
+        static string Label(int index, int classes)
+            => classes == ImageNetClasses.Count ? ImageNetClasses.Names[index] : "class " + index.ToString(CultureInfo.InvariantCulture);
+
+        static void WriteText(TextWriter output, string image, ClassProbability[] best, int classes)
+        {
+            output.WriteLine(image);
+            for (int i = 0; i < best.Length; i++)
+                output.WriteLine(string.Format(CultureInfo.InvariantCulture, "  {0}. {1,7:P2}  {2} ({3})",
+                    i + 1, best[i].Probability, Label(best[i].Index, classes), best[i].Index));
+        }
+
+        static void WriteJson(Utf8JsonWriter writer, string image, ClassProbability[] best, int classes)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("image", image);
+            writer.WriteStartArray("top");
+            foreach (ClassProbability p in best)
+            {
+                writer.WriteStartObject();
+                writer.WriteNumber("index", p.Index);
+                writer.WriteString("label", Label(p.Index, classes));
+                writer.WriteNumber("probability", p.Probability);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using System;
+using System.CommandLine;
+using System.IO;
+using EffNet.Import;
+
+namespace EffNet.Cli
+{
+    static partial class Commands
+    {
+        static Command Run(TextWriter output)
+        {
+            var weights = new Option<FileInfo>("--weights", "-w") { Description = "Weight blob from `effnet import`.", Required = true };
+            var input = new Option<FileInfo>("--input", "-i") { Description = "NumPy .npy float32 [N, 3, H, W] (NCHW, normalised), N >= 1.", Required = true };
+            var outputFile = new Option<FileInfo>("--output", "-o") { Description = "NumPy .npy float32 [N, classes] logits to write.", Required = true };
+            var command = new Command("run", "Run the model on a batch of preprocessed images from a .npy file and write the logits as .npy.")
+            {
+                weights, input, outputFile,
+            };
+            command.SetAction(parse =>
+            {
+                using IEfficientNetModel model = CompiledModels.Load(parse.GetRequiredValue(weights).FullName);
+                FileInfo source = parse.GetRequiredValue(input);
+                SourceTensor batch = NpyFile.Read(source.FullName);
+                int[] shape = batch.Shape;
+                int size = model.Config.Resolution;
+                if (shape.Length != 4 || shape[0] < 1 || shape[1] != 3 || shape[2] != size || shape[3] != size)
+                    throw new UserException($"{source.Name} holds {SourceTensor.FormatShape(shape)}, but this model takes [N, 3, {size}, {size}] (NCHW float32, N >= 1).");
+
+                int images = shape[0];
+                var logits = new float[images * model.NumClasses];
+                for (int n = 0; n < images; n++)
+                    model.Run(batch.Data.AsSpan(n * model.InputLength, model.InputLength), logits.AsSpan(n * model.NumClasses, model.NumClasses));
+
+                FileInfo target = parse.GetRequiredValue(outputFile);
+                string temp = target.FullName + ".partial-" + Environment.ProcessId;
+                try
+                {
+                    NpyFile.Write(temp, logits, new[] { images, model.NumClasses });
+                    File.Move(temp, target.FullName, overwrite: true);
+                }
+                finally
+                {
+                    if (File.Exists(temp)) File.Delete(temp);
+                }
+                output.WriteLine($"Wrote {target.FullName}: [{images}, {model.NumClasses}] logits for {model.Config.DisplayName}.");
+                return ExitCodes.Success;
+            });
+            return command;
+        }
+    }
+}
