@@ -15,6 +15,9 @@ namespace EffNet.Runtime.Tests
         public double? Depth { get; init; }
         public int Resolution { get; init; }
         public int NumClasses { get; init; }
+
+        /// <summary>"symmetric" (torchvision) or "same" (TensorFlow SAME); older files leave it out.</summary>
+        public string Padding { get; init; } = "symmetric";
         public float BnEps { get; init; }
         public ulong Seed { get; init; }
         public long Parameters { get; init; }
@@ -22,13 +25,22 @@ namespace EffNet.Runtime.Tests
         public float[] Logits { get; init; } = Array.Empty<float>();
         public StageStats[] Stages { get; init; } = Array.Empty<StageStats>();
 
-        public ModelConfig Config => Phi is int phi
-            ? ModelConfig.ForPhi(phi, Resolution, NumClasses)
-            : new ModelConfig(Width!.Value, Depth!.Value, Resolution, NumClasses, EfficientNetPadding.Symmetric);
-
-        public static Golden Load(string name)
+        public EfficientNetPadding PaddingMode => Padding switch
         {
-            string path = Path.Combine(AppContext.BaseDirectory, "Golden", name + ".json");
+            "symmetric" => EfficientNetPadding.Symmetric,
+            "same" => EfficientNetPadding.Same,
+            _ => throw new InvalidDataException($"Golden {Name}: unknown padding '{Padding}'."),
+        };
+
+        public ModelConfig Config => Phi is int phi
+            ? ModelConfig.ForPhi(phi, Resolution, NumClasses, PaddingMode)
+            : new ModelConfig(Width!.Value, Depth!.Value, Resolution, NumClasses, PaddingMode);
+
+        public static Golden Load(string name) => LoadFile(Path.Combine(AppContext.BaseDirectory, "Golden", name + ".json"));
+
+        /// <summary>Reads a golden file of this schema from anywhere (the import fixtures keep theirs beside the checkpoints).</summary>
+        public static Golden LoadFile(string path)
+        {
             var options = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
             return JsonSerializer.Deserialize<Golden>(File.ReadAllText(path), options)
                    ?? throw new InvalidDataException($"{path} is empty.");
@@ -50,6 +62,7 @@ namespace EffNet.Runtime.Tests
                 ["b0_r257"] = s => B0At257.Load(s),
                 ["b0_c10"] = s => B0With10Classes.Load(s),
                 ["custom_w05_d06_r128"] = s => CustomSmall.Load(s),
+                ["b0_same"] = s => B0Same.Load(s),
             };
     }
 
