@@ -17,7 +17,7 @@ namespace EffNet.Import
         /// <summary>The largest header accepted; np.save writes well under a kilobyte.</summary>
         public const int MaxHeaderBytes = 1 << 20;
 
-        static ReadOnlySpan<byte> Magic => "\x93NUMPY"u8;
+        static ReadOnlySpan<byte> Magic => new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y' };
 
         /// <summary>The array in <paramref name="path"/> as float32 with its shape.</summary>
         /// <exception cref="WeightFormatException">The file is not a float .npy array; the message names the file and the problem.</exception>

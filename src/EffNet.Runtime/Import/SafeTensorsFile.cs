@@ -167,6 +167,8 @@ namespace EffNet.Import
                 throw Bad($"the header length {headerLength} at offset 0 does not fit a file of {fileLength} bytes (limit {MaxHeaderBytes}).");
             var json = new byte[headerLength];
             stream.ReadExactly(json);
+            if (!System.Text.Unicode.Utf8.IsValid(json))
+                throw Bad($"the header (offset 8, {headerLength} bytes) is not valid UTF-8.");
             long dataStart = 8 + (long)headerLength, dataLength = fileLength - dataStart;
 
             var entries = new List<Entry>();
