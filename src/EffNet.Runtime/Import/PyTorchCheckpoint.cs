@@ -53,13 +53,19 @@ namespace EffNet.Import
 
                 var tensors = new Dictionary<string, SourceTensor>(entries.Count, StringComparer.Ordinal);
                 var types = new SortedSet<string>(StringComparer.Ordinal);
+                // Storage bytes are kept while tensors still need them (several views may share one), then dropped.
                 var storages = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+                var users = new Dictionary<string, int>(StringComparer.Ordinal);
+                foreach (KeyValuePair<string, PickleTensor> entry in entries)
+                    users[entry.Value.Storage.Key] = users.GetValueOrDefault(entry.Value.Storage.Key) + 1;
                 for (int i = 0; i < entries.Count; i++)
                 {
                     (string key, PickleTensor tensor) = (entries[i].Key, entries[i].Value);
                     if (tensors.ContainsKey(key))
                         throw new WeightFormatException(name, $"the state dict holds '{key}' twice.");
                     tensors.Add(key, Materialize(archive, storages, key, tensor));
+                    if (--users[tensor.Storage.Key] == 0)
+                        storages.Remove(tensor.Storage.Key);
                     types.Add(ElementTypes.Name(tensor.Storage.Type));
                     progress?.Report((i + 1.0) / entries.Count);
                 }
