@@ -1,8 +1,11 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Text.Json;
 using EffNet.Model;
+using Xunit;
+using Xunit.Abstractions;
 
 namespace EffNet.Runtime.Tests
 {
@@ -73,6 +76,26 @@ namespace EffNet.Runtime.Tests
         public double Sum { get; init; }
         public double AbsSum { get; init; }
         public double MaxAbs { get; init; }
+    }
+
+    /// <summary>The acceptance bound against torchvision: max |ours - torchvision| &lt;= 1e-4 x max |torchvision logit|, and the same top-5.</summary>
+    public static class LogitCheck
+    {
+        public const double RelativeTolerance = 1e-4;
+
+        /// <summary>Writes the figures to <paramref name="output"/> (with <paramref name="note"/>), then asserts the bound and the top-5.</summary>
+        public static void AssertMatches(ITestOutputHelper output, string label, Golden golden, float[] logits, string note = "")
+        {
+            double scale = golden.Logits.Max(v => Math.Abs(v));
+            double maxDiff = golden.Logits.Zip(logits, (e, a) => Math.Abs(e - (double)a)).Max();
+            output.WriteLine($"{label}: max |diff| {maxDiff:e3} = {maxDiff / scale:e3} x max|logit| ({scale:f4}){note}");
+            Assert.True(maxDiff <= RelativeTolerance * scale, $"{label}: max |diff| {maxDiff:e3} exceeds {RelativeTolerance} x {scale:f4}");
+            Assert.Equal(golden.Top5, Top5(logits));
+        }
+
+        /// <summary>Indices of the five largest logits, ties to the lower index.</summary>
+        public static int[] Top5(float[] logits)
+            => Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).ThenBy(i => i).Take(5).ToArray();
     }
 
     /// <summary>Builds a model from the same seeded weights the golden file was made with.</summary>

@@ -29,18 +29,12 @@ namespace EffNet.Import
 
         /// <summary>Like <see cref="Read"/>, also telling the format and the element types found.</summary>
         public static Checkpoint ReadCheckpoint(string path, IProgress<double>? progress = null)
-        {
-            ArgumentNullException.ThrowIfNull(path);
-            using FileStream file = OpenFile(path);
-            return ReadCheckpoint(file, path, progress);
-        }
+            => WithFile(path, file => ReadCheckpoint(file, path, progress));
 
         /// <summary>Reads a checkpoint from a seekable <paramref name="stream"/>; <paramref name="name"/> labels errors.</summary>
         public static Checkpoint ReadCheckpoint(Stream stream, string? name = null, IProgress<double>? progress = null)
         {
-            ArgumentNullException.ThrowIfNull(stream);
-            if (!stream.CanSeek || !stream.CanRead)
-                throw new ArgumentException("The checkpoint stream must be readable and seekable.", nameof(stream));
+            RequireSeekable(stream);
             var head = new byte[(int)Math.Min(16, stream.Length)];
             stream.Position = 0;
             stream.ReadExactly(head);
@@ -79,11 +73,22 @@ namespace EffNet.Import
             throw new WeightFormatException(name, "this file is " + what + ".");
         }
 
-        internal static FileStream OpenFile(string path)
+        /// <summary>Opens <paramref name="path"/> for reading, runs <paramref name="read"/> on it and closes it.</summary>
+        internal static T WithFile<T>(string path, Func<Stream, T> read)
         {
+            ArgumentNullException.ThrowIfNull(path);
             if (!File.Exists(path))
-                throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
-            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+                throw new FileNotFoundException($"'{path}' does not exist.", path);
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+            return read(file);
+        }
+
+        /// <summary>The readers check every size against the stream's length, so they need to know it.</summary>
+        internal static void RequireSeekable(Stream stream)
+        {
+            ArgumentNullException.ThrowIfNull(stream);
+            if (!stream.CanSeek || !stream.CanRead)
+                throw new ArgumentException("The stream must be readable and seekable.", nameof(stream));
         }
     }
 }

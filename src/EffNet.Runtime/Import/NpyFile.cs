@@ -21,19 +21,12 @@ namespace EffNet.Import
 
         /// <summary>The array in <paramref name="path"/> as float32 with its shape.</summary>
         /// <exception cref="WeightFormatException">The file is not a float .npy array; the message names the file and the problem.</exception>
-        public static SourceTensor Read(string path)
-        {
-            ArgumentNullException.ThrowIfNull(path);
-            using FileStream file = CheckpointReader.OpenFile(path);
-            return Read(file, path);
-        }
+        public static SourceTensor Read(string path) => CheckpointReader.WithFile(path, file => Read(file, path));
 
         /// <summary>Reads an array from a seekable <paramref name="stream"/> (from its current position to its end).</summary>
         public static SourceTensor Read(Stream stream, string? name = null)
         {
-            ArgumentNullException.ThrowIfNull(stream);
-            if (!stream.CanSeek || !stream.CanRead)
-                throw new ArgumentException("The .npy stream must be readable and seekable.", nameof(stream));
+            CheckpointReader.RequireSeekable(stream);
             WeightFormatException Bad(string message) => new WeightFormatException(name, message);
 
             long start = stream.Position, available = stream.Length - start;

@@ -28,11 +28,7 @@ namespace EffNet.Import
         /// <summary>Reads every tensor of the state dict in <paramref name="path"/>, converted to float32 (integers too).</summary>
         /// <exception cref="WeightFormatException">The file is not a readable state dict; the message names the file and the key or offset.</exception>
         public static Dictionary<string, SourceTensor> Read(string path, IProgress<double>? progress = null)
-        {
-            ArgumentNullException.ThrowIfNull(path);
-            using FileStream file = CheckpointReader.OpenFile(path);
-            return Read(file, path, progress);
-        }
+            => CheckpointReader.WithFile(path, file => Read(file, path, progress));
 
         /// <summary>Reads a state dict from a seekable <paramref name="stream"/>; <paramref name="name"/> labels errors.</summary>
         public static Dictionary<string, SourceTensor> Read(Stream stream, string? name = null, IProgress<double>? progress = null)
@@ -40,9 +36,7 @@ namespace EffNet.Import
 
         internal static (Dictionary<string, SourceTensor> Tensors, SortedSet<string> ElementTypes) ReadTyped(Stream stream, string? name, IProgress<double>? progress)
         {
-            ArgumentNullException.ThrowIfNull(stream);
-            if (!stream.CanSeek || !stream.CanRead)
-                throw new ArgumentException("The checkpoint stream must be readable and seekable.", nameof(stream));
+            CheckpointReader.RequireSeekable(stream);
             long fileLength = stream.Length;
             try
             {

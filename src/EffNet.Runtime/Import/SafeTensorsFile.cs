@@ -35,11 +35,7 @@ namespace EffNet.Import
         /// <summary>Reads every tensor of <paramref name="path"/> under its own name, converted to float32.</summary>
         /// <exception cref="WeightFormatException">The file is not valid safetensors; the message names the file and the tensor or offset.</exception>
         public static Dictionary<string, SourceTensor> Read(string path, IProgress<double>? progress = null)
-        {
-            ArgumentNullException.ThrowIfNull(path);
-            using FileStream file = CheckpointReader.OpenFile(path);
-            return Read(file, path, progress);
-        }
+            => CheckpointReader.WithFile(path, file => Read(file, path, progress));
 
         /// <summary>Reads a seekable <paramref name="stream"/>; <paramref name="name"/> labels errors.</summary>
         public static Dictionary<string, SourceTensor> Read(Stream stream, string? name = null, IProgress<double>? progress = null)
@@ -47,11 +43,7 @@ namespace EffNet.Import
 
         /// <summary>The <c>__metadata__</c> strings of <paramref name="path"/> (empty when there are none), read from the header alone.</summary>
         public static Dictionary<string, string> ReadMetadata(string path)
-        {
-            ArgumentNullException.ThrowIfNull(path);
-            using FileStream file = CheckpointReader.OpenFile(path);
-            return ReadHeader(file, path).Metadata;
-        }
+            => CheckpointReader.WithFile(path, file => ReadHeader(file, path).Metadata);
 
         internal static (Dictionary<string, SourceTensor> Tensors, SortedSet<string> ElementTypes) ReadTyped(Stream stream, string? name, IProgress<double>? progress)
         {
@@ -151,9 +143,7 @@ namespace EffNet.Import
 
         static Header ReadHeader(Stream stream, string? name)
         {
-            ArgumentNullException.ThrowIfNull(stream);
-            if (!stream.CanSeek || !stream.CanRead)
-                throw new ArgumentException("The safetensors stream must be readable and seekable.", nameof(stream));
+            CheckpointReader.RequireSeekable(stream);
             WeightFormatException Bad(string message) => new WeightFormatException(name, message);
 
             long fileLength = stream.Length;
