@@ -23,7 +23,7 @@ from torchvision.models import efficientnet as tv_effnet
 SEED = 2019
 OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "Runtime.Tests", "Golden")
 
-# name -> (phi or None, width, depth, resolution, classes)
+# name -> (phi or None, width, depth, resolution, classes[, padding]); padding is "symmetric" unless given
 MODELS = {
     "b0": (0, None, None, 224, 1000),
     "b1": (1, None, None, 240, 1000),
@@ -37,6 +37,7 @@ MODELS = {
     "b0_r257": (0, None, None, 257, 1000),
     "b0_c10": (0, None, None, 224, 10),
     "custom_w05_d06_r128": (None, 0.5, 0.6, 128, 1000),
+    "b0_same": (0, None, None, 224, 1000, "same"),
 }
 
 M64 = (1 << 64) - 1
@@ -84,6 +85,31 @@ def build(phi, width, depth, classes):
     return model, 1e-5
 
 
+def same_padding(model, resolution):
+    """Turns every stride-2 conv into TensorFlow "SAME": a ZeroPad2d with P//2 before and P - P//2 after (P from the
+    conv's own input size), then an unpadded conv; and sets BatchNorm eps to 1e-3, as timm's tf_ models have it.
+    Call after fill(): the pad modules move the convs to new state-dict keys."""
+    inputs = {}
+    convs = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Conv2d) and m.stride[0] == 2]
+    hooks = [m.register_forward_hook(lambda m, i, o, n=name: inputs.__setitem__(n, i[0].shape[-1])) for name, m in convs]
+    with torch.no_grad():
+        model.eval()(torch.zeros(1, 3, resolution, resolution))
+    for h in hooks:
+        h.remove()
+    for name, conv in convs:
+        size, k, s = inputs[name], conv.kernel_size[0], conv.stride[0]
+        total = max((math.ceil(size / s) - 1) * s + k - size, 0)
+        before, after = total // 2, total - total // 2
+        conv.padding = (0, 0)
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name)
+        setattr(parent, child, nn.Sequential(nn.ZeroPad2d((before, after, before, after)), conv))
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.eps = 1e-3
+    return 1e-3
+
+
 def fill(model):
     state = model.state_dict()
     for key, tensor in state.items():
@@ -101,15 +127,10 @@ def stats(name, t):
             "max_abs": a.abs().max().item()}
 
 
-def run(name, spec):
-    phi, width, depth, resolution, classes = spec
-    torch.manual_seed(0)
-    model, eps = build(phi, width, depth, classes)
-    fill(model)
+def evaluate(model, resolution):
+    """eval() forward of the seeded input: (logits, per-stage checksums)."""
     model.eval()
-    params = sum(p.numel() for p in model.parameters())
     image = torch.from_numpy(uniform("input", 3 * resolution * resolution, -2.0, 2.0).reshape(1, 3, resolution, resolution))
-
     stages = []
     hooks = [model.features[i].register_forward_hook(lambda m, i, o, n=f"features.{i}": stages.append(stats(n, o)))
              for i in range(len(model.features))]
@@ -118,19 +139,37 @@ def run(name, spec):
         logits = model(image)[0]
     for h in hooks:
         h.remove()
+    return logits, stages
 
+
+def write_golden(path, name, spec, model, eps, logits, stages, made_by="tools/make_golden.py", **extra):
+    phi, width, depth, resolution, classes = spec[:5]
+    params = sum(p.numel() for p in model.parameters())
     top5 = torch.topk(logits, 5).indices.tolist()
     record = {
         "name": name, "phi": phi, "width": width, "depth": depth, "resolution": resolution, "num_classes": classes,
+        "padding": spec[5] if len(spec) > 5 else "symmetric",
         "bn_eps": eps, "seed": SEED, "parameters": params,
-        "made_by": f"tools/make_golden.py with torch {torch.__version__}, torchvision {torchvision.__version__}",
+        "made_by": f"{made_by} with torch {torch.__version__}, torchvision {torchvision.__version__}",
+        **extra,
         "top5": top5, "logits": [float(v) for v in logits.tolist()], "stages": stages,
     }
-    with open(os.path.join(OUT_DIR, f"{name}.json"), "w") as f:
+    with open(path, "w") as f:
         json.dump(record, f, indent=1)
         f.write("\n")
     print(f"{name}: params {params:,} max|logit| {logits.abs().max().item():.4f} top5 {top5} "
           f"stage max_abs {[round(s['max_abs'], 2) for s in stages]}", flush=True)
+
+
+def run(name, spec):
+    phi, width, depth, resolution, classes = spec[:5]
+    torch.manual_seed(0)
+    model, eps = build(phi, width, depth, classes)
+    fill(model)
+    if len(spec) > 5 and spec[5] == "same":
+        eps = same_padding(model, resolution)
+    logits, stages = evaluate(model, resolution)
+    write_golden(os.path.join(OUT_DIR, f"{name}.json"), name, spec, model, eps, logits, stages)
 
 
 def main():

@@ -1,8 +1,11 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Text.Json;
 using EffNet.Model;
+using Xunit;
+using Xunit.Abstractions;
 
 namespace EffNet.Runtime.Tests
 {
@@ -15,6 +18,9 @@ namespace EffNet.Runtime.Tests
         public double? Depth { get; init; }
         public int Resolution { get; init; }
         public int NumClasses { get; init; }
+
+        /// <summary>"symmetric" (torchvision) or "same" (TensorFlow SAME); older files leave it out.</summary>
+        public string Padding { get; init; } = "symmetric";
         public float BnEps { get; init; }
         public ulong Seed { get; init; }
         public long Parameters { get; init; }
@@ -22,13 +28,22 @@ namespace EffNet.Runtime.Tests
         public float[] Logits { get; init; } = Array.Empty<float>();
         public StageStats[] Stages { get; init; } = Array.Empty<StageStats>();
 
-        public ModelConfig Config => Phi is int phi
-            ? ModelConfig.ForPhi(phi, Resolution, NumClasses)
-            : new ModelConfig(Width!.Value, Depth!.Value, Resolution, NumClasses, EfficientNetPadding.Symmetric);
-
-        public static Golden Load(string name)
+        public EfficientNetPadding PaddingMode => Padding switch
         {
-            string path = Path.Combine(AppContext.BaseDirectory, "Golden", name + ".json");
+            "symmetric" => EfficientNetPadding.Symmetric,
+            "same" => EfficientNetPadding.Same,
+            _ => throw new InvalidDataException($"Golden {Name}: unknown padding '{Padding}'."),
+        };
+
+        public ModelConfig Config => Phi is int phi
+            ? ModelConfig.ForPhi(phi, Resolution, NumClasses, PaddingMode)
+            : new ModelConfig(Width!.Value, Depth!.Value, Resolution, NumClasses, PaddingMode);
+
+        public static Golden Load(string name) => LoadFile(Path.Combine(AppContext.BaseDirectory, "Golden", name + ".json"));
+
+        /// <summary>Reads a golden file of this schema from anywhere (the import fixtures keep theirs beside the checkpoints).</summary>
+        public static Golden LoadFile(string path)
+        {
             var options = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
             return JsonSerializer.Deserialize<Golden>(File.ReadAllText(path), options)
                    ?? throw new InvalidDataException($"{path} is empty.");
@@ -50,6 +65,7 @@ namespace EffNet.Runtime.Tests
                 ["b0_r257"] = s => B0At257.Load(s),
                 ["b0_c10"] = s => B0With10Classes.Load(s),
                 ["custom_w05_d06_r128"] = s => CustomSmall.Load(s),
+                ["b0_same"] = s => B0Same.Load(s),
             };
     }
 
@@ -60,6 +76,26 @@ namespace EffNet.Runtime.Tests
         public double Sum { get; init; }
         public double AbsSum { get; init; }
         public double MaxAbs { get; init; }
+    }
+
+    /// <summary>The acceptance bound against torchvision: max |ours - torchvision| &lt;= 1e-4 x max |torchvision logit|, and the same top-5.</summary>
+    public static class LogitCheck
+    {
+        public const double RelativeTolerance = 1e-4;
+
+        /// <summary>Writes the figures to <paramref name="output"/> (with <paramref name="note"/>), then asserts the bound and the top-5.</summary>
+        public static void AssertMatches(ITestOutputHelper output, string label, Golden golden, float[] logits, string note = "")
+        {
+            double scale = golden.Logits.Max(v => Math.Abs(v));
+            double maxDiff = golden.Logits.Zip(logits, (e, a) => Math.Abs(e - (double)a)).Max();
+            output.WriteLine($"{label}: max |diff| {maxDiff:e3} = {maxDiff / scale:e3} x max|logit| ({scale:f4}){note}");
+            Assert.True(maxDiff <= RelativeTolerance * scale, $"{label}: max |diff| {maxDiff:e3} exceeds {RelativeTolerance} x {scale:f4}");
+            Assert.Equal(golden.Top5, Top5(logits));
+        }
+
+        /// <summary>Indices of the five largest logits, ties to the lower index.</summary>
+        public static int[] Top5(float[] logits)
+            => Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).ThenBy(i => i).Take(5).ToArray();
     }
 
     /// <summary>Builds a model from the same seeded weights the golden file was made with.</summary>

@@ -15,4 +15,8 @@ namespace EffNet.Runtime.Tests
     [EfficientNet(Phi = 0, Resolution = 257)] public partial class B0At257;
     [EfficientNet(Phi = 0, NumClasses = 10)] public partial class B0With10Classes;
     [EfficientNet(Width = 0.5, Depth = 0.6, Resolution = 128)] public partial class CustomSmall;
+    [EfficientNet(Phi = 0, Padding = EfficientNetPadding.Same)] public partial class B0Same;
+
+    // The models of the checkpoint fixtures (tools/make_checkpoints.py).
+    [EfficientNet(Width = 0.5, Depth = 0.6, Resolution = 128, NumClasses = 10)] public partial class CustomSmall10;
 }

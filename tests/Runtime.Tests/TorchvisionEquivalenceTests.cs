@@ -11,9 +11,6 @@ namespace EffNet.Runtime.Tests
     /// <summary>The generated models against logits the real torchvision computed for the same weights and input.</summary>
     public sealed class TorchvisionEquivalenceTests
     {
-        // The acceptance bound: max |ours - torchvision| <= 1e-4 x max |torchvision logit|.
-        const double RelativeTolerance = 1e-4;
-
         readonly ITestOutputHelper _output;
 
         public TorchvisionEquivalenceTests(ITestOutputHelper output) => _output = output;
@@ -44,11 +41,7 @@ namespace EffNet.Runtime.Tests
                     $"{name} {expected.Name}: sum {actual.Sum} vs torchvision {expected.Sum}, abs sum {actual.AbsSum} vs {expected.AbsSum}");
             }
 
-            double scale = golden.Logits.Max(v => Math.Abs(v));
-            double maxDiff = golden.Logits.Zip(logits, (e, a) => Math.Abs(e - (double)a)).Max();
-            _output.WriteLine($"{name}: max |diff| {maxDiff:e3} = {maxDiff / scale:e3} x max|logit| ({scale:f4}); arena {model.ArenaBytes:N0} bytes");
-            Assert.True(maxDiff <= RelativeTolerance * scale, $"{name}: max |diff| {maxDiff:e3} exceeds {RelativeTolerance} x {scale:f4}");
-            Assert.Equal(golden.Top5, Top5(logits));
+            LogitCheck.AssertMatches(_output, name, golden, logits, $"; arena {model.ArenaBytes:N0} bytes");
         }
 
         static (string, double, double, double) Checksum(string stage, ReadOnlySpan<float> activations)
@@ -62,8 +55,5 @@ namespace EffNet.Runtime.Tests
             }
             return (stage, sum, absSum, maxAbs);
         }
-
-        static int[] Top5(float[] logits)
-            => Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).ThenBy(i => i).Take(5).ToArray();
     }
 }

@@ -56,7 +56,7 @@ namespace EffNet
             ArgumentNullException.ThrowIfNull(stateDict);
             if (!(batchNormEpsilon > 0) || float.IsInfinity(batchNormEpsilon))
                 throw new ArgumentOutOfRangeException(nameof(batchNormEpsilon), batchNormEpsilon, "BatchNorm epsilon must be a positive number (1e-5 for PyTorch-trained weights, 1e-3 for TensorFlow-trained).");
-            CheckStateDict(layout, stateDict);
+            Check(layout, stateDict);
 
             var packed = new float[layout.WeightFloats];
             foreach (ConvLayer layer in layout.Layers)
@@ -64,8 +64,14 @@ namespace EffNet
             return packed;
         }
 
-        static void CheckStateDict(NetworkLayout layout, IReadOnlyDictionary<string, SourceTensor> stateDict)
+        /// <summary>
+        /// Throws one <see cref="WeightFormatException"/> listing every missing, unexpected and mis-shaped tensor when
+        /// <paramref name="stateDict"/> is not exactly the model's state dict (num_batches_tracked is optional).
+        /// </summary>
+        public static void Check(NetworkLayout layout, IReadOnlyDictionary<string, SourceTensor> stateDict)
         {
+            ArgumentNullException.ThrowIfNull(layout);
+            ArgumentNullException.ThrowIfNull(stateDict);
             var missing = new List<string>();
             var misShaped = new List<string>();
             var expected = new HashSet<string>(StringComparer.Ordinal);

@@ -1,0 +1,147 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using EffNet.Model;
+
+namespace EffNet.Import
+{
+    /// <summary>What <see cref="CheckpointImporter.Import"/> did.</summary>
+    /// <param name="Format">The checkpoint's file format.</param>
+    /// <param name="Layout">Whose key names the checkpoint used.</param>
+    /// <param name="BatchNormEpsilon">The epsilon folded into the weights.</param>
+    /// <param name="TensorCount">Tensors read from the checkpoint (num_batches_tracked included).</param>
+    /// <param name="OutputBytes">Size of the weight blob written.</param>
+    /// <param name="SourceDescription">The source text stored in the blob.</param>
+    public sealed record ImportResult(CheckpointFormat Format, KeyLayout Layout, float BatchNormEpsilon, int TensorCount, long OutputBytes, string SourceDescription);
+
+    /// <summary>Turns a PyTorch or safetensors checkpoint of torchvision or timm EfficientNet into a weight blob for one model.</summary>
+    public static class CheckpointImporter
+    {
+        /// <summary>
+        /// Reads <paramref name="checkpointPath"/>, maps its keys to torchvision's, checks every tensor against the model
+        /// <paramref name="config"/> describes (one error listing all problems, before anything is written), folds
+        /// BatchNorm and writes the blob to <paramref name="outputPath"/> atomically.
+        /// </summary>
+        /// <param name="batchNormEpsilon">
+        /// The epsilon the checkpoint's BatchNorms were trained with. By default: 1e-3 for SAME padding (TensorFlow-trained
+        /// weights); for torchvision keys, torchvision's own (1e-5 for B0..B4, 1e-3 for B5..B7, 1e-5 for custom sizes);
+        /// for timm keys with symmetric padding, 1e-5.
+        /// </param>
+        /// <param name="progress">Receives 0..1 as tensors are read and the blob is written.</param>
+        /// <exception cref="FileNotFoundException">The checkpoint does not exist.</exception>
+        /// <exception cref="WeightFormatException">The checkpoint is unreadable or does not fit the model; the message says why.</exception>
+        public static ImportResult Import(string checkpointPath, ModelConfig config, string outputPath,
+                                          float? batchNormEpsilon = null, IProgress<double>? progress = null)
+        {
+            ArgumentNullException.ThrowIfNull(checkpointPath);
+            ArgumentNullException.ThrowIfNull(config);
+            ArgumentNullException.ThrowIfNull(outputPath);
+            NetworkLayout layout = NetworkLayout.Create(config);
+
+            Checkpoint checkpoint = CheckpointReader.ReadCheckpoint(checkpointPath, progress is null ? null : new Scaled(progress, 0, 0.8));
+            (Dictionary<string, SourceTensor> unwrapped, string prefix) = KeyMapping.StripWrapperPrefix(checkpoint.Tensors);
+            KeyLayout keys = KeyMapping.Detect(unwrapped.Keys, checkpointPath);
+            Dictionary<string, SourceTensor> stateDict;
+            try
+            {
+                stateDict = KeyMapping.ToTorchvision(unwrapped, keys);
+            }
+            catch (WeightFormatException e) when (e.Path is null)
+            {
+                throw new WeightFormatException(checkpointPath, e.Message);
+            }
+
+            try
+            {
+                WeightBlobWriter.Check(layout, stateDict);
+            }
+            catch (WeightFormatException e) when (e.Path is null)
+            {
+                throw new WeightFormatException(checkpointPath, e.Message + DescribeCheckpointModel(stateDict, layout));
+            }
+            progress?.Report(0.85);
+
+            float epsilon = batchNormEpsilon ?? DefaultEpsilon(config, keys);
+            string description = string.Format(CultureInfo.InvariantCulture,
+                "{0}: {1} checkpoint, {2} keys{3}, {4}; BatchNorm eps {5}",
+                Path.GetFileName(checkpointPath), checkpoint.Format == CheckpointFormat.PyTorch ? "PyTorch" : "safetensors",
+                keys == KeyLayout.Torchvision ? "torchvision" : "timm",
+                prefix.Length > 0 ? " (prefix '" + prefix + "' removed)" : "",
+                string.Join("/", checkpoint.ElementTypes), epsilon);
+            WeightBlobWriter.Write(outputPath, layout, stateDict, epsilon, description);
+            progress?.Report(1.0);
+            return new ImportResult(checkpoint.Format, keys, epsilon, checkpoint.Tensors.Count, new FileInfo(outputPath).Length, description);
+        }
+
+        /// <summary>The BatchNorm epsilon a checkpoint of <paramref name="keys"/> for <paramref name="config"/> was most likely trained with.</summary>
+        public static float DefaultEpsilon(ModelConfig config, KeyLayout keys)
+        {
+            ArgumentNullException.ThrowIfNull(config);
+            if (config.Padding == EfficientNetPadding.Same)
+                return BatchNormFolding.TensorFlowEpsilon;
+            if (keys == KeyLayout.Torchvision && config.Phi >= 0)
+                return BatchNormFolding.TorchvisionEpsilon(config.Phi);
+            return BatchNormFolding.PyTorchEpsilon;
+        }
+
+        /// <summary>
+        /// " The checkpoint looks like EfficientNet-B0 with 10 classes ..." when the tensors do not fit: reads the stem width,
+        /// the blocks per stage, the head width and the classifier from the (torchvision-named) tensors.
+        /// </summary>
+        static string DescribeCheckpointModel(Dictionary<string, SourceTensor> stateDict, NetworkLayout expected)
+        {
+            if (!stateDict.TryGetValue("features.0.0.weight", out SourceTensor? stem) || stem.Shape.Length != 4 ||
+                !stateDict.TryGetValue("classifier.1.weight", out SourceTensor? classifier) || classifier.Shape.Length != 2)
+                return "";
+            var repeats = new int[BlockTable.Stages.Length];
+            foreach (string key in stateDict.Keys)
+            {
+                string[] parts = key.Split('.', 4);
+                if (parts.Length == 4 && parts[0] == "features" && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int stage) &&
+                    stage >= 1 && stage <= repeats.Length && int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out int block) && block < 1000)
+                    repeats[stage - 1] = Math.Max(repeats[stage - 1], block + 1);
+            }
+            int classes = classifier.Shape[0], features = classifier.Shape[1], stemChannels = stem.Shape[0];
+            if (SameShape(expected, stemChannels, repeats, features, classes))
+                return ""; // the network fits: the problem lies in the listed tensors themselves
+
+            string found = string.Format(CultureInfo.InvariantCulture,
+                " The checkpoint has a {0}-channel stem, {1} blocks ({2} per stage) and a classifier of {3}",
+                stemChannels, repeats.Sum(), string.Join("/", repeats), SourceTensor.FormatShape(classifier.Shape));
+            if (classes < ModelConfig.MinNumClasses || classes > ModelConfig.MaxNumClasses)
+                return found + ".";
+            for (int phi = Scaling.MinPhi; phi <= Scaling.MaxPhi; phi++)
+            {
+                if (SameShape(NetworkLayout.Create(ModelConfig.ForPhi(phi, numClasses: classes)), stemChannels, repeats, features, classes))
+                    return found + string.Format(CultureInfo.InvariantCulture,
+                        ": it looks like EfficientNet-B{0} with {1} classes, while this model is {2}. Import it for [EfficientNet(Phi = {0}{3})].",
+                        phi, classes, expected.Config.DisplayName, classes != ModelConfig.DefaultNumClasses ? ", NumClasses = " + classes : "");
+            }
+            return found + ", which matches none of B0..B7 (a custom width and depth?), while this model is " + expected.Config.DisplayName + ".";
+        }
+
+        static bool SameShape(NetworkLayout layout, int stemChannels, int[] repeats, int features, int classes)
+        {
+            var layoutRepeats = new int[repeats.Length];
+            foreach (BlockLayout b in layout.Blocks) layoutRepeats[b.Stage - 1]++;
+            return layout.Stem.OutChannels == stemChannels && layout.FeatureCount == features &&
+                   layout.Config.NumClasses == classes && layoutRepeats.SequenceEqual(repeats);
+        }
+
+        /// <summary>Maps a sub-task's 0..1 progress onto [from, to] of the whole.</summary>
+        sealed class Scaled : IProgress<double>
+        {
+            readonly IProgress<double> _inner;
+            readonly double _from, _to;
+
+            public Scaled(IProgress<double> inner, double from, double to)
+            {
+                _inner = inner; _from = from; _to = to;
+            }
+
+            public void Report(double value) => _inner.Report(_from + (_to - _from) * value);
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.IO;
+
+namespace EffNet.Import
+{
+    /// <summary>The checkpoint file formats <see cref="CheckpointReader"/> reads.</summary>
+    public enum CheckpointFormat
+    {
+        /// <summary><c>torch.save(state_dict)</c>: a zip with data.pkl and the storages (.pt, .pth, .bin).</summary>
+        PyTorch,
+
+        /// <summary>safetensors: a JSON header and raw tensor bytes (.safetensors).</summary>
+        SafeTensors,
+    }
+
+    /// <summary>A checkpoint read into memory: its format, the element types it held and every tensor as float32.</summary>
+    public sealed record Checkpoint(CheckpointFormat Format, IReadOnlyCollection<string> ElementTypes, Dictionary<string, SourceTensor> Tensors);
+
+    /// <summary>Reads a PyTorch or safetensors checkpoint, telling the format from the file's first bytes (never its name).</summary>
+    public static class CheckpointReader
+    {
+        /// <summary>Every tensor of <paramref name="path"/>, under the file's own key names, converted to float32.</summary>
+        /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+        /// <exception cref="WeightFormatException">The file is not a checkpoint this reader understands, or is damaged.</exception>
+        public static Dictionary<string, SourceTensor> Read(string path, IProgress<double>? progress = null)
+            => ReadCheckpoint(path, progress).Tensors;
+
+        /// <summary>Like <see cref="Read"/>, also telling the format and the element types found.</summary>
+        public static Checkpoint ReadCheckpoint(string path, IProgress<double>? progress = null)
+            => WithFile(path, file => ReadCheckpoint(file, path, progress));
+
+        /// <summary>Reads a checkpoint from a seekable <paramref name="stream"/>; <paramref name="name"/> labels errors.</summary>
+        public static Checkpoint ReadCheckpoint(Stream stream, string? name = null, IProgress<double>? progress = null)
+        {
+            RequireSeekable(stream);
+            var head = new byte[(int)Math.Min(16, stream.Length)];
+            stream.Position = 0;
+            stream.ReadExactly(head);
+            stream.Position = 0;
+            CheckpointFormat format = DetectFormat(head, stream.Length, name);
+            var (tensors, types) = format == CheckpointFormat.PyTorch
+                ? PyTorchCheckpoint.ReadTyped(stream, name, progress)
+                : SafeTensorsFile.ReadTyped(stream, name, progress);
+            return new Checkpoint(format, types, tensors);
+        }
+
+        /// <summary>
+        /// The format of a file whose first bytes are <paramref name="head"/> (16 are enough) and whose length is
+        /// <paramref name="length"/>. Throws <see cref="WeightFormatException"/> saying what the file looks like otherwise.
+        /// </summary>
+        public static CheckpointFormat DetectFormat(ReadOnlySpan<byte> head, long length, string? name = null)
+        {
+            if (head.Length >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4)
+                return CheckpointFormat.PyTorch;
+            if (head.Length >= 9 && head[8] == '{')
+            {
+                ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(head);
+                if (headerLength >= 2 && headerLength <= (ulong)(length - 8))
+                    return CheckpointFormat.SafeTensors;
+            }
+            string what = head.Length switch
+            {
+                >= 6 when head[0] == 0x93 && head.Slice(1, 5).SequenceEqual("NUMPY"u8) => "a NumPy .npy array, not a checkpoint",
+                >= 8 when head.Slice(0, 8).SequenceEqual("EFFNETWB"u8) => "already an EffNet weight blob; load it directly",
+                >= 2 when head[0] == 0x80 && head[1] <= 5 =>
+                    "a bare pickle: the legacy torch.save format (before PyTorch 1.6, or _use_new_zipfile_serialization=False). " +
+                    "Re-save it with a current PyTorch: torch.save(torch.load(path), new_path)",
+                >= 8 when head[0] == 0x89 && head.Slice(1, 3).SequenceEqual("HDF"u8) => "an HDF5 file (Keras .h5), which is not supported",
+                _ => "neither a PyTorch zip checkpoint (starting \"PK\\x03\\x04\") nor safetensors (an 8-byte header length, then '{')",
+            };
+            throw new WeightFormatException(name, "this file is " + what + ".");
+        }
+
+        /// <summary>Opens <paramref name="path"/> for reading, runs <paramref name="read"/> on it and closes it.</summary>
+        internal static T WithFile<T>(string path, Func<Stream, T> read)
+        {
+            ArgumentNullException.ThrowIfNull(path);
+            if (!File.Exists(path))
+                throw new FileNotFoundException($"'{path}' does not exist.", path);
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+            return read(file);
+        }
+
+        /// <summary>The readers check every size against the stream's length, so they need to know it.</summary>
+        internal static void RequireSeekable(Stream stream)
+        {
+            ArgumentNullException.ThrowIfNull(stream);
+            if (!stream.CanSeek || !stream.CanRead)
+                throw new ArgumentException("The stream must be readable and seekable.", nameof(stream));
+        }
+    }
+}

@@ -1,0 +1,161 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using System.Text;
+
+namespace EffNet.Runtime.Tests.Import
+{
+    /// <summary>The checkpoint fixtures tools/make_checkpoints.py wrote with the real torch and torchvision.</summary>
+    internal static class Fixtures
+    {
+        public static string PathOf(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", name);
+
+        public static byte[] Bytes(string name) => File.ReadAllBytes(PathOf(name));
+    }
+
+    /// <summary>A temporary directory removed with everything in it.</summary>
+    internal sealed class TempDirectory : IDisposable
+    {
+        public TempDirectory()
+        {
+            Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "effnet-import-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(Path);
+        }
+
+        public string Path { get; }
+
+        public string File(string name) => System.IO.Path.Combine(Path, name);
+
+        /// <summary>Writes <paramref name="bytes"/> to a file named <paramref name="name"/> and returns its path.</summary>
+        public string Write(string name, byte[] bytes)
+        {
+            string path = File(name);
+            System.IO.File.WriteAllBytes(path, bytes);
+            return path;
+        }
+
+        public void Dispose()
+        {
+            try { Directory.Delete(Path, recursive: true); }
+            catch (IOException) { }
+        }
+    }
+
+    /// <summary>Writes pickle opcodes by hand, for inputs torch.save would never produce.</summary>
+    internal sealed class PickleBuilder
+    {
+        readonly List<byte> _bytes = new List<byte> { 0x80, 2 }; // PROTO 2
+
+        public byte[] ToArray() => _bytes.ToArray();
+
+        public PickleBuilder Op(byte opcode)
+        {
+            _bytes.Add(opcode);
+            return this;
+        }
+
+        public PickleBuilder Raw(params byte[] bytes)
+        {
+            _bytes.AddRange(bytes);
+            return this;
+        }
+
+        public PickleBuilder Global(string module, string name)
+            => Op((byte)'c').Raw(Encoding.ASCII.GetBytes(module + "\n" + name + "\n"));
+
+        public PickleBuilder Str(string text)
+        {
+            byte[] utf8 = Encoding.UTF8.GetBytes(text);
+            var length = new byte[4];
+            BinaryPrimitives.WriteInt32LittleEndian(length, utf8.Length);
+            return Op((byte)'X').Raw(length).Raw(utf8);
+        }
+
+        public PickleBuilder Int(long value)
+        {
+            if (value >= 0 && value < 256) return Op((byte)'K').Raw((byte)value);
+            var bytes = new byte[8];
+            BinaryPrimitives.WriteInt64LittleEndian(bytes, value);
+            return Op(0x8a).Raw(8).Raw(bytes); // LONG1
+        }
+
+        public PickleBuilder Mark() => Op((byte)'(');
+        public PickleBuilder Tuple() => Op((byte)'t');
+        public PickleBuilder Stop() => Op((byte)'.');
+
+        public PickleBuilder IntTuple(long[] values)
+        {
+            Mark();
+            foreach (long v in values) Int(v);
+            return Tuple();
+        }
+
+        /// <summary>OrderedDict() with a MARK opened for SETITEMS.</summary>
+        public PickleBuilder BeginStateDict() => Global("collections", "OrderedDict").Op((byte)')').Op((byte)'R').Mark();
+
+        public PickleBuilder EndStateDict() => Op((byte)'u').Stop();
+
+        /// <summary>key -> _rebuild_tensor_v2(('storage', torch.&lt;type&gt;, storageKey, 'cpu', numel), offset, size, stride, False, OrderedDict()).</summary>
+        public PickleBuilder Tensor(string key, string storageKey, long numel, long offset, long[] size, long[] stride, string type = "FloatStorage")
+        {
+            Str(key);
+            Global("torch._utils", "_rebuild_tensor_v2").Mark();
+            Mark().Str("storage").Global("torch", type).Str(storageKey).Str("cpu").Int(numel).Tuple().Op((byte)'Q');
+            Int(offset).IntTuple(size).IntTuple(stride).Op(0x89);
+            Global("collections", "OrderedDict").Op((byte)')').Op((byte)'R');
+            return Tuple().Op((byte)'R');
+        }
+    }
+
+    /// <summary>Builds the zip layout torch.save writes: archive/data.pkl, archive/data/&lt;key&gt;, archive/version.</summary>
+    internal static class TorchZip
+    {
+        public static byte[] Build(byte[] pickle, IReadOnlyDictionary<string, byte[]> storages, string root = "archive")
+        {
+            var buffer = new MemoryStream();
+            using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
+            {
+                Add(zip, root + "/data.pkl", pickle);
+                foreach (KeyValuePair<string, byte[]> storage in storages)
+                    Add(zip, root + "/data/" + storage.Key, storage.Value);
+                Add(zip, root + "/version", Encoding.ASCII.GetBytes("3\n"));
+            }
+            return buffer.ToArray();
+        }
+
+        static void Add(ZipArchive zip, string name, byte[] bytes)
+        {
+            using Stream entry = zip.CreateEntry(name, CompressionLevel.NoCompression).Open();
+            entry.Write(bytes);
+        }
+
+        public static byte[] Floats(params float[] values)
+        {
+            var bytes = new byte[values.Length * 4];
+            for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), values[i]);
+            return bytes;
+        }
+    }
+
+    /// <summary>Writes safetensors files byte by byte, so the header can say anything.</summary>
+    internal static class SafeTensorsBytes
+    {
+        public static byte[] Build(string headerJson, byte[] data)
+        {
+            byte[] header = Encoding.UTF8.GetBytes(headerJson);
+            var bytes = new byte[8 + header.Length + data.Length];
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)header.Length);
+            header.CopyTo(bytes, 8);
+            data.CopyTo(bytes, 8 + header.Length);
+            return bytes;
+        }
+
+        /// <summary>One F32 tensor "w" of shape [2] holding 1 and 2, with the given header fields.</summary>
+        public static byte[] OneTensor(string dtype = "F32", string shape = "[2]", string offsets = "[0,8]", int dataBytes = 8)
+            => Build($"{{\"w\":{{\"dtype\":\"{dtype}\",\"shape\":{shape},\"data_offsets\":{offsets}}}}}",
+                     TorchZip.Floats(1f, 2f).Concat(new byte[Math.Max(0, dataBytes - 8)]).Take(dataBytes).ToArray());
+    }
+}
