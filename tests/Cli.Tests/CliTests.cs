@@ -1,0 +1,199 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using EffNet.Import;
+using EffNet.Model;
+using Xunit;
+
+namespace EffNet.Cli.Tests
+{
+    /// <summary>A B0 blob with synthetic weights and a scratch folder, shared by the tests of one class.</summary>
+    public sealed class CliWorkspace : IDisposable
+    {
+        public CliWorkspace()
+        {
+            Folder = Directory.CreateTempSubdirectory("effnet-cli-").FullName;
+            B0Blob = Path.Combine(Folder, "b0.effw");
+            NetworkLayout layout = NetworkLayout.Create(ModelConfig.ForPhi(0));
+            WeightBlobWriter.Write(B0Blob, layout, SyntheticWeights.CreateStateDict(layout), BatchNormFolding.PyTorchEpsilon, "synthetic, CLI tests");
+        }
+
+        public string Folder { get; }
+        public string B0Blob { get; }
+
+        public string PathOf(string name) => System.IO.Path.Combine(Folder, name);
+
+        public static string Repository(params string[] parts)
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+                if (File.Exists(System.IO.Path.Combine(dir.FullName, "EffNetGen.sln")))
+                    return System.IO.Path.Combine(new[] { dir.FullName }.Concat(parts).ToArray());
+            throw new InvalidOperationException("EffNetGen.sln not found");
+        }
+
+        public void Dispose() => Directory.Delete(Folder, recursive: true);
+    }
+
+    /// <summary>The effnet commands as a user meets them: results, messages and exit codes (0 ok, 1 user error, 2 bug).</summary>
+    public sealed class CliTests : IClassFixture<CliWorkspace>
+    {
+        readonly CliWorkspace _work;
+
+        public CliTests(CliWorkspace work) => _work = work;
+
+        static (int Exit, string Output, string Error) Effnet(params string[] args)
+        {
+            var output = new StringWriter();
+            var error = new StringWriter();
+            int exit = EffNetCli.Run(args, output, error);
+            return (exit, output.ToString(), error.ToString());
+        }
+
+        static void AssertOneLineUserError((int Exit, string Output, string Error) result, string expected)
+        {
+            Assert.Equal(1, result.Exit);
+            string[] lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.True(lines.Length == 1, "expected one line, got: " + result.Error);
+            Assert.StartsWith("effnet: ", lines[0]);
+            Assert.Contains(expected, lines[0]);
+            Assert.DoesNotContain("   at ", result.Error);
+        }
+
+        [Fact]
+        public void Help_lists_every_command_and_exits_0()
+        {
+            var result = Effnet("--help");
+            Assert.Equal(0, result.Exit);
+            foreach (string command in new[] { "import", "inspect", "run", "classify" })
+                Assert.Contains(command, result.Output);
+        }
+
+        [Fact]
+        public void Import_of_a_torch_save_checkpoint_writes_a_blob_that_inspect_describes()
+        {
+            string blob = _work.PathOf("b0_c10.effw");
+            var import = Effnet("import", CliWorkspace.Repository("tests", "Runtime.Tests", "Fixtures", "b0_c10_fp16.pt"),
+                "--phi", "0", "--classes", "10", "-o", blob);
+            Assert.True(import.Exit == 0, import.Error);
+            Assert.Contains("EfficientNet-B0 @224x224, 10 classes", import.Output);
+
+            var inspect = Effnet("inspect", blob);
+            Assert.Equal(0, inspect.Exit);
+            Assert.Contains("EfficientNet-B0", inspect.Output);
+            Assert.Contains("4,020,358", inspect.Output);       // torchvision's parameter count with 10 classes
+            Assert.Contains("384,547,552", inspect.Output);     // multiply-adds: B0 less 990 classes x 1280
+            Assert.Contains("b0_c10_fp16.pt: PyTorch checkpoint, torchvision keys", inspect.Output);
+        }
+
+        [Fact]
+        public void Run_writes_logits_equal_to_the_compiled_model_for_every_image_of_the_batch()
+        {
+            float[] first = SyntheticWeights.CreateInput(224, name: "cli0"), second = SyntheticWeights.CreateInput(224, name: "cli1");
+            string input = _work.PathOf("batch.npy"), output = _work.PathOf("logits.npy");
+            NpyFile.Write(input, first.Concat(second).ToArray(), new[] { 2, 3, 224, 224 });
+
+            var run = Effnet("run", "--weights", _work.B0Blob, "--input", input, "--output", output);
+            Assert.True(run.Exit == 0, run.Error);
+            SourceTensor logits = NpyFile.Read(output);
+            Assert.Equal(new[] { 2, 1000 }, logits.Shape);
+
+            using var model = B0.Load(_work.B0Blob);
+            var expected = new float[1000];
+            model.Run(second, expected);
+            Assert.Equal(expected, logits.Data.AsSpan(1000, 1000).ToArray());
+        }
+
+        [Fact]
+        public void Classify_prints_the_top_classes_with_imagenet_names_as_text_and_json()
+        {
+            string image = CliWorkspace.Repository("tests", "Imaging.Tests", "Fixtures", "photo.png");
+            var text = Effnet("classify", "--weights", _work.B0Blob, image, "--top", "3");
+            Assert.True(text.Exit == 0, text.Error);
+            string[] lines = text.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal("photo.png", lines[0]);
+            Assert.Equal(4, lines.Length);
+            Assert.StartsWith("  1. ", lines[1]);
+
+            var json = Effnet("classify", "--weights", _work.B0Blob, image, image, "--json");
+            Assert.True(json.Exit == 0, json.Error);
+            using JsonDocument doc = JsonDocument.Parse(json.Output);
+            Assert.Equal(2, doc.RootElement.GetArrayLength());
+            JsonElement top = doc.RootElement[0].GetProperty("top");
+            Assert.Equal(5, top.GetArrayLength());
+            Assert.False(string.IsNullOrEmpty(top[0].GetProperty("label").GetString()));
+        }
+
+        [Fact]
+        public void Missing_checkpoint_is_a_one_line_user_error()
+            => AssertOneLineUserError(Effnet("import", _work.PathOf("nope.pth"), "--phi", "0", "-o", _work.PathOf("x.effw")), "does not exist");
+
+        [Fact]
+        public void Wrong_phi_for_the_checkpoint_names_the_variant_it_looks_like()
+        {
+            string blob = _work.PathOf("wrong.effw");
+            var result = Effnet("import", CliWorkspace.Repository("tests", "Runtime.Tests", "Fixtures", "b0_c10_fp16.pt"),
+                "--phi", "3", "--classes", "10", "-o", blob);
+            AssertOneLineUserError(result, "EfficientNet-B0");
+            Assert.False(File.Exists(blob));
+        }
+
+        [Fact]
+        public void Checkpoint_with_missing_keys_lists_them_by_name()
+        {
+            string source = CliWorkspace.Repository("tests", "Runtime.Tests", "Fixtures", "b0_c10_fp16.pt");
+            Dictionary<string, SourceTensor> tensors = PyTorchCheckpoint.Read(source);
+            tensors.Remove("features.3.1.block.2.fc1.bias");
+            string damaged = _work.PathOf("missing.safetensors");
+            SafeTensorsFile.Write(damaged, tensors);
+            AssertOneLineUserError(Effnet("import", damaged, "--phi", "0", "--classes", "10", "-o", _work.PathOf("m.effw")),
+                "features.3.1.block.2.fc1.bias");
+        }
+
+        [Fact]
+        public void Phi_outside_0_to_7_is_a_user_error()
+            => AssertOneLineUserError(Effnet("import", _work.B0Blob, "--phi", "9", "-o", _work.PathOf("x.effw")), "--phi 9");
+
+        [Fact]
+        public void A_file_that_is_not_a_blob_is_a_user_error_naming_it()
+        {
+            string text = _work.PathOf("notes.effw");
+            File.WriteAllText(text, "not weights at all, just some text that is long enough to read a header from........");
+            AssertOneLineUserError(Effnet("inspect", text), "not an EffNet weight blob");
+        }
+
+        [Fact]
+        public void Unreadable_image_is_a_user_error_naming_the_file()
+        {
+            string fake = _work.PathOf("cat.jpg");
+            File.WriteAllText(fake, "this is not a jpeg");
+            AssertOneLineUserError(Effnet("classify", "--weights", _work.B0Blob, fake), "cat.jpg");
+        }
+
+        [Fact]
+        public void Blob_for_a_model_the_tool_does_not_carry_says_how_to_run_it()
+        {
+            string blob = _work.PathOf("small.effw");
+            NetworkLayout layout = NetworkLayout.Create(new ModelConfig(0.5, 0.6, 128, 10, EfficientNetPadding.Symmetric));
+            WeightBlobWriter.Write(blob, layout, SyntheticWeights.CreateStateDict(layout), 1e-5f, "test");
+            AssertOneLineUserError(Effnet("run", "--weights", blob, "--input", blob, "--output", _work.PathOf("o.npy")), "[EfficientNet(...)]");
+        }
+
+        [Fact]
+        public void Input_of_the_wrong_shape_is_a_user_error_with_the_expected_shape()
+        {
+            string input = _work.PathOf("small.npy");
+            NpyFile.Write(input, new float[3 * 100 * 100], new[] { 1, 3, 100, 100 });
+            AssertOneLineUserError(Effnet("run", "--weights", _work.B0Blob, "--input", input, "--output", _work.PathOf("o.npy")), "[N, 3, 224, 224]");
+        }
+
+        [Fact]
+        public void A_missing_required_option_exits_1()
+        {
+            var result = Effnet("run", "--weights", _work.B0Blob);
+            Assert.Equal(1, result.Exit);
+            Assert.Contains("--input", result.Error);
+        }
+    }
+}
