@@ -96,12 +96,12 @@ namespace EffNet.Import
             return new SourceTensor(shape, data);
         }
 
-        /// <summary>Writes <paramref name="data"/> as a float32 C-order array of <paramref name="shape"/>.</summary>
+        /// <summary>Writes <paramref name="data"/> as a float32 C-order array of <paramref name="shape"/>, atomically (temporary file, then rename).</summary>
         public static void Write(string path, ReadOnlySpan<float> data, ReadOnlySpan<int> shape)
         {
-            ArgumentNullException.ThrowIfNull(path);
-            using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None);
-            Write(file, data, shape);
+            using var output = EffNet.IO.AtomicFile.Create(path);
+            Write(output.Stream, data, shape);
+            output.Commit();
         }
 
         /// <summary>Writes <paramref name="data"/> as a float32 C-order array of <paramref name="shape"/> to <paramref name="destination"/>.</summary>
