@@ -71,19 +71,19 @@ namespace EffNet.Imaging
             {
                 uint length = BinaryPrimitives.ReadUInt32BigEndian(data[(int)pos..]);
                 bool end = data.Slice((int)pos + 4, 4).SequenceEqual("IEND"u8);
+                if (pos + 12L + length > data.Length)
+                    return $"the PNG chunk at offset {pos} needs {12L + length:N0} bytes but the file ends at offset {data.Length:N0}, before its IEND chunk (the file is truncated).";
                 pos += 12L + length;
-                if (pos > data.Length)
-                    break;
                 if (end)
                     return null;
             }
-            return "the PNG data ends before its IEND chunk (the file is truncated).";
+            return $"the PNG data ends at offset {data.Length:N0}, before its IEND chunk (the file is truncated).";
         }
 
         /// <summary>The blocks of a GIF must reach the end of the first image's compressed data (the frame PIL and stb_image read); the trailer may be missing.</summary>
         static string? FindGifTruncation(ReadOnlySpan<byte> data)
         {
-            const string Truncated = "the GIF data ends inside its first image (the file is truncated).";
+            string Truncated = $"the GIF data ends at offset {data.Length:N0}, inside its first image (the file is truncated).";
             if (data.Length < 13)
                 return Truncated;
             long pos = 13 + ColorTableBytes(data[10]);
@@ -134,7 +134,7 @@ namespace EffNet.Imaging
         /// </summary>
         static string? FindJpegTruncation(ReadOnlySpan<byte> data)
         {
-            const string Truncated = "the JPEG data ends before its end-of-image marker (the file is truncated).";
+            string Truncated = $"the JPEG data ends at offset {data.Length:N0}, before its end-of-image marker (the file is truncated).";
             int pos = 2; // after SOI
             while (true)
             {
@@ -183,11 +183,11 @@ namespace EffNet.Imaging
         static string? FindBmpTruncation(ReadOnlySpan<byte> data)
         {
             if (data.Length < 18)
-                return "the BMP data ends inside its file header (the file is truncated).";
+                return $"the BMP data ends at offset {data.Length}, inside its 18-byte file header (the file is truncated).";
             long pixelOffset = BinaryPrimitives.ReadUInt32LittleEndian(data[10..]);
             int headerSize = BinaryPrimitives.ReadInt32LittleEndian(data[14..]);
             if (headerSize < 12 || 14L + headerSize > data.Length)
-                return "the BMP data ends inside its info header (the file is truncated).";
+                return $"the BMP info header at offset 14 claims {headerSize} bytes but the file ends at offset {data.Length:N0} (the file is truncated or the size is invalid).";
             long width, height, bitsPerPixel, compression;
             if (headerSize == 12)
             {
@@ -211,7 +211,7 @@ namespace EffNet.Imaging
             long rowBytes = (width * bitsPerPixel + 31) / 32 * 4;
             long needed = pixelOffset + rowBytes * height;
             return data.Length < needed
-                ? $"the BMP pixel data needs {needed:N0} bytes but the file has {data.Length:N0} (the file is truncated)."
+                ? $"the BMP pixel data at offset {pixelOffset:N0} ({height} rows of {rowBytes:N0} bytes) needs a file of {needed:N0} bytes but it has {data.Length:N0} (the file is truncated)."
                 : null;
         }
     }

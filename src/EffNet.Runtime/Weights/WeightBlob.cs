@@ -221,7 +221,7 @@ namespace EffNet
                     CheckFinite(info, MemoryMarshal.Cast<byte, float>(destination));
             }
 
-            /// <summary>A blob not written with allowNonFinite holds only finite weights (a vectorised scan: ~10 ms for B7's 66M floats).</summary>
+            /// <summary>A blob not written with allowNonFinite holds only finite weights (a vectorised scan: about 15 ms for B7's 66M floats).</summary>
             void CheckFinite(WeightBlobInfo info, ReadOnlySpan<float> weights)
             {
                 int index = NonFiniteValues.IndexOf(weights);
