@@ -101,7 +101,7 @@ namespace EffNet.Imaging
             ImageInfo? info;
             try
             {
-                using var stream = new MemoryStream(data, writable: false);
+                using var stream = new StbInput(data);
                 info = ImageInfo.FromStream(stream);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
@@ -120,7 +120,8 @@ namespace EffNet.Imaging
 
         static RgbImage DecodeRgb8(byte[] data)
         {
-            ImageResult result = ImageResult.FromMemory(data, ColorComponents.RedGreenBlue);
+            using var stream = new StbInput(data);
+            ImageResult result = ImageResult.FromStream(stream, ColorComponents.RedGreenBlue);
             return RgbImage.Own(result.Width, result.Height, result.Data);
         }
 
@@ -130,7 +131,7 @@ namespace EffNet.Imaging
         /// </summary>
         static unsafe RgbImage DecodeGray16Png(byte[] data)
         {
-            using var stream = new MemoryStream(data, writable: false);
+            using var stream = new StbInput(data);
             var context = new StbImage.stbi__context(stream);
             int width, height, components;
             ushort* gray = StbImage.stbi__load_and_postprocess_16bit(context, &width, &height, &components, 1);
