@@ -17,8 +17,8 @@ namespace EffNet.Imaging
     /// so torchvision has no preprocessing for it. Before any pixel buffer is allocated the header's width x height is
     /// checked against a pixel limit (<see cref="DefaultMaxPixels"/> unless the caller gives another), so a small file
     /// that claims a huge image is refused instead of exhausting memory. JPEG, PNG, BMP and GIF data that ends early is
-    /// refused with a message saying so (stb_image alone would fill the rest of a JPEG, BMP or GIF with grey or black);
-    /// TGA and PSD get only stb_image's own checks.
+    /// refused with a message saying so (stb_image alone would fill the rest of a JPEG, BMP or GIF with grey or black), and
+    /// so is TGA and PSD pixel data (raw or run-length) that does not cover the image.
     /// </remarks>
     public static class ImageDecoder
     {

@@ -82,7 +82,7 @@ namespace EffNet.Import
         const int MaxGlobalLineBytes = 256;
 
         /// <summary>
-        /// Objects pushed or memoized, at most. A B7 state dict needs about 15,000 (a training checkpoint with optimizer
+        /// Objects pushed or memoized and marks set, at most. A B7 state dict needs about 15,000 (a training checkpoint with optimizer
         /// state a few times that); without a limit, a data.pkl of 64 MB of one-byte EMPTY_DICT opcodes would make 64 million
         /// objects, gigabytes from a file of megabytes.
         /// </summary>
@@ -147,7 +147,10 @@ namespace EffNet.Import
                             Push(new[] { a, b, c });
                             break;
                         }
-                    case (byte)'(': _marks.Add(_stack.Count); break; // MARK
+                    case (byte)'(': // MARK
+                        Count();
+                        _marks.Add(_stack.Count);
+                        break;
                     case (byte)'a': // APPEND
                         {
                             object item = Pop();

@@ -69,7 +69,7 @@ namespace EffNet.Import
                                       (e is IOException && e is not FileNotFoundException && e is not DirectoryNotFoundException))
             {
                 throw new WeightFormatException(name, $"this is not a readable PyTorch zip checkpoint: its zip directory (the end-of-central-directory " +
-                    $"record and the central directory, in the last bytes of the {fileLength}-byte file) cannot be read ({e.Message.TrimEnd('.')}). " +
+                    $"record, searched for back from offset {fileLength} at the file's end, and the central directory it points to) cannot be read ({e.Message.TrimEnd('.')}). " +
                     "The file may be truncated or corrupted; torch.save(model.state_dict(), path) writes a readable one.");
             }
         }
@@ -167,19 +167,27 @@ namespace EffNet.Import
                                               .ToArray();
                 if (roots.Length != 1)
                     throw new WeightFormatException(name, roots.Length == 0
-                        ? "this zip has no <folder>/data.pkl, so it is not a checkpoint written by torch.save."
-                        : $"this zip has {roots.Length} <folder>/data.pkl entries; a torch.save checkpoint has one.");
+                        ? $"this zip has no <folder>/data.pkl among its {_entries.Count} entries ({Sample(_entries.Keys)}), so it is not a checkpoint written by torch.save."
+                        : $"this zip has {roots.Length} <folder>/data.pkl entries ({Sample(roots)}); a torch.save checkpoint has one.");
                 Root = roots[0].Substring(0, roots[0].Length - "data.pkl".Length);
 
                 if (_entries.TryGetValue(Root + "byteorder", out ZipArchiveEntry? order))
                 {
                     string text = Encoding.ASCII.GetString(ReadEntry(order.FullName, null, 64)).Trim();
                     if (text != "little")
-                        throw new WeightFormatException(name, $"the checkpoint's byte order is '{text}'; only little-endian checkpoints are supported.");
+                        throw new WeightFormatException(name, $"the checkpoint's byte order (entry '{order.FullName}') is '{text}'; only little-endian checkpoints are supported.");
                 }
             }
 
             public string? Name { get; }
+
+            /// <summary>"'a', 'b', 'c' and 2 more": entry names for messages.</summary>
+            static string Sample(IEnumerable<string> names)
+            {
+                string[] all = names.ToArray();
+                string shown = string.Join(", ", all.Take(5).Select(n => "'" + (n.Length > 80 ? n.Substring(0, 80) + "..." : n) + "'"));
+                return all.Length > 5 ? $"{shown} and {all.Length - 5} more" : all.Length == 0 ? "none" : shown;
+            }
 
             /// <summary>"archive/", the folder every entry sits in.</summary>
             public string Root { get; }

@@ -148,7 +148,7 @@ namespace EffNet.Import
 
             long fileLength = stream.Length;
             if (fileLength < 8)
-                throw Bad($"the file is {fileLength} bytes, too short for a safetensors header.");
+                throw Bad($"the file is {fileLength} bytes, too short for a safetensors header (an 8-byte length at offset 0).");
             Span<byte> prefix = stackalloc byte[8];
             stream.Position = 0;
             stream.ReadExactly(prefix);

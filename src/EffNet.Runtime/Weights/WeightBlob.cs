@@ -134,10 +134,10 @@ namespace EffNet
                 var header = new byte[WeightBlobFormat.HeaderBytes];
                 ReadExactly(header, "the header");
                 if (!header.AsSpan(0, 8).SequenceEqual(WeightBlobFormat.Magic))
-                    throw Fail("this is not an EffNet weight blob (the first 8 bytes are not \"EFFNETWB\"). Convert checkpoints with `effnet import`.");
+                    throw Fail("this is not an EffNet weight blob (the first 8 bytes, at offset 0, are not \"EFFNETWB\"). Convert checkpoints with `effnet import`.");
                 uint version = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8));
                 if (version != WeightBlobFormat.Version)
-                    throw Fail($"weight blob format version {version} is not supported; this runtime reads version {WeightBlobFormat.Version}. Re-import the checkpoint with this version of EffNet.");
+                    throw Fail($"weight blob format version {version} (at offset 8) is not supported; this runtime reads version {WeightBlobFormat.Version}. Re-import the checkpoint with this version of EffNet.");
                 uint headerBytes = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(12));
                 ulong fingerprint = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(16));
                 long directoryOffset = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(24));
