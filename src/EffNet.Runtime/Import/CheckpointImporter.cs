@@ -43,6 +43,8 @@ namespace EffNet.Import
             ArgumentNullException.ThrowIfNull(checkpointPath);
             ArgumentNullException.ThrowIfNull(config);
             ArgumentNullException.ThrowIfNull(outputPath);
+            if (batchNormEpsilon is float given && !(given > 0 && float.IsFinite(given)))
+                throw new ArgumentOutOfRangeException(nameof(batchNormEpsilon), given, "BatchNorm epsilon must be a positive number (1e-5 for PyTorch-trained weights, 1e-3 for TensorFlow-trained).");
             NetworkLayout layout = NetworkLayout.Create(config);
 
             Checkpoint checkpoint = CheckpointReader.ReadCheckpoint(checkpointPath, progress is null ? null : new Scaled(progress, 0, 0.8));
