@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using EffNet.Import;
 using Xunit;
+using static EffNet.Cli.Tests.CliRunner;
 
 namespace EffNet.Cli.Tests
 {
@@ -46,24 +47,6 @@ namespace EffNet.Cli.Tests
         {
             _work = work;
             _damaged = damaged;
-        }
-
-        static (int Exit, string Output, string Error) Effnet(params string[] args)
-        {
-            var output = new StringWriter();
-            var error = new StringWriter();
-            int exit = EffNetCli.Run(args, output, error);
-            return (exit, output.ToString(), error.ToString());
-        }
-
-        static void AssertOneLineUserError((int Exit, string Output, string Error) result, string expected)
-        {
-            Assert.True(result.Exit == 1, $"exit {result.Exit}: {result.Error}");
-            Assert.Equal("", result.Output);
-            string[] lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.True(lines.Length == 1, "expected one line, got: " + result.Error);
-            Assert.StartsWith("effnet: ", lines[0]);
-            Assert.True(lines[0].Contains(expected, StringComparison.Ordinal), $"\"{expected}\" not in: {lines[0]}");
         }
 
         string[] Partials() => Directory.GetFiles(_work.Folder, "*.partial-*").Concat(Directory.GetFiles(_damaged.Folder, "*.partial-*")).ToArray();

@@ -2,14 +2,14 @@ using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
-using System.IO.Compression;
 using System.Linq;
 using System.Text;
 using EffNet.Import;
+using EffNet.Runtime.Tests.Import;
 
 namespace EffNet.Fuzz
 {
-    /// <summary>Small valid inputs for each target (afl-fuzz wants seeds of a few kilobytes at most), and tiny.pt's parts.</summary>
+    /// <summary>Small valid inputs for each target (afl-fuzz wants seeds of a few kilobytes at most), and tiny.pt's storages.</summary>
     static class Seeds
     {
         /// <summary>tests/Runtime.Tests/Fixtures/tiny.pt (written by torch.save), embedded: every element type, strided views.</summary>
@@ -21,41 +21,7 @@ namespace EffNet.Fuzz
             return buffer.ToArray();
         }
 
-        /// <summary>tiny.pt's data.pkl and its storages by key.</summary>
-        public static (byte[] Pickle, Dictionary<string, byte[]> Storages) TinyParts()
-        {
-            using var zip = new ZipArchive(new MemoryStream(TinyPt()));
-            byte[] Read(ZipArchiveEntry entry)
-            {
-                using var buffer = new MemoryStream();
-                using (Stream s = entry.Open()) s.CopyTo(buffer);
-                return buffer.ToArray();
-            }
-            byte[] pickle = Read(zip.Entries.Single(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal)));
-            var storages = zip.Entries.Where(e => e.FullName.Contains("/data/", StringComparison.Ordinal)).ToDictionary(e => e.Name, Read);
-            return (pickle, storages);
-        }
-
-        public static readonly Lazy<Dictionary<string, byte[]>> TinyStorages = new(() => TinyParts().Storages);
-
-        /// <summary>The zip torch.save writes: archive/data.pkl, archive/data/&lt;key&gt;, archive/version, all stored uncompressed.</summary>
-        public static byte[] TorchZip(byte[] pickle, IReadOnlyDictionary<string, byte[]> storages)
-        {
-            var buffer = new MemoryStream();
-            using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
-            {
-                void Add(string name, byte[] bytes)
-                {
-                    using Stream entry = zip.CreateEntry(name, CompressionLevel.NoCompression).Open();
-                    entry.Write(bytes);
-                }
-                Add("archive/data.pkl", pickle);
-                foreach (KeyValuePair<string, byte[]> storage in storages)
-                    Add("archive/data/" + storage.Key, storage.Value);
-                Add("archive/version", "3\n"u8.ToArray());
-            }
-            return buffer.ToArray();
-        }
+        public static readonly Lazy<Dictionary<string, byte[]>> TinyStorages = new(() => TorchZip.Split(TinyPt()).Storages);
 
         public static void Write(string root)
         {
@@ -72,7 +38,7 @@ namespace EffNet.Fuzz
             Save("blob", "tiny.effw", blob.ToArray());
 
             Save("pth", "tiny.pt", TinyPt());
-            Save("pickle", "tiny.pkl", TinyParts().Pickle);
+            Save("pickle", "tiny.pkl", TorchZip.Split(TinyPt()).Pickle);
 
             var tensors = new Dictionary<string, SourceTensor>
             {

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.IO.Compression;
 using System.Linq;
 using EffNet.Imaging;
 using EffNet.Import;
@@ -88,7 +87,7 @@ namespace EffNet.Fuzz
         /// <summary>The input as data.pkl of a torch.save zip holding tiny.pt's storages, so mutations reach the unpickler past the zip's CRCs.</summary>
         static void ReadPickle(byte[] pickle)
         {
-            byte[] zip = Seeds.TorchZip(pickle, Seeds.TinyStorages.Value);
+            byte[] zip = EffNet.Runtime.Tests.Import.TorchZip.Build(pickle, Seeds.TinyStorages.Value);
             PyTorchCheckpoint.Read(new MemoryStream(zip), "fuzz.pt");
         }
     }

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.IO.Compression;
 using System.Linq;
 using CsCheck;
 using EffNet.Import;
@@ -71,7 +70,7 @@ namespace EffNet.Runtime.Tests.Reliability
         [Fact]
         public void Damaged_pickles_throw_only_WeightFormatException_within_the_allocation_bound()
         {
-            (byte[] pickle, Dictionary<string, byte[]> storages) = TinyParts();
+            (byte[] pickle, Dictionary<string, byte[]> storages) = TorchZip.Split(Fixtures.Bytes("tiny.pt")); // every element type, a strided view, a shared storage
             var tally = new MutantTally();
             Mutation.Generator(headerBytes: pickle.Length, fileBytes: pickle.Length).Sample(mutations =>
             {
@@ -80,20 +79,6 @@ namespace EffNet.Runtime.Tests.Reliability
                     zip, 16L * zip.Length + 1 * MiB, Mutation.Print(mutations));
             }, iter: Iterations, print: Mutation.Print);
             _output.WriteLine("pth (data.pkl): " + tally);
-        }
-
-        /// <summary>tiny.pt's data.pkl and storages (every element type, a strided view, a shared storage).</summary>
-        internal static (byte[] Pickle, Dictionary<string, byte[]> Storages) TinyParts()
-        {
-            using var zip = new ZipArchive(new MemoryStream(Fixtures.Bytes("tiny.pt")));
-            byte[] Read(ZipArchiveEntry entry)
-            {
-                var buffer = new MemoryStream();
-                using (Stream s = entry.Open()) s.CopyTo(buffer);
-                return buffer.ToArray();
-            }
-            return (Read(zip.Entries.Single(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal))),
-                    zip.Entries.Where(e => e.FullName.Contains("/data/", StringComparison.Ordinal)).ToDictionary(e => e.Name, Read));
         }
 
         internal static readonly byte[][] SafeTensorsSeeds =
