@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
@@ -15,6 +16,7 @@ namespace EffNet.Kernels
         /// <param name="bias">[channels]</param>
         /// <param name="output">[outHeight, outWidth, channels]; must not overlap the input</param>
         /// <param name="channelSums">[channels]; receives the sum of every output channel over all pixels</param>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Run(ReadOnlySpan<float> input, int inHeight, int inWidth, int channels,
                                ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, int kernel, int stride, int padTop, int padLeft,
                                Span<float> output, int outHeight, int outWidth, Activation activation, Span<float> channelSums)

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
@@ -16,6 +17,7 @@ namespace EffNet.Kernels
         /// <param name="reduceWeights">[squeezeChannels, channels]</param>
         /// <param name="expandWeights">[squeezeChannels, channels] (transposed from torchvision's [C, S])</param>
         /// <param name="squeeze">[squeezeChannels] scratch</param>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Run(Span<float> activations, int pixels, int channels, Span<float> channelSums,
                                ReadOnlySpan<float> reduceWeights, ReadOnlySpan<float> reduceBias,
                                ReadOnlySpan<float> expandWeights, ReadOnlySpan<float> expandBias,
@@ -42,6 +44,8 @@ namespace EffNet.Kernels
 
             Scale(activations, pixels, channels, gate);
         }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
         static void Scale(Span<float> activations, int pixels, int channels, ReadOnlySpan<float> gate)
         {

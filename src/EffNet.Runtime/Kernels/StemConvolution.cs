@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
@@ -14,6 +15,7 @@ namespace EffNet.Kernels
         /// <param name="weights">[kernel, kernel, inChannels, outChannels], BatchNorm folded in</param>
         /// <param name="bias">[outChannels]</param>
         /// <param name="output">[outHeight, outWidth, outChannels]</param>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Run(ReadOnlySpan<float> image, int inChannels, int inHeight, int inWidth,
                                ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, int kernel, int stride, int padTop, int padLeft,
                                Span<float> output, int outHeight, int outWidth, int outChannels, Activation activation)
