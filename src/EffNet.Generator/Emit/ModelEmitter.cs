@@ -221,7 +221,8 @@ namespace EffNet.Generator.Emit
             if (t.Expanded != null) Declare(w, "expanded", t.Expanded);
             Declare(w, "depthwise", t.Depthwise);
             Declare(w, "output", t.Output);
-            w.Line($"Span<float> channelSums = stackalloc float[{b.MidChannels}];");
+            Declare(w, "panel", t.Panel);
+            w.Line($"Span<float> gate = stackalloc float[{b.MidChannels}]; // channel sums, then the squeeze-excitation gate");
             w.Line($"Span<float> squeeze = stackalloc float[{b.SqueezeChannels}];");
             w.Line();
 
@@ -237,16 +238,17 @@ namespace EffNet.Generator.Emit
             w.Line($"// {Sub(dw)}: depthwise {b.Kernel}x{b.Kernel} stride {b.Stride}, padding {b.PadTop} top / {b.PadLeft} left, BatchNorm folded, SiLU; sums each channel for the SE pool");
             w.Line($"DepthwiseConvolution.Run({depthwiseInput}, inHeight: {b.InHeight}, inWidth: {b.InWidth}, channels: {b.MidChannels},");
             w.Line($"    {Weights(dw)}, kernel: {b.Kernel}, stride: {b.Stride}, padTop: {b.PadTop}, padLeft: {b.PadLeft},");
-            w.Line($"    depthwise, outHeight: {b.OutHeight}, outWidth: {b.OutWidth}, Activation.SiLU, channelSums);");
+            w.Line($"    depthwise, outHeight: {b.OutHeight}, outWidth: {b.OutWidth}, Activation.SiLU, channelSums: gate);");
             string se = b.SqueezeReduce.Module.Substring(0, b.SqueezeReduce.Module.Length - ".fc1".Length);
-            w.Line($"// {Sub(se)}: squeeze-excitation {b.MidChannels} -> {b.SqueezeChannels} -> {b.MidChannels}, scales the depthwise output in place");
-            w.Line($"SqueezeExcitation.Run(depthwise, pixels: {outPixels}, channels: {b.MidChannels}, channelSums,");
+            w.Line($"// {Sub(se)}: squeeze-excitation {b.MidChannels} -> {b.SqueezeChannels} -> {b.MidChannels}; the gate scales the projection's input channels");
+            w.Line($"SqueezeExcitation.Run(gate, pixels: {outPixels}, channels: {b.MidChannels},");
             w.Line($"    {Weights(b.SqueezeReduce, "reduceWeights", "reduceBias")},");
             w.Line($"    {Weights(b.SqueezeExpand, "expandWeights", "expandBias")}, squeezeChannels: {b.SqueezeChannels}, squeeze);");
             ConvLayer project = b.Project;
-            w.Line($"// {Sub(project)}: project 1x1, {b.MidChannels} -> {b.OutChannels}, BatchNorm folded, no activation{(b.HasResidual ? ", plus the block input" : "")}");
+            w.Line($"// {Sub(project)}: project 1x1 of the gated map, {b.MidChannels} -> {b.OutChannels}, BatchNorm folded, no activation{(b.HasResidual ? ", plus the block input" : "")}");
             w.Line($"PointwiseConvolution.Run(depthwise, {Weights(project)}, output,");
-            w.Line($"    pixels: {outPixels}, inChannels: {b.MidChannels}, outChannels: {b.OutChannels}, Activation.None{(b.HasResidual ? ", residual: input" : "")});");
+            w.Line($"    pixels: {outPixels}, inChannels: {b.MidChannels}, outChannels: {b.OutChannels}, Activation.None,");
+            w.Line($"    {(b.HasResidual ? "residual: input, " : "")}inputScale: gate, panelScratch: panel);");
             w.Close();
             w.Line();
         }
