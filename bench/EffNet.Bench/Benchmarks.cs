@@ -18,7 +18,7 @@ namespace EffNet.Bench
         public void Setup()
         {
             _model = new BenchModel(Phi);
-            _ours = _model.LoadOurs();
+            _ours = _model.LoadOurs(Threads);
             _onnx = _model.LoadOnnx(Threads);
         }
 

@@ -36,13 +36,18 @@ namespace EffNet.Bench
         public int Resolution => Scaling.ResolutionOf(Phi);
         public string Name => $"B{Phi}@{Resolution}";
 
-        public IEfficientNetModel LoadOurs() => Phi switch
+        public IEfficientNetModel LoadOurs(int threads)
         {
-            0 => B0.Load(Base + ".effw"),
-            3 => B3.Load(Base + ".effw"),
-            7 => B7.Load(Base + ".effw"),
-            _ => throw new ArgumentOutOfRangeException(nameof(Phi)),
-        };
+            var options = new ModelOptions { Threads = threads };
+            return Phi switch
+            {
+                0 => B0.Load(Base + ".effw", options),
+                3 => B3.Load(Base + ".effw", options),
+                7 => B7.Load(Base + ".effw", options),
+                _ => throw new ArgumentOutOfRangeException(nameof(Phi)),
+            };
+        }
+
 
         public OnnxEngine LoadOnnx(int threads) => new OnnxEngine(Base + ".onnx", threads, Resolution);
 

@@ -17,7 +17,7 @@ switch (mode)
     case "compare":
         return SideBySide.Run(List("--models", "0,3,7"), List("--threads", "1,2"), int.Parse(Option("--rounds") ?? "15"));
     case "profile":
-        return StageProfile.Run(int.Parse(Option("--model") ?? "0"), int.Parse(Option("--runs") ?? "30"));
+        return StageProfile.Run(int.Parse(Option("--model") ?? "0"), int.Parse(Option("--runs") ?? "30"), int.Parse(Option("--threads") ?? "1"));
     case "kernels":
         return KernelProbe.Run();
     case "bdn":

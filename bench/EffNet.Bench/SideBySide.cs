@@ -22,7 +22,7 @@ namespace EffNet.Bench
                 var model = new BenchModel(phi);
                 foreach (int threads in threadCounts)
                 {
-                    using IEfficientNetModel ours = model.LoadOurs();
+                    using IEfficientNetModel ours = model.LoadOurs(threads);
                     using OnnxEngine onnx = model.LoadOnnx(threads);
                     var oursLogits = new float[1000];
                     var onnxLogits = new float[1000];
@@ -46,7 +46,7 @@ namespace EffNet.Bench
                         else { Time(() => onnx.Run(model.Input, onnxLogits), onnxTimes); Time(() => ours.Run(model.Input, oursLogits), oursTimes); }
                     }
                     double a = Median(oursTimes), b = Median(onnxTimes);
-                    Console.WriteLine($"{model.Name} threads={threads}: EffNet {a:F2} ms (1 thread), ONNX Runtime {b:F2} ms, ratio {a / b:F2}  " +
+                    Console.WriteLine($"{model.Name} threads={threads}: EffNet {a:F2} ms, ONNX Runtime {b:F2} ms, ratio {a / b:F2}  " +
                                       $"[logits vs torchvision: EffNet {oursDiff:e1}, ONNX Runtime {onnxDiff:e1} x max|logit|]");
                 }
             }

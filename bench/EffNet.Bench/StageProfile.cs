@@ -8,10 +8,10 @@ namespace EffNet.Bench
     /// <summary>Where our time goes: the median time of each torchvision stage, from the traced run's stage boundaries.</summary>
     static class StageProfile
     {
-        public static int Run(int phi, int runs)
+        public static int Run(int phi, int runs, int threads)
         {
             var model = new BenchModel(phi);
-            using IEfficientNetModel ours = model.LoadOurs();
+            using IEfficientNetModel ours = model.LoadOurs(threads);
             var logits = new float[1000];
             for (int i = 0; i < 5; i++) ours.Run(model.Input, logits);
 

@@ -54,8 +54,8 @@ namespace EffNet.Generator.Planning
                 depthwise.ReadAt(step);
                 if (b.HasResidual) current.ReadAt(step);
                 var output = new PlannedTensor(name + "Output", b.Module, b.OutHeight, b.OutWidth, b.OutChannels, step);
-                // Scratch for the projection's weight panel scaled by the SE gate: live only while the projection runs.
-                var panel = new PlannedTensor(name + "Panel", b.Module + " projection weight panel", 1, 1, b.MidChannels * PanelWidth, step, isScratch: true);
+                // Scratch for the projection's weights scaled by the SE gate: live only while the projection runs.
+                var panel = new PlannedTensor(name + "Panel", b.Module + " gate-scaled projection weights", 1, 1, b.MidChannels * b.OutChannels, step, isScratch: true);
 
                 blocks.Add(new BlockTensors(b, current, expanded, depthwise, output, panel));
                 if (expanded != null) tensors.Add(expanded);
@@ -83,9 +83,6 @@ namespace EffNet.Generator.Planning
         }
 
         public static ForwardPlan Create(NetworkLayout layout) => new ForwardPlan(layout);
-
-        /// <summary>Output channels per weight panel of the runtime's 1x1 conv (PointwiseConvolution.PanelWidth).</summary>
-        public const int PanelWidth = 64;
 
 
         public NetworkLayout Layout { get; }

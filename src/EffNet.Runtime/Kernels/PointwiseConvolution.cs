@@ -22,8 +22,11 @@ namespace EffNet.Kernels
         /// <summary>Output channels per weight panel.</summary>
         public const int PanelWidth = 64;
 
-        /// <summary>Floats of scratch a gated call needs for <paramref name="inChannels"/> inputs.</summary>
-        public static int PanelScratchLength(int inChannels) => inChannels * PanelWidth;
+        /// <summary>Floats of scratch a gated call needs: the whole gate-scaled weight matrix.</summary>
+        public static int PanelScratchLength(int inChannels, int outChannels) => inChannels * outChannels;
+
+        // Below this many 6-pixel tiles per thread, splitting the rows costs more than it saves.
+        const int MinTilesPerThread = 2;
 
         /// <param name="input">[pixels, inChannels]</param>
         /// <param name="weights">[inChannels, outChannels], BatchNorm folded in</param>
@@ -32,10 +35,12 @@ namespace EffNet.Kernels
         /// <param name="residual">[pixels, outChannels] added after the activation, or empty</param>
         /// <param name="inputScale">[inChannels] multiplied into each input channel (the SE gate), or empty</param>
         /// <param name="panelScratch">at least <see cref="PanelScratchLength"/> floats when <paramref name="inputScale"/> is given</param>
+        /// <param name="workers">threads to split the pixels over, or null for the calling thread only</param>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Run(ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output,
                                int pixels, int inChannels, int outChannels, Activation activation,
-                               ReadOnlySpan<float> residual = default, ReadOnlySpan<float> inputScale = default, Span<float> panelScratch = default)
+                               ReadOnlySpan<float> residual = default, ReadOnlySpan<float> inputScale = default, Span<float> panelScratch = default,
+                               Threading.WorkerPool? workers = null)
         {
             Check.Length(input.Length, (long)pixels * inChannels, nameof(input));
             Check.Length(weights.Length, (long)inChannels * outChannels, nameof(weights));
@@ -45,36 +50,46 @@ namespace EffNet.Kernels
             if (!inputScale.IsEmpty)
             {
                 Check.Length(inputScale.Length, inChannels, nameof(inputScale));
-                Check.Length(panelScratch.Length, PanelScratchLength(inChannels), nameof(panelScratch));
+                Check.Length(panelScratch.Length, PanelScratchLength(inChannels, outChannels), nameof(panelScratch));
             }
 
             fixed (float* x = input, w = weights, b = bias, y = output, r = residual, s = inputScale, scratch = panelScratch)
             {
-                var job = new Gemm(x, pixels, inChannels, y, outChannels, b, residual.IsEmpty ? null : r, activation);
-                for (int col = 0; col < outChannels; col += PanelWidth)
+                float* matrix = w;
+                if (!inputScale.IsEmpty)
                 {
-                    int width = Math.Min(PanelWidth, outChannels - col);
-                    float* panel = w + col;
-                    int stride = outChannels;
-                    if (!inputScale.IsEmpty)
-                    {
-                        PackScaled(w + col, outChannels, s, inChannels, width, scratch);
-                        panel = scratch;
-                        stride = width;
-                    }
-                    job.Panel(panel, stride, col, width);
+                    PackScaled(w, s, inChannels, outChannels, scratch);
+                    matrix = scratch;
                 }
+                var gemm = new Gemm(x, pixels, inChannels, y, outChannels, matrix, b, residual.IsEmpty ? null : r, activation);
+                int tiles = (pixels + Gemm.Rows - 1) / Gemm.Rows;
+                if (workers is null || tiles < MinTilesPerThread * workers.Threads)
+                {
+                    gemm.Pixels(0, pixels);
+                    return;
+                }
+                var job = (RowsJob)(workers.PointwiseJob ??= new RowsJob());
+                job.Gemm = gemm;
+                workers.Run(job, tiles);
             }
         }
 
-        // scratch[k, j] = weights[k, col + j] * scale[k]
+        /// <summary>A GEMM split by 6-pixel tiles over the pool's threads.</summary>
+        sealed class RowsJob : Threading.IParallelJob
+        {
+            public Gemm Gemm;
+
+            public void Execute(int start, int end, int worker) => Gemm.Pixels(start * Gemm.Rows, Math.Min(end * Gemm.Rows, Gemm.PixelCount));
+        }
+
+        // scratch[k, j] = weights[k, j] * scale[k]: the gate folded into the weights, K x N multiplies instead of P x K.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        static void PackScaled(float* weights, int stride, float* scale, int inChannels, int width, float* scratch)
+        static void PackScaled(float* weights, float* scale, int inChannels, int width, float* scratch)
         {
             for (int k = 0; k < inChannels; k++)
             {
                 float sk = scale[k];
-                float* from = weights + (long)k * stride, to = scratch + (long)k * width;
+                float* from = weights + (long)k * width, to = scratch + (long)k * width;
                 int j = 0;
                 for (; j + Vector<float>.Count <= width; j += Vector<float>.Count)
                     (Vector.Load(from + j) * sk).Store(to + j);
@@ -86,48 +101,59 @@ namespace EffNet.Kernels
         /// <summary>One GEMM call's operands; the panel methods read them from here.</summary>
         readonly struct Gemm
         {
-            readonly float* _x, _y, _bias, _residual;
+            /// <summary>Pixels per register tile.</summary>
+            public const int Rows = 6;
+
+            readonly float* _x, _y, _w, _bias, _residual;
             readonly int _pixels, _k, _n;
             readonly Activation _activation;
 
-            public Gemm(float* x, int pixels, int k, float* y, int n, float* bias, float* residual, Activation activation)
+            public Gemm(float* x, int pixels, int k, float* y, int n, float* w, float* bias, float* residual, Activation activation)
             {
-                _x = x; _pixels = pixels; _k = k; _y = y; _n = n; _bias = bias; _residual = residual; _activation = activation;
+                _x = x; _pixels = pixels; _k = k; _y = y; _n = n; _w = w; _bias = bias; _residual = residual; _activation = activation;
             }
 
-            /// <summary>Output columns [col, col + width) from a weight panel whose rows are <paramref name="stride"/> apart.</summary>
-            public void Panel(float* w, int stride, int col, int width)
+            public int PixelCount => _pixels;
+
+            /// <summary>Every output channel of pixels [first, end), panel by panel.</summary>
+            public void Pixels(int first, int end)
+            {
+                for (int col = 0; col < _n; col += PanelWidth)
+                    Panel(_w + col, _n, col, Math.Min(PanelWidth, _n - col), first, end);
+            }
+
+            /// <summary>Output columns [col, col + width) of pixels [first, end), from weight rows <paramref name="stride"/> apart.</summary>
+            void Panel(float* w, int stride, int col, int width, int first, int end)
             {
                 int done = 0;
                 if (Vector512.IsHardwareAccelerated)
                 {
                     // Whole 16-channel vectors through the AVX-512 tile, widest first.
                     int vectors = width / 16;
-                    if (vectors == 4) { Tile512<Four>(w, stride, col); done = 64; }
-                    else if (vectors == 3) { Tile512<Three>(w, stride, col); done = 48; }
-                    else if (vectors == 2) { Tile512<Two>(w, stride, col); done = 32; }
-                    else if (vectors == 1) { Tile512<One>(w, stride, col); done = 16; }
+                    if (vectors == 4) { Tile512<Four>(w, stride, col, first, end); done = 64; }
+                    else if (vectors == 3) { Tile512<Three>(w, stride, col, first, end); done = 48; }
+                    else if (vectors == 2) { Tile512<Two>(w, stride, col, first, end); done = 32; }
+                    else if (vectors == 1) { Tile512<One>(w, stride, col, first, end); done = 16; }
                 }
                 for (; done + Vector<float>.Count <= width; done += Vector<float>.Count)
-                    ColumnVector(w + done, stride, col + done);
+                    ColumnVector(w + done, stride, col + done, first, end);
                 for (; done < width; done++)
-                    ColumnScalar(w + done, stride, col + done);
+                    ColumnScalar(w + done, stride, col + done, first, end);
             }
 
             // 6 pixels x TV vectors of 16 channels per step of the K loop: 6 broadcasts, TV loads, 6 x TV FMAs.
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void Tile512<TV>(float* w, int stride, int col) where TV : struct, IVectorCount
+            void Tile512<TV>(float* w, int stride, int col, int first, int end) where TV : struct, IVectorCount
             {
-                const int Rows = 6;
-                int k = _k, n = _n;
+                int k = _k;
                 float* bias = _bias + col;
                 Vector512<float> b0 = Vector512.Load(bias);
                 Vector512<float> b1 = TV.Count > 1 ? Vector512.Load(bias + 16) : default;
                 Vector512<float> b2 = TV.Count > 2 ? Vector512.Load(bias + 32) : default;
                 Vector512<float> b3 = TV.Count > 3 ? Vector512.Load(bias + 48) : default;
 
-                int p = 0;
-                for (; p + Rows <= _pixels; p += Rows)
+                int p = first;
+                for (; p + Rows <= end; p += Rows)
                 {
                     Vector512<float> a00 = b0, a01 = b1, a02 = b2, a03 = b3;
                     Vector512<float> a10 = b0, a11 = b1, a12 = b2, a13 = b3;
@@ -164,7 +190,7 @@ namespace EffNet.Kernels
                     StoreRow<TV>(p + 5, col, a50, a51, a52, a53);
                     Finish(p, Rows, col, TV.Count * 16);
                 }
-                for (; p < _pixels; p++)
+                for (; p < end; p++)
                 {
                     Vector512<float> a0 = b0, a1 = b1, a2 = b2, a3 = b3;
                     float* x0 = _x + (long)p * k;
@@ -216,12 +242,12 @@ namespace EffNet.Kernels
 
             // One Vector<float> of output channels for every pixel, 4 pixels at a time: the portable path and the 8-channel tails.
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void ColumnVector(float* w, int stride, int col)
+            void ColumnVector(float* w, int stride, int col, int first, int end)
             {
                 int k = _k, n = _n;
                 var bias = Vector.Load(_bias + col);
-                int p = 0;
-                for (; p + 4 <= _pixels; p += 4)
+                int p = first;
+                for (; p + 4 <= end; p += 4)
                 {
                     Vector<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias;
                     float* x0 = _x + (long)p * k;
@@ -239,7 +265,7 @@ namespace EffNet.Kernels
                     StoreVector(a2, (long)(p + 2) * n + col);
                     StoreVector(a3, (long)(p + 3) * n + col);
                 }
-                for (; p < _pixels; p++)
+                for (; p < end; p++)
                 {
                     Vector<float> a = bias;
                     float* x0 = _x + (long)p * k;
@@ -259,9 +285,9 @@ namespace EffNet.Kernels
 
             // Only for channel counts that are not a multiple of 8, which EfficientNet never has.
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void ColumnScalar(float* w, int stride, int col)
+            void ColumnScalar(float* w, int stride, int col, int first, int end)
             {
-                for (int p = 0; p < _pixels; p++)
+                for (int p = first; p < end; p++)
                 {
                     float a = _bias[col];
                     float* x0 = _x + (long)p * _k;
