@@ -69,6 +69,8 @@ namespace EffNet.Cli
             Line("tensors", info.Tensors.Length.ToString(CultureInfo.InvariantCulture));
             Line("fingerprint", $"0x{info.Fingerprint:x16}");
             Line("format", $"EffNet weight blob v{info.Version}");
+            if (info.NonFiniteAllowed)
+                Line("non-finite", "allowed: imported with --allow-non-finite, the weights may hold NaN or infinity");
             Line("source", info.SourceDescription);
             return card.ToString();
         }

@@ -1,6 +1,7 @@
 using System;
 using System.CommandLine;
 using System.IO;
+using System.Linq;
 
 namespace EffNet.Cli
 {
@@ -11,6 +12,14 @@ namespace EffNet.Cli
         {
             RootCommand root = Commands.Create(output);
             ParseResult parsed = root.Parse(args);
+            if (parsed.Errors.Count > 0)
+            {
+                // One line, like every other user error (System.CommandLine would print each error and then the whole help).
+                string command = parsed.CommandResult.Command == root ? "effnet" : "effnet " + parsed.CommandResult.Command.Name;
+                error.WriteLine("effnet: " + OneLine(string.Join(" ", parsed.Errors.Select(e => e.Message.TrimEnd('.') + "."))) +
+                                $" Run '{command} --help' for usage.");
+                return ExitCodes.UserError;
+            }
             try
             {
                 return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = output, Error = error });
@@ -27,6 +36,6 @@ namespace EffNet.Cli
             }
         }
 
-        static string OneLine(string message) => message.Replace("\r", "").Replace('\n', ' ');
+        static string OneLine(string message) => System.Text.RegularExpressions.Regex.Replace(message, @"\s+", " ").Trim();
     }
 }

@@ -31,12 +31,16 @@ namespace EffNet.Cli
                               "torchvision's own for torchvision keys (1e-5 for B0..B4, 1e-3 for B5..B7), 1e-5 for timm keys.",
             };
             var outputFile = new Option<FileInfo>("--output", "-o") { Description = "The weight blob to write (written atomically).", Required = true };
+            var allowNonFinite = new Option<bool>("--allow-non-finite")
+            {
+                Description = "Keep NaN and infinite weights (refused by default: they make every output NaN). The blob records that it may hold them.",
+            };
 
             var command = new Command("import",
                 "Convert a checkpoint into a weight blob for one model: every tensor is checked against the model first " +
                 "(missing, unexpected and mis-shaped keys are listed together), BatchNorm is folded and weights are packed.")
             {
-                checkpoint, phi, classes, resolution, padding, epsilon, outputFile,
+                checkpoint, phi, classes, resolution, padding, epsilon, outputFile, allowNonFinite,
             };
             command.SetAction(parse =>
             {
@@ -52,7 +56,7 @@ namespace EffNet.Cli
                 if (!source.Exists) throw new UserException($"checkpoint '{source.FullName}' does not exist.");
 
                 ImportResult result = WithProgress($"Importing {source.Name}", progress =>
-                    CheckpointImporter.Import(source.FullName, config, target.FullName, parse.GetValue(epsilon), progress));
+                    CheckpointImporter.Import(source.FullName, config, target.FullName, parse.GetValue(epsilon), progress, parse.GetValue(allowNonFinite)));
                 output.WriteLine($"Wrote {target.FullName} ({result.OutputBytes.ToString("N0", CultureInfo.InvariantCulture)} bytes) for {config.DisplayName}.");
                 output.WriteLine($"Source: {result.SourceDescription}.");
                 return ExitCodes.Success;

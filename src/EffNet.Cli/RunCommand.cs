@@ -32,16 +32,7 @@ namespace EffNet.Cli
                     model.Run(batch.Data.AsSpan(n * model.InputLength, model.InputLength), logits.AsSpan(n * model.NumClasses, model.NumClasses));
 
                 FileInfo target = parse.GetRequiredValue(outputFile);
-                string temp = target.FullName + ".partial-" + Environment.ProcessId;
-                try
-                {
-                    NpyFile.Write(temp, logits, new[] { images, model.NumClasses });
-                    File.Move(temp, target.FullName, overwrite: true);
-                }
-                finally
-                {
-                    if (File.Exists(temp)) File.Delete(temp);
-                }
+                NpyFile.Write(target.FullName, logits, new[] { images, model.NumClasses }); // atomically: temp file + rename
                 output.WriteLine($"Wrote {target.FullName}: [{images}, {model.NumClasses}] logits for {model.Config.DisplayName}.");
                 return ExitCodes.Success;
             });

@@ -60,8 +60,85 @@ namespace EffNet.Imaging
             ImageContainer.Png => FindPngTruncation(data),
             ImageContainer.Bmp => FindBmpTruncation(data),
             ImageContainer.Gif => FindGifTruncation(data),
-            _ => null,
+            ImageContainer.Psd => FindPsdTruncation(data),
+            _ => FindTgaTruncation(data), // stb_image read a header from data without a signature: TGA
         };
+
+        /// <summary>TGA pixel data, raw or run-length packets, must cover width x height pixels (stb_image reads zeros past the end).</summary>
+        static string? FindTgaTruncation(ReadOnlySpan<byte> data)
+        {
+            if (data.Length < 18)
+                return $"the TGA data ends at offset {data.Length}, inside its 18-byte header (the file is truncated).";
+            int type = data[2], bits = data[16];
+            bool colorMapped = data[1] == 1;
+            long width = BinaryPrimitives.ReadUInt16LittleEndian(data[12..]), height = BinaryPrimitives.ReadUInt16LittleEndian(data[14..]);
+            long mapBytes = colorMapped ? BinaryPrimitives.ReadUInt16LittleEndian(data[5..]) * (long)((data[7] + 7) / 8) : 0;
+            long pos = 18 + data[0] + mapBytes, pixels = width * height, pixelBytes = (bits + 7) / 8;
+            if (pixelBytes == 0 || (type & ~8) is not (1 or 2 or 3))
+                return null; // not a layout this walk knows: stb_image judges it
+            if ((type & 8) == 0)
+            {
+                long needed = pos + pixels * pixelBytes;
+                return needed > data.Length
+                    ? $"the TGA pixel data at offset {pos:N0} needs a file of {needed:N0} bytes but it has {data.Length:N0} (the file is truncated)."
+                    : null;
+            }
+            for (long done = 0; done < pixels;)
+            {
+                if (pos >= data.Length)
+                    return $"the TGA run-length data ends at offset {data.Length:N0} after {done:N0} of {pixels:N0} pixels (the file is truncated).";
+                int packet = data[(int)pos++];
+                int count = (packet & 0x7F) + 1;
+                pos += (packet & 0x80) != 0 ? pixelBytes : count * pixelBytes;
+                done += count;
+            }
+            return pos > data.Length ? $"the TGA run-length data needs {pos:N0} bytes but the file has {data.Length:N0} (the file is truncated)." : null;
+        }
+
+        /// <summary>PSD: the three length-prefixed sections, then the merged image's channels, raw or PackBits with a byte-count table.</summary>
+        static string? FindPsdTruncation(ReadOnlySpan<byte> data)
+        {
+            if (data.Length < 26)
+                return $"the PSD data ends at offset {data.Length}, inside its 26-byte header (the file is truncated).";
+            long channels = BinaryPrimitives.ReadUInt16BigEndian(data[12..]);
+            long height = BinaryPrimitives.ReadUInt32BigEndian(data[14..]), width = BinaryPrimitives.ReadUInt32BigEndian(data[18..]);
+            long depth = BinaryPrimitives.ReadUInt16BigEndian(data[22..]);
+            long pos = 26;
+            for (int section = 0; section < 3; section++)
+            {
+                if (pos + 4 > data.Length)
+                    return $"the PSD data ends at offset {data.Length:N0}, inside the length of section {section + 1} at offset {pos:N0} (the file is truncated).";
+                pos += 4 + BinaryPrimitives.ReadUInt32BigEndian(data[(int)pos..]);
+            }
+            if (pos + 2 > data.Length)
+                return $"the PSD data ends at offset {data.Length:N0}, before the image data's compression field at offset {pos:N0} (the file is truncated).";
+            int compression = BinaryPrimitives.ReadUInt16BigEndian(data[(int)pos..]);
+            pos += 2;
+            long planes = Math.Min(channels, 4), pixels = width * height; // stb_image reads at most four channels
+            long needed;
+            if (compression == 0)
+                needed = pos + planes * pixels * Math.Max(depth / 8, 1);
+            else if (compression == 1)
+            {
+                // A table of row byte counts, then PackBits per channel: n < 128 copies n + 1 bytes, n > 128 repeats one byte 257 - n times.
+                long at = pos + 2 * channels * height;
+                for (long plane = 0; plane < planes; plane++)
+                    for (long done = 0; done < pixels;)
+                    {
+                        if (at >= data.Length)
+                            return $"the PSD run-length data ends at offset {data.Length:N0} in channel {plane} after {done:N0} of {pixels:N0} pixels (the file is truncated).";
+                        int n = data[(int)at++];
+                        if (n < 128) { at += n + 1; done += n + 1; }
+                        else if (n > 128) { at += 1; done += 257 - n; }
+                    }
+                needed = at;
+            }
+            else
+                return null; // stb_image refuses other compressions itself
+            return needed > data.Length
+                ? $"the PSD image data at offset {pos:N0} needs a file of {needed:N0} bytes but it has {data.Length:N0} (the file is truncated)."
+                : null;
+        }
 
         /// <summary>PNG chunks (length, type, data, CRC) must follow each other up to IEND.</summary>
         static string? FindPngTruncation(ReadOnlySpan<byte> data)
@@ -71,19 +148,19 @@ namespace EffNet.Imaging
             {
                 uint length = BinaryPrimitives.ReadUInt32BigEndian(data[(int)pos..]);
                 bool end = data.Slice((int)pos + 4, 4).SequenceEqual("IEND"u8);
+                if (pos + 12L + length > data.Length)
+                    return $"the PNG chunk at offset {pos} needs {12L + length:N0} bytes but the file ends at offset {data.Length:N0}, before its IEND chunk (the file is truncated).";
                 pos += 12L + length;
-                if (pos > data.Length)
-                    break;
                 if (end)
                     return null;
             }
-            return "the PNG data ends before its IEND chunk (the file is truncated).";
+            return $"the PNG data ends at offset {data.Length:N0}, before its IEND chunk (the file is truncated).";
         }
 
         /// <summary>The blocks of a GIF must reach the end of the first image's compressed data (the frame PIL and stb_image read); the trailer may be missing.</summary>
         static string? FindGifTruncation(ReadOnlySpan<byte> data)
         {
-            const string Truncated = "the GIF data ends inside its first image (the file is truncated).";
+            string Truncated = $"the GIF data ends at offset {data.Length:N0}, inside its first image (the file is truncated).";
             if (data.Length < 13)
                 return Truncated;
             long pos = 13 + ColorTableBytes(data[10]);
@@ -134,7 +211,7 @@ namespace EffNet.Imaging
         /// </summary>
         static string? FindJpegTruncation(ReadOnlySpan<byte> data)
         {
-            const string Truncated = "the JPEG data ends before its end-of-image marker (the file is truncated).";
+            string Truncated = $"the JPEG data ends at offset {data.Length:N0}, before its end-of-image marker (the file is truncated).";
             int pos = 2; // after SOI
             while (true)
             {
@@ -183,11 +260,11 @@ namespace EffNet.Imaging
         static string? FindBmpTruncation(ReadOnlySpan<byte> data)
         {
             if (data.Length < 18)
-                return "the BMP data ends inside its file header (the file is truncated).";
+                return $"the BMP data ends at offset {data.Length}, inside its 18-byte file header (the file is truncated).";
             long pixelOffset = BinaryPrimitives.ReadUInt32LittleEndian(data[10..]);
             int headerSize = BinaryPrimitives.ReadInt32LittleEndian(data[14..]);
             if (headerSize < 12 || 14L + headerSize > data.Length)
-                return "the BMP data ends inside its info header (the file is truncated).";
+                return $"the BMP info header at offset 14 claims {headerSize} bytes but the file ends at offset {data.Length:N0} (the file is truncated or the size is invalid).";
             long width, height, bitsPerPixel, compression;
             if (headerSize == 12)
             {
@@ -211,7 +288,7 @@ namespace EffNet.Imaging
             long rowBytes = (width * bitsPerPixel + 31) / 32 * 4;
             long needed = pixelOffset + rowBytes * height;
             return data.Length < needed
-                ? $"the BMP pixel data needs {needed:N0} bytes but the file has {data.Length:N0} (the file is truncated)."
+                ? $"the BMP pixel data at offset {pixelOffset:N0} ({height} rows of {rowBytes:N0} bytes) needs a file of {needed:N0} bytes but it has {data.Length:N0} (the file is truncated)."
                 : null;
         }
     }

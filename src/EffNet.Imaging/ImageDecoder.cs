@@ -17,8 +17,8 @@ namespace EffNet.Imaging
     /// so torchvision has no preprocessing for it. Before any pixel buffer is allocated the header's width x height is
     /// checked against a pixel limit (<see cref="DefaultMaxPixels"/> unless the caller gives another), so a small file
     /// that claims a huge image is refused instead of exhausting memory. JPEG, PNG, BMP and GIF data that ends early is
-    /// refused with a message saying so (stb_image alone would fill the rest of a JPEG, BMP or GIF with grey or black);
-    /// TGA and PSD get only stb_image's own checks.
+    /// refused with a message saying so (stb_image alone would fill the rest of a JPEG, BMP or GIF with grey or black), and
+    /// so is TGA and PSD pixel data (raw or run-length) that does not cover the image.
     /// </remarks>
     public static class ImageDecoder
     {
@@ -101,7 +101,7 @@ namespace EffNet.Imaging
             ImageInfo? info;
             try
             {
-                using var stream = new MemoryStream(data, writable: false);
+                using var stream = new StbInput(data);
                 info = ImageInfo.FromStream(stream);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
@@ -120,7 +120,8 @@ namespace EffNet.Imaging
 
         static RgbImage DecodeRgb8(byte[] data)
         {
-            ImageResult result = ImageResult.FromMemory(data, ColorComponents.RedGreenBlue);
+            using var stream = new StbInput(data);
+            ImageResult result = ImageResult.FromStream(stream, ColorComponents.RedGreenBlue);
             return RgbImage.Own(result.Width, result.Height, result.Data);
         }
 
@@ -130,7 +131,7 @@ namespace EffNet.Imaging
         /// </summary>
         static unsafe RgbImage DecodeGray16Png(byte[] data)
         {
-            using var stream = new MemoryStream(data, writable: false);
+            using var stream = new StbInput(data);
             var context = new StbImage.stbi__context(stream);
             int width, height, components;
             ushort* gray = StbImage.stbi__load_and_postprocess_16bit(context, &width, &height, &components, 1);

@@ -6,6 +6,7 @@ using System.Text.Json;
 using EffNet.Import;
 using EffNet.Model;
 using Xunit;
+using static EffNet.Cli.Tests.CliRunner;
 
 namespace EffNet.Cli.Tests
 {
@@ -42,24 +43,6 @@ namespace EffNet.Cli.Tests
         readonly CliWorkspace _work;
 
         public CliTests(CliWorkspace work) => _work = work;
-
-        static (int Exit, string Output, string Error) Effnet(params string[] args)
-        {
-            var output = new StringWriter();
-            var error = new StringWriter();
-            int exit = EffNetCli.Run(args, output, error);
-            return (exit, output.ToString(), error.ToString());
-        }
-
-        static void AssertOneLineUserError((int Exit, string Output, string Error) result, string expected)
-        {
-            Assert.Equal(1, result.Exit);
-            string[] lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.True(lines.Length == 1, "expected one line, got: " + result.Error);
-            Assert.StartsWith("effnet: ", lines[0]);
-            Assert.Contains(expected, lines[0]);
-            Assert.DoesNotContain("   at ", result.Error);
-        }
 
         [Fact]
         public void Help_lists_every_command_and_exits_0()

@@ -19,4 +19,7 @@ namespace EffNet.Runtime.Tests
 
     // The models of the checkpoint fixtures (tools/make_checkpoints.py).
     [EfficientNet(Width = 0.5, Depth = 0.6, Resolution = 128, NumClasses = 10)] public partial class CustomSmall10;
+
+    // Small and fast, for running thousands of inferences (the concurrency test).
+    [EfficientNet(Width = 0.5, Depth = 0.6, Resolution = 64, NumClasses = 10)] public partial class Small64;
 }

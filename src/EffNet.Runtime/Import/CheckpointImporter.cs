@@ -30,14 +30,21 @@ namespace EffNet.Import
         /// for timm keys with symmetric padding, 1e-5.
         /// </param>
         /// <param name="progress">Receives 0..1 as tensors are read and the blob is written.</param>
+        /// <param name="allowNonFinite">
+        /// False (the default): a NaN or infinity in any tensor of the checkpoint, or produced by folding BatchNorm, is
+        /// refused with a message naming the tensor (as the checkpoint names it) and the first bad index. True: such values
+        /// are kept and the blob records that it may hold them.
+        /// </param>
         /// <exception cref="FileNotFoundException">The checkpoint does not exist.</exception>
         /// <exception cref="WeightFormatException">The checkpoint is unreadable or does not fit the model; the message says why.</exception>
         public static ImportResult Import(string checkpointPath, ModelConfig config, string outputPath,
-                                          float? batchNormEpsilon = null, IProgress<double>? progress = null)
+                                          float? batchNormEpsilon = null, IProgress<double>? progress = null, bool allowNonFinite = false)
         {
             ArgumentNullException.ThrowIfNull(checkpointPath);
             ArgumentNullException.ThrowIfNull(config);
             ArgumentNullException.ThrowIfNull(outputPath);
+            if (batchNormEpsilon is float given && !(given > 0 && float.IsFinite(given)))
+                throw new ArgumentOutOfRangeException(nameof(batchNormEpsilon), given, "BatchNorm epsilon must be a positive number (1e-5 for PyTorch-trained weights, 1e-3 for TensorFlow-trained).");
             NetworkLayout layout = NetworkLayout.Create(config);
 
             Checkpoint checkpoint = CheckpointReader.ReadCheckpoint(checkpointPath, progress is null ? null : new Scaled(progress, 0, 0.8));
@@ -61,6 +68,8 @@ namespace EffNet.Import
             {
                 throw new WeightFormatException(checkpointPath, e.Message + DescribeCheckpointModel(stateDict, layout));
             }
+            if (!allowNonFinite)
+                NonFiniteValues.Check(checkpoint.Tensors, checkpointPath); // under the checkpoint's own key names
             progress?.Report(0.85);
 
             float epsilon = batchNormEpsilon ?? DefaultEpsilon(config, keys);
@@ -70,7 +79,14 @@ namespace EffNet.Import
                 keys == KeyLayout.Torchvision ? "torchvision" : "timm",
                 prefix.Length > 0 ? " (prefix '" + prefix + "' removed)" : "",
                 string.Join("/", checkpoint.ElementTypes), epsilon);
-            WeightBlobWriter.Write(outputPath, layout, stateDict, epsilon, description);
+            try
+            {
+                WeightBlobWriter.Write(outputPath, layout, stateDict, epsilon, description, allowNonFinite);
+            }
+            catch (WeightFormatException e) when (e.Path is null)
+            {
+                throw new WeightFormatException(checkpointPath, e.Message); // BatchNorm folded into a non-finite value
+            }
             progress?.Report(1.0);
             return new ImportResult(checkpoint.Format, keys, epsilon, checkpoint.Tensors.Count, new FileInfo(outputPath).Length, description);
         }

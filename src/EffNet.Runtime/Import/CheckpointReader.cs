@@ -70,7 +70,8 @@ namespace EffNet.Import
                 >= 8 when head[0] == 0x89 && head.Slice(1, 3).SequenceEqual("HDF"u8) => "an HDF5 file (Keras .h5), which is not supported",
                 _ => "neither a PyTorch zip checkpoint (starting \"PK\\x03\\x04\") nor safetensors (an 8-byte header length, then '{')",
             };
-            throw new WeightFormatException(name, "this file is " + what + ".");
+            string first = head.IsEmpty ? "it is empty" : "its first bytes (offset 0) are " + Convert.ToHexString(head.Slice(0, Math.Min(8, head.Length)));
+            throw new WeightFormatException(name, "this file is " + what + " (" + first + ").");
         }
 
         /// <summary>Opens <paramref name="path"/> for reading, runs <paramref name="read"/> on it and closes it.</summary>

@@ -32,10 +32,10 @@ namespace EffNet.Import
             long start = stream.Position, available = stream.Length - start;
             Span<byte> prefix = stackalloc byte[12];
             if (available < 10)
-                throw Bad($"the file is {available} bytes, too short for a .npy header.");
+                throw Bad($"the file is {available} bytes, too short for a .npy header (10 bytes from offset 0).");
             stream.ReadExactly(prefix.Slice(0, 10));
             if (!prefix.Slice(0, 6).SequenceEqual(Magic))
-                throw Bad("this is not a .npy file (it does not start with \"\\x93NUMPY\").");
+                throw Bad($"this is not a .npy file: it starts with {Convert.ToHexString(prefix.Slice(0, 6))} at offset 0, not \"\\x93NUMPY\".");
             int major = prefix[6], minor = prefix[7];
             if (major < 1 || major > 3 || minor != 0)
                 throw Bad($".npy format version {major}.{minor} at offset 6 is not 1.0, 2.0 or 3.0.");
@@ -49,7 +49,7 @@ namespace EffNet.Import
             else
             {
                 if (available < 12)
-                    throw Bad("the file ends inside its header length.");
+                    throw Bad("the file ends inside its header length (4 bytes at offset 8).");
                 stream.ReadExactly(prefix.Slice(10, 2));
                 headerLength = BinaryPrimitives.ReadUInt32LittleEndian(prefix.Slice(8));
                 prefixLength = 12;
@@ -60,7 +60,7 @@ namespace EffNet.Import
             var headerBytes = new byte[headerLength];
             stream.ReadExactly(headerBytes);
             string header = major == 3 ? Encoding.UTF8.GetString(headerBytes) : Encoding.Latin1.GetString(headerBytes);
-            (string descr, bool fortran, int[] shape) = ParseHeader(header, Bad);
+            (string descr, bool fortran, int[] shape) = ParseHeader(header, prefixLength, Bad);
 
             bool bigEndian;
             int itemSize;
@@ -70,10 +70,10 @@ namespace EffNet.Import
                 case ">f4": bigEndian = true; itemSize = 4; break;
                 case "<f8": bigEndian = false; itemSize = 8; break;
                 case ">f8": bigEndian = true; itemSize = 8; break;
-                default: throw Bad($"the array's dtype '{descr}' is not float32 or float64.");
+                default: throw Bad($"dtype '{descr}' is not float32 or float64 (the header's 'descr' at offset {prefixLength}; '<f4', '>f4', '<f8' and '>f8' are read).");
             }
             if (fortran && shape.Length > 1)
-                throw Bad("the array is in Fortran (column-major) order; save it in C order (np.ascontiguousarray).");
+                throw Bad($"the array is in Fortran (column-major) order (the header's 'fortran_order' at offset {prefixLength} is True); save it in C order (np.ascontiguousarray).");
 
             long elements = 1;
             foreach (int d in shape) elements = d == 0 ? 0 : Math.Min(elements, long.MaxValue / 8 / d) * d;
@@ -81,7 +81,7 @@ namespace EffNet.Import
             if (elements * itemSize != dataBytes)
                 throw Bad($"shape {SourceTensor.FormatShape(shape)} of '{descr}' needs {elements * itemSize} bytes of data, but the file has {dataBytes} after its header at offset {prefixLength + headerLength}.");
             if (elements > int.MaxValue)
-                throw Bad($"shape {SourceTensor.FormatShape(shape)} has more elements than one array can hold.");
+                throw Bad($"the header's 'shape' {SourceTensor.FormatShape(shape)} (at offset {prefixLength}) has more elements than one array can hold.");
 
             var bytes = new byte[dataBytes];
             stream.ReadExactly(bytes);
@@ -96,12 +96,12 @@ namespace EffNet.Import
             return new SourceTensor(shape, data);
         }
 
-        /// <summary>Writes <paramref name="data"/> as a float32 C-order array of <paramref name="shape"/>.</summary>
+        /// <summary>Writes <paramref name="data"/> as a float32 C-order array of <paramref name="shape"/>, atomically (temporary file, then rename).</summary>
         public static void Write(string path, ReadOnlySpan<float> data, ReadOnlySpan<int> shape)
         {
-            ArgumentNullException.ThrowIfNull(path);
-            using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None);
-            Write(file, data, shape);
+            using var output = EffNet.IO.AtomicFile.Create(path);
+            Write(output.Stream, data, shape);
+            output.Commit();
         }
 
         /// <summary>Writes <paramref name="data"/> as a float32 C-order array of <paramref name="shape"/> to <paramref name="destination"/>.</summary>
@@ -151,10 +151,10 @@ namespace EffNet.Import
         }
 
         /// <summary>Parses the Python dict literal of a .npy header: exactly 'descr', 'fortran_order' and 'shape'.</summary>
-        static (string Descr, bool Fortran, int[] Shape) ParseHeader(string text, Func<string, WeightFormatException> bad)
+        static (string Descr, bool Fortran, int[] Shape) ParseHeader(string text, int fileOffset, Func<string, WeightFormatException> bad)
         {
             int at = 0;
-            WeightFormatException Fail(string what) => bad($"the .npy header is not a valid dict literal: {what} at header character {at}.");
+            WeightFormatException Fail(string what) => bad($"the .npy header is not a valid dict literal: {what} at header character {at} (offset {fileOffset + at}).");
             void SkipSpace()
             {
                 while (at < text.Length && char.IsWhiteSpace(text[at])) at++;
@@ -221,7 +221,7 @@ namespace EffNet.Import
             if (at != text.Length)
                 throw Fail("unexpected text after the dict");
             if (descr is null || fortran is null || shape is null)
-                throw bad("the .npy header lacks one of 'descr', 'fortran_order' and 'shape'.");
+                throw bad($"the .npy header (offset {fileOffset}) lacks one of 'descr', 'fortran_order' and 'shape'.");
             return (descr, fortran.Value, shape);
 
             int[] ParseShape()

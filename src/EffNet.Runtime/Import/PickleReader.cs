@@ -80,6 +80,13 @@ namespace EffNet.Import
     internal sealed class PickleReader
     {
         const int MaxGlobalLineBytes = 256;
+
+        /// <summary>
+        /// Objects pushed or memoized and marks set, at most. A B7 state dict needs about 15,000 (a training checkpoint with optimizer
+        /// state a few times that); without a limit, a data.pkl of 64 MB of one-byte EMPTY_DICT opcodes would make 64 million
+        /// objects, gigabytes from a file of megabytes.
+        /// </summary>
+        public const int MaxObjects = 1 << 20;
         const int MaxProtocol = 5;
 
         static readonly Dictionary<string, PickleGlobal> AllowedGlobals = CreateAllowList();
@@ -92,6 +99,7 @@ namespace EffNet.Import
         readonly Dictionary<string, PickleStorage> _storages = new Dictionary<string, PickleStorage>(StringComparer.Ordinal);
         int _position;
         int _opcodeAt;
+        int _objects;
 
         public PickleReader(byte[] data, string? file)
         {
@@ -139,7 +147,10 @@ namespace EffNet.Import
                             Push(new[] { a, b, c });
                             break;
                         }
-                    case (byte)'(': _marks.Add(_stack.Count); break; // MARK
+                    case (byte)'(': // MARK
+                        Count();
+                        _marks.Add(_stack.Count);
+                        break;
                     case (byte)'a': // APPEND
                         {
                             object item = Pop();
@@ -336,7 +347,17 @@ namespace EffNet.Import
 
         // ----- stack, memo and raw reads -----
 
-        void Push(object value) => _stack.Add(value);
+        void Push(object value)
+        {
+            Count();
+            _stack.Add(value);
+        }
+
+        void Count()
+        {
+            if (++_objects > MaxObjects)
+                throw Fail($"the pickle builds more than {MaxObjects} objects; a state dict needs a few tens of thousands");
+        }
 
         object Pop()
         {
@@ -373,7 +394,11 @@ namespace EffNet.Import
         PickleDict DictOnTop(string opcode)
             => Peek() as PickleDict ?? throw Fail($"{opcode} needs a dict, but the stack holds a {Describe(Peek())}");
 
-        void Memoize(long index) => _memo[index] = Peek();
+        void Memoize(long index)
+        {
+            Count();
+            _memo[index] = Peek();
+        }
 
         object Recall(long index)
             => _memo.TryGetValue(index, out object? value) ? value : throw Fail($"memo entry {index} is read before it is written");

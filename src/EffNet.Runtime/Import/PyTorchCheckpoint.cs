@@ -68,8 +68,9 @@ namespace EffNet.Import
             catch (Exception e) when (e is InvalidDataException or EndOfStreamException or NotSupportedException ||
                                       (e is IOException && e is not FileNotFoundException && e is not DirectoryNotFoundException))
             {
-                throw new WeightFormatException(name, "this is not a readable PyTorch zip checkpoint (" + e.Message.TrimEnd('.') +
-                    "). The file may be truncated or corrupted; torch.save(model.state_dict(), path) writes a readable one.");
+                throw new WeightFormatException(name, $"this is not a readable PyTorch zip checkpoint: its zip directory (the end-of-central-directory " +
+                    $"record, searched for back from offset {fileLength} at the file's end, and the central directory it points to) cannot be read ({e.Message.TrimEnd('.')}). " +
+                    "The file may be truncated or corrupted; torch.save(model.state_dict(), path) writes a readable one.");
             }
         }
 
@@ -158,33 +159,44 @@ namespace EffNet.Import
                 Name = name;
                 _fileLength = fileLength;
                 foreach (ZipArchiveEntry entry in zip.Entries)
-                    _entries.TryAdd(entry.FullName, entry);
+                    if (!_entries.TryAdd(entry.FullName, entry))
+                        throw new WeightFormatException(name, $"the zip holds the entry '{entry.FullName}' twice; which copy counts would be ambiguous.");
 
                 // The root folder is named after the file torch.save wrote (or "archive"): find it by its data.pkl.
                 string[] roots = _entries.Keys.Where(k => k.EndsWith("/data.pkl", StringComparison.Ordinal) && k.IndexOf('/') == k.Length - 9)
                                               .ToArray();
                 if (roots.Length != 1)
                     throw new WeightFormatException(name, roots.Length == 0
-                        ? "this zip has no <folder>/data.pkl, so it is not a checkpoint written by torch.save."
-                        : $"this zip has {roots.Length} <folder>/data.pkl entries; a torch.save checkpoint has one.");
+                        ? $"this zip has no <folder>/data.pkl among its {_entries.Count} entries ({Sample(_entries.Keys)}), so it is not a checkpoint written by torch.save."
+                        : $"this zip has {roots.Length} <folder>/data.pkl entries ({Sample(roots)}); a torch.save checkpoint has one.");
                 Root = roots[0].Substring(0, roots[0].Length - "data.pkl".Length);
 
                 if (_entries.TryGetValue(Root + "byteorder", out ZipArchiveEntry? order))
                 {
                     string text = Encoding.ASCII.GetString(ReadEntry(order.FullName, null, 64)).Trim();
                     if (text != "little")
-                        throw new WeightFormatException(name, $"the checkpoint's byte order is '{text}'; only little-endian checkpoints are supported.");
+                        throw new WeightFormatException(name, $"the checkpoint's byte order (entry '{order.FullName}') is '{text}'; only little-endian checkpoints are supported.");
                 }
             }
 
             public string? Name { get; }
+
+            /// <summary>"'a', 'b', 'c' and 2 more": entry names for messages.</summary>
+            static string Sample(IEnumerable<string> names)
+            {
+                string[] all = names.ToArray();
+                string shown = string.Join(", ", all.Take(5).Select(n => "'" + (n.Length > 80 ? n.Substring(0, 80) + "..." : n) + "'"));
+                return all.Length > 5 ? $"{shown} and {all.Length - 5} more" : all.Length == 0 ? "none" : shown;
+            }
 
             /// <summary>"archive/", the folder every entry sits in.</summary>
             public string Root { get; }
 
             /// <summary>
             /// The bytes of an entry, after checking its size against <paramref name="expected"/> (when given), the
-            /// <paramref name="limit"/> and what the file can hold, so nothing is allocated from a size the file cannot back.
+            /// <paramref name="limit"/> and what the file can hold, so nothing is allocated from a size the file cannot back:
+            /// a stored entry's bytes are in the file; a compressed entry's buffer grows only as its data really inflates.
+            /// The entry's CRC-32 is verified (the zip reader itself does not), so a flipped bit is an error, not a wrong weight.
             /// </summary>
             public byte[] ReadEntry(string path, long? expected, int limit, string? what = null)
             {
@@ -196,12 +208,45 @@ namespace EffNet.Import
                     throw new WeightFormatException(Name, $"{label}: the zip entry '{path}' holds {length} bytes but the tensor needs {need}.");
                 if (length < 0 || length > limit || stored < 0 || stored > _fileLength || length > Math.Max(stored, 1) * MaxDeflateRatio)
                     throw new WeightFormatException(Name, $"{label}: the zip entry '{path}' claims {length} bytes ({stored} stored) in a file of {_fileLength} bytes.");
-                var bytes = new byte[length];
-                using (Stream data = entry.Open())
+                byte[] bytes;
+                try
                 {
-                    data.ReadExactly(bytes);
+                    using Stream data = entry.Open();
+                    bytes = length <= stored ? ReadExactly(data, (int)length) : ReadGrowing(data, (int)length, (int)Math.Min(length, 2 * stored + 4096));
                     if (data.ReadByte() >= 0)
                         throw new WeightFormatException(Name, $"{label}: the zip entry '{path}' is longer than the {length} bytes it declares.");
+                }
+                catch (Exception e) when (e is InvalidDataException or IOException)
+                {
+                    throw new WeightFormatException(Name, $"{label}: the zip entry '{path}' ({length} bytes, {stored} stored) cannot be read: {e.Message.TrimEnd('.')}. " +
+                        "The file is truncated or corrupted.");
+                }
+                uint crc = System.IO.Hashing.Crc32.HashToUInt32(bytes);
+                if (crc != entry.Crc32)
+                    throw new WeightFormatException(Name, $"{label}: the zip entry '{path}' has CRC-32 0x{crc:x8} but the zip records 0x{entry.Crc32:x8}: the file is corrupted.");
+                return bytes;
+            }
+
+            static byte[] ReadExactly(Stream data, int length)
+            {
+                var bytes = new byte[length];
+                data.ReadExactly(bytes);
+                return bytes;
+            }
+
+            /// <summary>Reads exactly <paramref name="length"/> bytes into a buffer that starts at <paramref name="initial"/> and doubles only when full.</summary>
+            static byte[] ReadGrowing(Stream data, int length, int initial)
+            {
+                var bytes = new byte[initial];
+                int done = 0;
+                while (done < length)
+                {
+                    if (done == bytes.Length)
+                        Array.Resize(ref bytes, (int)Math.Min(length, 2L * bytes.Length));
+                    int n = data.Read(bytes, done, bytes.Length - done);
+                    if (n == 0)
+                        throw new EndOfStreamException($"the data ends after {done} of {length} bytes");
+                    done += n;
                 }
                 return bytes;
             }

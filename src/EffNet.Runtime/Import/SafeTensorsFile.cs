@@ -72,12 +72,12 @@ namespace EffNet.Import
             return (tensors, types);
         }
 
-        /// <summary>Writes <paramref name="tensors"/> as F32 safetensors, in their enumeration order.</summary>
+        /// <summary>Writes <paramref name="tensors"/> as F32 safetensors, in their enumeration order, atomically (temporary file, then rename).</summary>
         public static void Write(string path, IReadOnlyDictionary<string, SourceTensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
         {
-            ArgumentNullException.ThrowIfNull(path);
-            using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None);
-            Write(file, tensors, metadata);
+            using var output = EffNet.IO.AtomicFile.Create(path);
+            Write(output.Stream, tensors, metadata);
+            output.Commit();
         }
 
         /// <summary>Writes <paramref name="tensors"/> as F32 safetensors to <paramref name="destination"/>.</summary>
@@ -148,7 +148,7 @@ namespace EffNet.Import
 
             long fileLength = stream.Length;
             if (fileLength < 8)
-                throw Bad($"the file is {fileLength} bytes, too short for a safetensors header.");
+                throw Bad($"the file is {fileLength} bytes, too short for a safetensors header (an 8-byte length at offset 0).");
             Span<byte> prefix = stackalloc byte[8];
             stream.Position = 0;
             stream.ReadExactly(prefix);

@@ -16,6 +16,14 @@ namespace EffNet
         public const int MaxNameBytes = 1024;
         public const int MaxTextBytes = 64 * 1024;
 
+        /// <summary>Header offset of the u64 flags (formerly "reserved", always written as 0 before flags existed).</summary>
+        public const int FlagsOffset = 56;
+
+        /// <summary>Flag bit: the writer was told to keep NaN and infinite weights, so the reader accepts them.</summary>
+        public const ulong FlagNonFiniteAllowed = 1;
+
+        public const ulong KnownFlags = FlagNonFiniteAllowed;
+
         /// <summary>A directory larger than this is refused before it is read (B7's is under 100 KB).</summary>
         public const long MaxDirectoryBytes = 16 * 1024 * 1024;
     }

@@ -16,52 +16,81 @@ namespace EffNet
     /// </summary>
     public static class WeightBlobWriter
     {
-        /// <summary>Writes the blob to <paramref name="path"/> through a temporary file, so a failed write leaves nothing behind.</summary>
+        /// <summary>
+        /// Writes the blob to <paramref name="path"/> atomically: the weights are checked and packed first, then written to
+        /// a temporary file that replaces the target only when complete, so a failed write leaves nothing behind.
+        /// </summary>
+        /// <param name="allowNonFinite">Keep NaN and infinite weights instead of refusing them (see <see cref="Pack"/>).</param>
         public static void Write(string path, NetworkLayout layout, IReadOnlyDictionary<string, SourceTensor> stateDict,
-                                 float batchNormEpsilon, string sourceDescription)
+                                 float batchNormEpsilon, string sourceDescription, bool allowNonFinite = false)
         {
             ArgumentNullException.ThrowIfNull(path);
-            string full = System.IO.Path.GetFullPath(path);
-            string temp = full + ".partial-" + Environment.ProcessId;
-            try
-            {
-                using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-                    Write(file, layout, stateDict, batchNormEpsilon, sourceDescription);
-                File.Move(temp, full, overwrite: true);
-            }
-            finally
-            {
-                if (File.Exists(temp)) File.Delete(temp);
-            }
+            float[] packed = Pack(layout, stateDict, batchNormEpsilon, allowNonFinite);
+            using var output = EffNet.IO.AtomicFile.Create(path);
+            WritePacked(output.Stream, layout, packed, sourceDescription ?? "", allowNonFinite);
+            output.Commit();
         }
 
         /// <summary>Writes the blob to <paramref name="destination"/>.</summary>
         /// <param name="stateDict">Tensors under torchvision's names and shapes (<see cref="NetworkLayout.TorchvisionStateDict"/>).</param>
         /// <param name="batchNormEpsilon">The epsilon the source model's BatchNorms used (<see cref="BatchNormFolding.TorchvisionEpsilon"/>).</param>
+        /// <param name="allowNonFinite">Keep NaN and infinite weights instead of refusing them (see <see cref="Pack"/>).</param>
         public static void Write(Stream destination, NetworkLayout layout, IReadOnlyDictionary<string, SourceTensor> stateDict,
-                                 float batchNormEpsilon, string sourceDescription)
+                                 float batchNormEpsilon, string sourceDescription, bool allowNonFinite = false)
         {
             ArgumentNullException.ThrowIfNull(destination);
-            float[] packed = Pack(layout, stateDict, batchNormEpsilon);
-            WritePacked(destination, layout, packed, sourceDescription ?? "");
+            float[] packed = Pack(layout, stateDict, batchNormEpsilon, allowNonFinite);
+            WritePacked(destination, layout, packed, sourceDescription ?? "", allowNonFinite);
         }
 
         /// <summary>
         /// Checks that <paramref name="stateDict"/> is exactly the model's state dict (every problem listed in one
         /// exception), then folds BatchNorm and packs all weights into one buffer laid out as <paramref name="layout"/> says.
         /// </summary>
-        public static float[] Pack(NetworkLayout layout, IReadOnlyDictionary<string, SourceTensor> stateDict, float batchNormEpsilon)
+        /// <param name="allowNonFinite">
+        /// False (the default): a NaN or infinity in any tensor, or produced by folding a BatchNorm (a negative running
+        /// variance, an overflowing scale), is refused with a <see cref="WeightFormatException"/> naming the tensor and the
+        /// first bad index. True: such values are packed as they are, and the blob records that it may hold them.
+        /// </param>
+        public static float[] Pack(NetworkLayout layout, IReadOnlyDictionary<string, SourceTensor> stateDict, float batchNormEpsilon,
+                                   bool allowNonFinite = false)
         {
             ArgumentNullException.ThrowIfNull(layout);
             ArgumentNullException.ThrowIfNull(stateDict);
             if (!(batchNormEpsilon > 0) || float.IsInfinity(batchNormEpsilon))
                 throw new ArgumentOutOfRangeException(nameof(batchNormEpsilon), batchNormEpsilon, "BatchNorm epsilon must be a positive number (1e-5 for PyTorch-trained weights, 1e-3 for TensorFlow-trained).");
             Check(layout, stateDict);
+            if (!allowNonFinite)
+                NonFiniteValues.Check(layout.TorchvisionStateDict()
+                    .Where(entry => !entry.Key.EndsWith(".num_batches_tracked", StringComparison.Ordinal))
+                    .Select(entry => new KeyValuePair<string, SourceTensor>(entry.Key, stateDict[entry.Key])), null);
 
             var packed = new float[layout.WeightFloats];
             foreach (ConvLayer layer in layout.Layers)
+            {
                 PackLayer(layer, stateDict, batchNormEpsilon, packed);
+                if (!allowNonFinite && layer.BatchNorm is not null) // the other layers copy checked values
+                    CheckFolded(layer, packed, batchNormEpsilon);
+            }
             return packed;
+        }
+
+        /// <summary>Finite inputs can still fold into NaN or infinity (running_var + eps &lt;= 0, or a huge gamma / tiny variance).</summary>
+        static void CheckFolded(ConvLayer layer, float[] packed, float epsilon)
+        {
+            foreach ((string name, long offset, long length, int[] shape) in new[]
+            {
+                (layer.WeightName, layer.WeightOffset, layer.WeightLength, layer.PackedWeightShape),
+                (layer.BiasName, layer.BiasOffset, layer.BiasLength, new[] { layer.OutChannels }),
+            })
+            {
+                int index = NonFiniteValues.IndexOf(packed.AsSpan((int)offset, (int)length));
+                if (index >= 0)
+                    throw new WeightFormatException(null,
+                        $"folding BatchNorm '{layer.BatchNorm}' (eps {epsilon.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}) into '{layer.WeightName}' " +
+                        $"gives {NonFiniteValues.Name(packed[offset + index])} at {NonFiniteValues.Position(index, shape)} of the packed '{name}': " +
+                        $"'{layer.BatchNorm}.running_var' + eps must be positive and gamma / sqrt(running_var + eps) must fit a float. {NonFiniteValues.Advice}");
+            }
         }
 
         /// <summary>
@@ -157,7 +186,7 @@ namespace EffNet
             }
         }
 
-        static void WritePacked(Stream destination, NetworkLayout layout, float[] packed, string sourceDescription)
+        static void WritePacked(Stream destination, NetworkLayout layout, float[] packed, string sourceDescription, bool allowNonFinite)
         {
             byte[] directory = BuildDirectory(layout, sourceDescription);
             long directoryOffset = WeightBlobFormat.HeaderBytes;
@@ -173,6 +202,7 @@ namespace EffNet
             BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(32), directory.Length);
             BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(40), dataOffset);
             BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(48), dataBytes);
+            BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(56), allowNonFinite ? WeightBlobFormat.FlagNonFiniteAllowed : 0);
 
             var hash = new XxHash3();
             void Emit(ReadOnlySpan<byte> bytes)

@@ -238,20 +238,7 @@ namespace EffNet.Runtime.Tests.Import
         public void Randomly_damaged_pickles_fail_only_with_WeightFormatException()
         {
             // The zip layer may catch damage before the unpickler sees it, so damage tiny.pt's data.pkl itself and re-zip it.
-            byte[] pickle;
-            var storages = new Dictionary<string, byte[]>();
-            using (var zip = new System.IO.Compression.ZipArchive(new MemoryStream(Fixtures.Bytes("tiny.pt"))))
-            {
-                byte[] Read(System.IO.Compression.ZipArchiveEntry entry)
-                {
-                    var buffer = new MemoryStream();
-                    using (Stream s = entry.Open()) s.CopyTo(buffer);
-                    return buffer.ToArray();
-                }
-                pickle = Read(zip.Entries.Single(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal)));
-                foreach (var entry in zip.Entries.Where(e => e.FullName.Contains("/data/", StringComparison.Ordinal)))
-                    storages[entry.Name] = Read(entry);
-            }
+            (byte[] pickle, Dictionary<string, byte[]> storages) = TorchZip.Split(Fixtures.Bytes("tiny.pt"));
             Assert.Equal(8, PyTorchCheckpoint.Read(new MemoryStream(TorchZip.Build(pickle, storages))).Count);
 
             var random = new Random(7);

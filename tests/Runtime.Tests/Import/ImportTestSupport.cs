@@ -126,6 +126,20 @@ namespace EffNet.Runtime.Tests.Import
             return buffer.ToArray();
         }
 
+        /// <summary>A torch.save zip's data.pkl and its storages by key: the parts <see cref="Build"/> takes.</summary>
+        public static (byte[] Pickle, Dictionary<string, byte[]> Storages) Split(byte[] torchZip)
+        {
+            using var zip = new ZipArchive(new MemoryStream(torchZip));
+            byte[] Read(ZipArchiveEntry entry)
+            {
+                var buffer = new MemoryStream();
+                using (Stream s = entry.Open()) s.CopyTo(buffer);
+                return buffer.ToArray();
+            }
+            return (Read(zip.Entries.Single(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal))),
+                    zip.Entries.Where(e => e.FullName.Contains("/data/", StringComparison.Ordinal)).ToDictionary(e => e.Name, Read));
+        }
+
         static void Add(ZipArchive zip, string name, byte[] bytes)
         {
             using Stream entry = zip.CreateEntry(name, CompressionLevel.NoCompression).Open();

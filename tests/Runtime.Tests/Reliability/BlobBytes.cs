@@ -1,0 +1,72 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.IO;
+using System.IO.Hashing;
+using EffNet.Model;
+
+namespace EffNet.Runtime.Tests.Reliability
+{
+    /// <summary>Weight blobs as bytes, for tests that damage them: a tiny valid blob and ways to edit one and re-sign it.</summary>
+    internal static class BlobBytes
+    {
+        /// <summary>The smallest network the attribute allows (width 0.1, depth 0.1, 32 pixels, 2 classes): a blob of about 100 KB.</summary>
+        public static readonly NetworkLayout Tiny = NetworkLayout.Create(new ModelConfig(0.1, 0.1, 32, 2, EfficientNetPadding.Symmetric));
+
+        public static byte[] Write(NetworkLayout layout, Dictionary<string, SourceTensor>? stateDict = null, bool allowNonFinite = false)
+        {
+            var stream = new MemoryStream();
+            WeightBlobWriter.Write(stream, layout, stateDict ?? SyntheticWeights.CreateStateDict(layout), BatchNormFolding.PyTorchEpsilon, "reliability test", allowNonFinite);
+            return stream.ToArray();
+        }
+
+        static readonly Lazy<byte[]> s_tiny = new(() => Write(Tiny));
+
+        /// <summary>A fresh copy of the tiny model's valid blob.</summary>
+        public static byte[] TinyBlob() => (byte[])s_tiny.Value.Clone();
+
+        /// <summary>Recomputes the checksum, so that a damaged blob gets past it to the checks behind it.</summary>
+        public static byte[] Resign(byte[] blob)
+        {
+            if (blob.Length < 16) return blob;
+            BinaryPrimitives.WriteUInt64LittleEndian(blob.AsSpan(blob.Length - 16), XxHash3.HashToUInt64(blob.AsSpan(0, blob.Length - 16)));
+            return blob;
+        }
+
+        public static long DirectoryLength(byte[] blob) => BinaryPrimitives.ReadInt64LittleEndian(blob.AsSpan(32));
+        public static long DataOffset(byte[] blob) => BinaryPrimitives.ReadInt64LittleEndian(blob.AsSpan(40));
+        public static long DataLength(byte[] blob) => BinaryPrimitives.ReadInt64LittleEndian(blob.AsSpan(48));
+
+        /// <summary>File offset of the directory's tensor count (after the three texts and the 25-byte configuration).</summary>
+        public static int TensorCountOffset(byte[] blob)
+        {
+            int at = 64;
+            for (int text = 0; text < 3; text++)
+                at += 4 + (int)BinaryPrimitives.ReadUInt32LittleEndian(blob.AsSpan(at));
+            return at + 8 + 8 + 4 + 4 + 1;
+        }
+
+        /// <summary>File offset of directory entry <paramref name="index"/> (its u16 name length).</summary>
+        public static int TensorEntryOffset(byte[] blob, int index)
+        {
+            int at = TensorCountOffset(blob) + 4;
+            for (int i = 0; i < index; i++)
+            {
+                int nameLength = BinaryPrimitives.ReadUInt16LittleEndian(blob.AsSpan(at));
+                int rank = blob[at + 2 + nameLength + 1];
+                at += 2 + nameLength + 2 + 4 * rank + 16;
+            }
+            return at;
+        }
+
+        /// <summary>The file offsets of entry <paramref name="index"/>'s fields: dtype, rank, first dimension, data offset, data length.</summary>
+        public static (int DType, int Rank, int FirstDim, int Offset, int Length) TensorFields(byte[] blob, int index)
+        {
+            int at = TensorEntryOffset(blob, index);
+            int nameLength = BinaryPrimitives.ReadUInt16LittleEndian(blob.AsSpan(at));
+            int dtype = at + 2 + nameLength;
+            int rank = blob[dtype + 1];
+            return (dtype, dtype + 1, dtype + 2, dtype + 2 + 4 * rank, dtype + 2 + 4 * rank + 8);
+        }
+    }
+}
