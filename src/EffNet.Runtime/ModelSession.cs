@@ -15,28 +15,35 @@ namespace EffNet
         readonly AlignedBuffer _arena;
         readonly string _modelName;
 
-        ModelSession(WeightBlob weights, long arenaFloats, string modelName)
+        ModelSession(WeightBlob weights, long arenaFloats, string modelName, ModelOptions? options)
         {
             _weights = weights;
             _modelName = modelName;
             _arena = new AlignedBuffer(arenaFloats);
+            int threads = (options ?? ModelOptions.Default).Threads;
+            Workers = threads > 1 ? new Threading.WorkerPool(threads) : null;
         }
+
+        /// <summary>The instance's worker threads, or null when it runs on the calling thread only.</summary>
+        public Threading.WorkerPool? Workers { get; }
 
         /// <summary>
         /// Loads weights for the model the generator compiled from <paramref name="config"/>. The generator's fingerprint is
         /// compared with the runtime's, so a generator and runtime of different versions cannot silently disagree on layout.
         /// </summary>
-        public static ModelSession Load(string path, ModelConfig config, ulong generatedFingerprint, long arenaFloats, string modelName)
+        public static ModelSession Load(string path, ModelConfig config, ulong generatedFingerprint, long arenaFloats, string modelName,
+                                        ModelOptions? options = null)
         {
             NetworkLayout layout = LayoutFor(config, generatedFingerprint, modelName);
-            return new ModelSession(WeightBlob.Read(path, layout), arenaFloats, modelName);
+            return new ModelSession(WeightBlob.Read(path, layout), arenaFloats, modelName, options);
         }
 
-        /// <inheritdoc cref="Load(string, ModelConfig, ulong, long, string)"/>
-        public static ModelSession Load(Stream stream, ModelConfig config, ulong generatedFingerprint, long arenaFloats, string modelName)
+        /// <inheritdoc cref="Load(string, ModelConfig, ulong, long, string, ModelOptions?)"/>
+        public static ModelSession Load(Stream stream, ModelConfig config, ulong generatedFingerprint, long arenaFloats, string modelName,
+                                        ModelOptions? options = null)
         {
             NetworkLayout layout = LayoutFor(config, generatedFingerprint, modelName);
-            return new ModelSession(WeightBlob.Read(stream, layout, (stream as FileStream)?.Name), arenaFloats, modelName);
+            return new ModelSession(WeightBlob.Read(stream, layout, (stream as FileStream)?.Name), arenaFloats, modelName, options);
         }
 
         static NetworkLayout LayoutFor(ModelConfig config, ulong generatedFingerprint, string modelName)
@@ -85,6 +92,7 @@ namespace EffNet
 
         public void Dispose()
         {
+            Workers?.Dispose();
             _arena.Dispose();
             _weights.Dispose();
         }

@@ -97,6 +97,33 @@ namespace EffNet.Runtime.Tests
         }
 
         [Fact]
+        public void One_thread_and_every_core_give_the_same_logits_within_float_rounding()
+        {
+            Golden golden = Golden.Load("b0_c10");
+            NetworkLayout layout = NetworkLayout.Create(golden.Config);
+            var blob = new MemoryStream();
+            WeightBlobWriter.Write(blob, layout, SyntheticWeights.CreateStateDict(layout), golden.BnEps, "threads test");
+            float[] image = SyntheticWeights.CreateInput(224);
+            float[] single = new float[10], parallel = new float[10];
+            blob.Position = 0;
+            using (var model = B0With10Classes.Load(blob, new ModelOptions { Threads = 1 })) model.Run(image, single);
+            blob.Position = 0;
+            using (var model = B0With10Classes.Load(blob, new ModelOptions { Threads = 3 })) model.Run(image, parallel);
+            for (int i = 0; i < 10; i++)
+                Assert.True(Math.Abs(single[i] - parallel[i]) <= 1e-6f, $"logit {i}: {single[i]} on one thread, {parallel[i]} on three");
+        }
+
+        [Theory]
+        [InlineData(0)]
+        [InlineData(-1)]
+        [InlineData(257)]
+        public void Thread_counts_outside_1_to_256_are_refused(int threads)
+        {
+            var error = Assert.Throws<ArgumentOutOfRangeException>(() => new ModelOptions { Threads = threads });
+            Assert.Contains("1..256", error.Message);
+        }
+
+        [Fact]
         public void Missing_weight_file_throws_FileNotFoundException_naming_it()
         {
             var error = Assert.Throws<FileNotFoundException>(() => B0.Load("/nonexistent/b0.effw"));

@@ -85,8 +85,8 @@ namespace EffNet.Generator.Emit
             string network = "global::EffNet.Generated." + NetworkClass(request);
             int resolution = config.Resolution;
 
-            w.Line($"/// <summary>{config.DisplayName}, compiled to C# by EffNet. Load weights with <see cref=\"Load(string)\"/>, then call <see cref=\"Run\"/>.</summary>");
-            w.Line("/// <remarks>One instance runs one inference at a time (it owns one activation arena); use one instance per thread.</remarks>");
+            w.Line($"/// <summary>{config.DisplayName}, compiled to C# by EffNet. Load weights with <see cref=\"Load(string, global::EffNet.ModelOptions)\"/>, then call <see cref=\"Run\"/>.</summary>");
+            w.Line("/// <remarks>One instance runs one inference at a time (it owns one activation arena and its worker threads); use one instance per calling thread.</remarks>");
             w.Line($"[global::System.CodeDom.Compiler.GeneratedCode(\"{GeneratorName}\", \"{GeneratorVersion}\")]");
             w.Open($"partial class {name} : global::EffNet.IEfficientNetModel");
 
@@ -111,12 +111,16 @@ namespace EffNet.Generator.Emit
             w.Line($"{name}(global::EffNet.ModelSession session) => _session = session;");
             w.Line();
             w.Line("/// <summary>Loads a weight blob made for this model (`effnet import`); fails with a message naming both models if it was made for another.</summary>");
-            w.Line($"public static {name} Load(string path)");
-            w.Line($"    => new {name}(global::EffNet.ModelSession.Load(path, Config, Fingerprint, ArenaFloats, \"{name}\"));");
+            w.Line("/// <param name=\"path\">The weight blob.</param>");
+            w.Line("/// <param name=\"options\">Threads and other run options; by default every core.</param>");
+            w.Line($"public static {name} Load(string path, global::EffNet.ModelOptions? options = null)");
+            w.Line($"    => new {name}(global::EffNet.ModelSession.Load(path, Config, Fingerprint, ArenaFloats, \"{name}\", options));");
             w.Line();
             w.Line("/// <summary>Loads a weight blob from a stream positioned at its first byte.</summary>");
-            w.Line($"public static {name} Load(global::System.IO.Stream weights)");
-            w.Line($"    => new {name}(global::EffNet.ModelSession.Load(weights, Config, Fingerprint, ArenaFloats, \"{name}\"));");
+            w.Line("/// <param name=\"weights\">The weight blob.</param>");
+            w.Line("/// <param name=\"options\">Threads and other run options; by default every core.</param>");
+            w.Line($"public static {name} Load(global::System.IO.Stream weights, global::EffNet.ModelOptions? options = null)");
+            w.Line($"    => new {name}(global::EffNet.ModelSession.Load(weights, Config, Fingerprint, ArenaFloats, \"{name}\", options));");
             w.Line();
             w.Line($"/// <summary>Classifies one image: float32 [3, {resolution}, {resolution}] CHW in, {config.NumClasses} logits out. Allocates nothing.</summary>");
             w.Line("public void Run(global::System.ReadOnlySpan<float> image, global::System.Span<float> logits) => RunTraced(image, logits, null);");
@@ -127,7 +131,7 @@ namespace EffNet.Generator.Emit
             w.Line("global::EffNet.ModelSession.CheckLength(logits.Length, NumClasses, nameof(logits), \"NumClasses\");");
             w.Line("global::System.ReadOnlySpan<float> weights = _session.Weights;");
             w.Line("global::System.Span<float> arena = _session.Arena;");
-            w.Line($"{network}.Forward(image, weights, arena, observer);");
+            w.Line($"{network}.Forward(image, weights, arena, _session.Workers, observer);");
             w.Line($"{network}.Classify(weights, arena, logits);");
             w.Close();
             w.Line();
@@ -136,7 +140,7 @@ namespace EffNet.Generator.Emit
             w.Line("global::EffNet.ModelSession.CheckLength(image.Length, InputLength, nameof(image), \"one CHW image, InputLength\");");
             w.Line("global::EffNet.ModelSession.CheckLength(features.Length, FeatureCount, nameof(features), \"FeatureCount\");");
             w.Line("global::System.Span<float> arena = _session.Arena;");
-            w.Line($"{network}.Forward(image, _session.Weights, arena, null);");
+            w.Line($"{network}.Forward(image, _session.Weights, arena, _session.Workers, null);");
             w.Line($"arena.Slice({plan.Features.Offset}, {plan.Features.Floats}).CopyTo(features);");
             w.Close();
             w.Line();
@@ -175,16 +179,16 @@ namespace EffNet.Generator.Emit
         static void WriteForward(SourceWriter w, ForwardPlan plan)
         {
             w.Line("/// <summary>Image to pooled features; the stage outputs go to the observer when there is one.</summary>");
-            w.Open("public static void Forward(ReadOnlySpan<float> image, ReadOnlySpan<float> w, Span<float> arena, EffNet.StageObserver? observer)");
+            w.Open("public static void Forward(ReadOnlySpan<float> image, ReadOnlySpan<float> w, Span<float> arena, EffNet.Threading.WorkerPool? workers, EffNet.StageObserver? observer)");
             w.Line("Stem(image, w, arena);");
             Observe(w, "features.0", plan.StemOutput);
             foreach (BlockTensors block in plan.Blocks)
             {
-                w.Line($"Block{block.Block.Index}(w, arena);");
+                w.Line($"Block{block.Block.Index}(w, arena, workers);");
                 if (block.Block.EndsStage)
                     Observe(w, "features." + block.Block.Stage, block.Output);
             }
-            w.Line("Head(w, arena);");
+            w.Line("Head(w, arena, workers);");
             Observe(w, "features.8", plan.HeadOutput);
             w.Line($"GlobalAveragePool.Run({Slice("arena", plan.HeadOutput)}, pixels: {plan.HeadOutput.Height * plan.HeadOutput.Width}, channels: {plan.HeadOutput.Channels}, {Slice("arena", plan.Features)});");
             Observe(w, "avgpool", plan.Features);
@@ -216,12 +220,13 @@ namespace EffNet.Generator.Emit
             w.Line($"/// <summary>{b.Module} (block {b.Index}): MBConv{b.ExpandRatio}, {b.Kernel}x{b.Kernel} depthwise stride {b.Stride}, " +
                    $"{b.InChannels} -> {b.MidChannels} -> {b.OutChannels} channels, {b.InHeight}x{b.InWidth} -> {b.OutHeight}x{b.OutWidth}, " +
                    $"squeeze-excitation {b.SqueezeChannels}{(b.HasResidual ? ", residual" : "")}.</summary>");
-            w.Open($"static void Block{b.Index}(ReadOnlySpan<float> w, Span<float> arena)");
+            w.Open($"static void Block{b.Index}(ReadOnlySpan<float> w, Span<float> arena, EffNet.Threading.WorkerPool? workers)");
             Declare(w, "input", t.Input, readOnly: true);
             if (t.Expanded != null) Declare(w, "expanded", t.Expanded);
             Declare(w, "depthwise", t.Depthwise);
             Declare(w, "output", t.Output);
-            w.Line($"Span<float> channelSums = stackalloc float[{b.MidChannels}];");
+            Declare(w, "panel", t.Panel);
+            w.Line($"Span<float> gate = stackalloc float[{b.MidChannels}]; // channel sums, then the squeeze-excitation gate");
             w.Line($"Span<float> squeeze = stackalloc float[{b.SqueezeChannels}];");
             w.Line();
 
@@ -230,23 +235,24 @@ namespace EffNet.Generator.Emit
             {
                 w.Line($"// {Sub(expand)}: expand 1x1, {b.InChannels} -> {b.MidChannels}, BatchNorm folded, SiLU");
                 w.Line($"PointwiseConvolution.Run(input, {Weights(expand)}, expanded,");
-                w.Line($"    pixels: {b.InHeight * b.InWidth}, inChannels: {b.InChannels}, outChannels: {b.MidChannels}, Activation.SiLU);");
+                w.Line($"    pixels: {b.InHeight * b.InWidth}, inChannels: {b.InChannels}, outChannels: {b.MidChannels}, Activation.SiLU, workers: workers);");
                 depthwiseInput = "expanded";
             }
             ConvLayer dw = b.Depthwise;
             w.Line($"// {Sub(dw)}: depthwise {b.Kernel}x{b.Kernel} stride {b.Stride}, padding {b.PadTop} top / {b.PadLeft} left, BatchNorm folded, SiLU; sums each channel for the SE pool");
             w.Line($"DepthwiseConvolution.Run({depthwiseInput}, inHeight: {b.InHeight}, inWidth: {b.InWidth}, channels: {b.MidChannels},");
             w.Line($"    {Weights(dw)}, kernel: {b.Kernel}, stride: {b.Stride}, padTop: {b.PadTop}, padLeft: {b.PadLeft},");
-            w.Line($"    depthwise, outHeight: {b.OutHeight}, outWidth: {b.OutWidth}, Activation.SiLU, channelSums);");
+            w.Line($"    depthwise, outHeight: {b.OutHeight}, outWidth: {b.OutWidth}, Activation.SiLU, channelSums: gate, workers);");
             string se = b.SqueezeReduce.Module.Substring(0, b.SqueezeReduce.Module.Length - ".fc1".Length);
-            w.Line($"// {Sub(se)}: squeeze-excitation {b.MidChannels} -> {b.SqueezeChannels} -> {b.MidChannels}, scales the depthwise output in place");
-            w.Line($"SqueezeExcitation.Run(depthwise, pixels: {outPixels}, channels: {b.MidChannels}, channelSums,");
+            w.Line($"// {Sub(se)}: squeeze-excitation {b.MidChannels} -> {b.SqueezeChannels} -> {b.MidChannels}; the gate scales the projection's input channels");
+            w.Line($"SqueezeExcitation.Run(gate, pixels: {outPixels}, channels: {b.MidChannels},");
             w.Line($"    {Weights(b.SqueezeReduce, "reduceWeights", "reduceBias")},");
             w.Line($"    {Weights(b.SqueezeExpand, "expandWeights", "expandBias")}, squeezeChannels: {b.SqueezeChannels}, squeeze);");
             ConvLayer project = b.Project;
-            w.Line($"// {Sub(project)}: project 1x1, {b.MidChannels} -> {b.OutChannels}, BatchNorm folded, no activation{(b.HasResidual ? ", plus the block input" : "")}");
+            w.Line($"// {Sub(project)}: project 1x1 of the gated map, {b.MidChannels} -> {b.OutChannels}, BatchNorm folded, no activation{(b.HasResidual ? ", plus the block input" : "")}");
             w.Line($"PointwiseConvolution.Run(depthwise, {Weights(project)}, output,");
-            w.Line($"    pixels: {outPixels}, inChannels: {b.MidChannels}, outChannels: {b.OutChannels}, Activation.None{(b.HasResidual ? ", residual: input" : "")});");
+            w.Line($"    pixels: {outPixels}, inChannels: {b.MidChannels}, outChannels: {b.OutChannels}, Activation.None,");
+            w.Line($"    {(b.HasResidual ? "residual: input, " : "")}inputScale: gate, panelScratch: panel, workers: workers);");
             w.Close();
             w.Line();
         }
@@ -256,11 +262,11 @@ namespace EffNet.Generator.Emit
             HeadLayout head = plan.Layout.Head;
             BlockTensors last = plan.Blocks[plan.Blocks.Count - 1];
             w.Line($"/// <summary>features.8: head conv 1x1, {head.InChannels} -> {head.OutChannels}, {head.Height}x{head.Width}, BatchNorm folded, SiLU.</summary>");
-            w.Open("static void Head(ReadOnlySpan<float> w, Span<float> arena)");
+            w.Open("static void Head(ReadOnlySpan<float> w, Span<float> arena, EffNet.Threading.WorkerPool? workers)");
             Declare(w, "input", last.Output, readOnly: true);
             Declare(w, "output", plan.HeadOutput);
             w.Line($"PointwiseConvolution.Run(input, {Weights(head.Conv)}, output,");
-            w.Line($"    pixels: {head.Height * head.Width}, inChannels: {head.InChannels}, outChannels: {head.OutChannels}, Activation.SiLU);");
+            w.Line($"    pixels: {head.Height * head.Width}, inChannels: {head.InChannels}, outChannels: {head.OutChannels}, Activation.SiLU, workers: workers);");
             w.Close();
             w.Line();
         }

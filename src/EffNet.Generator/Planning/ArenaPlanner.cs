@@ -7,11 +7,14 @@ namespace EffNet.Generator.Planning
     /// <summary>An activation tensor with the steps of the forward pass during which it must stay intact.</summary>
     sealed class PlannedTensor
     {
-        public PlannedTensor(string name, string description, int height, int width, int channels, int firstStep)
+        public PlannedTensor(string name, string description, int height, int width, int channels, int firstStep, bool isScratch = false)
         {
             Name = name; Description = description; Height = height; Width = width; Channels = channels;
-            FirstStep = firstStep; LastStep = firstStep;
+            FirstStep = firstStep; LastStep = firstStep; IsScratch = isScratch;
         }
+
+        /// <summary>Working memory of one kernel call rather than an activation of the network.</summary>
+        public bool IsScratch { get; }
 
         /// <summary>Identifier-friendly name used in the emitted code and comments.</summary>
         public string Name { get; }

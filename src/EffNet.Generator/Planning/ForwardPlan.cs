@@ -7,10 +7,13 @@ namespace EffNet.Generator.Planning
     /// <summary>The activation tensors one MBConv block reads and writes.</summary>
     sealed class BlockTensors
     {
-        public BlockTensors(BlockLayout block, PlannedTensor input, PlannedTensor? expanded, PlannedTensor depthwise, PlannedTensor output)
+        public BlockTensors(BlockLayout block, PlannedTensor input, PlannedTensor? expanded, PlannedTensor depthwise, PlannedTensor output, PlannedTensor panel)
         {
-            Block = block; Input = input; Expanded = expanded; Depthwise = depthwise; Output = output;
+            Block = block; Input = input; Expanded = expanded; Depthwise = depthwise; Output = output; Panel = panel;
         }
+
+        /// <summary>Scratch for the projection's gate-scaled weight panel.</summary>
+        public PlannedTensor Panel { get; }
 
         public BlockLayout Block { get; }
         public PlannedTensor Input { get; }
@@ -51,11 +54,14 @@ namespace EffNet.Generator.Planning
                 depthwise.ReadAt(step);
                 if (b.HasResidual) current.ReadAt(step);
                 var output = new PlannedTensor(name + "Output", b.Module, b.OutHeight, b.OutWidth, b.OutChannels, step);
+                // Scratch for the projection's weights scaled by the SE gate: live only while the projection runs.
+                var panel = new PlannedTensor(name + "Panel", b.Module + " gate-scaled projection weights", 1, 1, b.MidChannels * b.OutChannels, step, isScratch: true);
 
-                blocks.Add(new BlockTensors(b, current, expanded, depthwise, output));
+                blocks.Add(new BlockTensors(b, current, expanded, depthwise, output, panel));
                 if (expanded != null) tensors.Add(expanded);
                 tensors.Add(depthwise);
                 tensors.Add(output);
+                tensors.Add(panel);
                 current = output;
             }
 
@@ -69,13 +75,15 @@ namespace EffNet.Generator.Planning
             tensors.Add(HeadOutput);
             tensors.Add(Features);
 
+
             Blocks = blocks;
             Tensors = tensors;
             ArenaFloats = ArenaPlanner.Place(tensors);
-            Largest = tensors.OrderByDescending(t => t.Floats).First();
+            Largest = tensors.Where(t => !t.IsScratch).OrderByDescending(t => t.Floats).First();
         }
 
         public static ForwardPlan Create(NetworkLayout layout) => new ForwardPlan(layout);
+
 
         public NetworkLayout Layout { get; }
         public PlannedTensor StemOutput { get; }
@@ -84,6 +92,7 @@ namespace EffNet.Generator.Planning
         public PlannedTensor Features { get; }
         public IReadOnlyList<PlannedTensor> Tensors { get; }
         public long ArenaFloats { get; }
+        /// <summary>The largest activation tensor (scratch not counted).</summary>
         public PlannedTensor Largest { get; }
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace EffNet.Kernels
@@ -7,6 +8,7 @@ namespace EffNet.Kernels
     public static class FullyConnected
     {
         /// <param name="weights">[outFeatures, inFeatures] (torchvision's Linear layout)</param>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Run(ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output,
                                int inFeatures, int outFeatures)
         {

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace EffNet.Kernels
@@ -6,6 +7,7 @@ namespace EffNet.Kernels
     /// <summary>Mean over all pixels of an HWC map: [pixels, channels] -> [channels].</summary>
     public static class GlobalAveragePool
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Run(ReadOnlySpan<float> input, int pixels, int channels, Span<float> output)
         {
             Check.Length(input.Length, (long)pixels * channels, nameof(input));

@@ -1,6 +1,7 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Numerics;
-using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace EffNet.Kernels
 {
@@ -8,12 +9,13 @@ namespace EffNet.Kernels
     /// The stem: a k x k strided convolution that reads the CHW image the user passes and writes an HWC map,
     /// vectorised over output channels, with bias and activation fused.
     /// </summary>
-    public static class StemConvolution
+    public static unsafe class StemConvolution
     {
         /// <param name="image">[inChannels, inHeight, inWidth] (CHW, as torchvision takes it)</param>
         /// <param name="weights">[kernel, kernel, inChannels, outChannels], BatchNorm folded in</param>
         /// <param name="bias">[outChannels]</param>
         /// <param name="output">[outHeight, outWidth, outChannels]</param>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Run(ReadOnlySpan<float> image, int inChannels, int inHeight, int inWidth,
                                ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, int kernel, int stride, int padTop, int padLeft,
                                Span<float> output, int outHeight, int outWidth, int outChannels, Activation activation)
@@ -23,47 +25,51 @@ namespace EffNet.Kernels
             Check.Length(bias.Length, outChannels, nameof(bias));
             Check.Length(output.Length, (long)outHeight * outWidth * outChannels, nameof(output));
 
-            ref float w = ref MemoryMarshal.GetReference(weights);
-            ref float b = ref MemoryMarshal.GetReference(bias);
-            ref float y = ref MemoryMarshal.GetReference(output);
-            int v = Simd.Width;
-            int vectorChannels = outChannels - outChannels % v;
-            int plane = inHeight * inWidth;
             int taps = kernel * kernel * inChannels;
-
             // The receptive field of one output pixel, in weight order (row, column, channel), zeros where it is padding.
-            Span<float> patch = taps <= 256 ? stackalloc float[taps] : new float[taps];
-            ref float p = ref MemoryMarshal.GetReference(patch);
-
-            for (int oy = 0; oy < outHeight; oy++)
+            Span<float> patchBuffer = taps <= 256 ? stackalloc float[taps] : new float[taps];
+            fixed (float* x = image, w = weights, b = bias, y = output, patch = patchBuffer)
             {
-                int iy0 = oy * stride - padTop;
-                for (int ox = 0; ox < outWidth; ox++)
+                int wide = Vector512.IsHardwareAccelerated ? outChannels - outChannels % 16 : 0;
+                int narrow = outChannels - (outChannels - wide) % Vector<float>.Count;
+                int plane = inHeight * inWidth;
+                for (int oy = 0; oy < outHeight; oy++)
                 {
-                    int ix0 = ox * stride - padLeft;
-                    for (int ky = 0, t = 0; ky < kernel; ky++)
-                        for (int kx = 0; kx < kernel; kx++)
-                        {
-                            int iy = iy0 + ky, ix = ix0 + kx;
-                            bool inside = (uint)iy < (uint)inHeight && (uint)ix < (uint)inWidth;
-                            for (int ci = 0; ci < inChannels; ci++, t++)
-                                patch[t] = inside ? image[ci * plane + iy * inWidth + ix] : 0f;
-                        }
+                    int iy0 = oy * stride - padTop;
+                    for (int ox = 0; ox < outWidth; ox++)
+                    {
+                        int ix0 = ox * stride - padLeft;
+                        for (int ky = 0, t = 0; ky < kernel; ky++)
+                            for (int kx = 0; kx < kernel; kx++)
+                            {
+                                int iy = iy0 + ky, ix = ix0 + kx;
+                                bool inside = (uint)iy < (uint)inHeight && (uint)ix < (uint)inWidth;
+                                for (int ci = 0; ci < inChannels; ci++, t++)
+                                    patch[t] = inside ? x[ci * plane + iy * inWidth + ix] : 0f;
+                            }
 
-                    int outAt = (oy * outWidth + ox) * outChannels;
-                    for (int c = 0; c < vectorChannels; c += v)
-                    {
-                        Vector<float> acc = Simd.Load(ref b, c);
-                        for (int t = 0; t < taps; t++)
-                            acc = Simd.MultiplyAdd(new Vector<float>(Simd.At(ref p, t)), Simd.Load(ref w, t * outChannels + c), acc);
-                        Simd.Store(Simd.Activate(acc, activation), ref y, outAt + c);
-                    }
-                    for (int c = vectorChannels; c < outChannels; c++)
-                    {
-                        float acc = Simd.At(ref b, c);
-                        for (int t = 0; t < taps; t++)
-                            acc += Simd.At(ref p, t) * Simd.At(ref w, t * outChannels + c);
-                        Simd.At(ref y, outAt + c) = Simd.Activate(acc, activation);
+                        float* to = y + ((long)oy * outWidth + ox) * outChannels;
+                        for (int c = 0; c < wide; c += 16)
+                        {
+                            Vector512<float> acc = Vector512.Load(b + c);
+                            for (int t = 0; t < taps; t++)
+                                acc = Vector512.FusedMultiplyAdd(Vector512.Create(patch[t]), Vector512.Load(w + t * outChannels + c), acc);
+                            Simd.Activate(acc, activation).Store(to + c);
+                        }
+                        for (int c = wide; c < narrow; c += Vector<float>.Count)
+                        {
+                            Vector<float> acc = Vector.Load(b + c);
+                            for (int t = 0; t < taps; t++)
+                                acc = Simd.MultiplyAdd(new Vector<float>(patch[t]), Vector.Load(w + t * outChannels + c), acc);
+                            Simd.Activate(acc, activation).Store(to + c);
+                        }
+                        for (int c = narrow; c < outChannels; c++)
+                        {
+                            float acc = b[c];
+                            for (int t = 0; t < taps; t++)
+                                acc += patch[t] * w[t * outChannels + c];
+                            to[c] = Simd.Activate(acc, activation);
+                        }
                     }
                 }
             }

@@ -1,0 +1,61 @@
+using System;
+using System.Diagnostics;
+using EffNet.Kernels;
+
+namespace EffNet.Bench
+{
+    /// <summary>Times single kernels on B0-sized shapes (GFLOP/s), to see which one falls short.</summary>
+    static class KernelProbe
+    {
+        public static int Run()
+        {
+            Pointwise(12544, 16, 96, Activation.SiLU);
+            Pointwise(12544, 16, 96, Activation.None);
+            Pointwise(3136, 144, 24, Activation.None);
+            Pointwise(196, 480, 80, Activation.None);
+            Pointwise(49, 1152, 192, Activation.None);
+            Pointwise(49, 320, 1280, Activation.SiLU);
+            Pointwise(784, 40, 240, Activation.SiLU);
+            Depthwise(112, 96, 3, 2);
+            Depthwise(56, 144, 3, 1);
+            Depthwise(14, 672, 5, 1);
+            return 0;
+        }
+
+        static void Pointwise(int p, int k, int n, Activation activation)
+        {
+            var x = Random(p * k); var w = Random(k * n); var b = Random(n); var y = new float[p * n];
+            double ms = Time(() => PointwiseConvolution.Run(x, w, b, y, p, k, n, activation));
+            Console.WriteLine($"pointwise P={p} K={k} N={n} {activation}: {ms:F3} ms, {2.0 * p * k * n / ms / 1e6:F1} GFLOP/s");
+        }
+
+        static void Depthwise(int size, int c, int kernel, int stride)
+        {
+            int o = (size + stride - 1) / stride;
+            var x = Random(size * size * c); var w = Random(kernel * kernel * c); var b = Random(c); var y = new float[o * o * c]; var sums = new float[c];
+            double ms = Time(() => DepthwiseConvolution.Run(x, size, size, c, w, b, kernel, stride, kernel / 2, kernel / 2, y, o, o, Activation.SiLU, sums));
+            Console.WriteLine($"depthwise {size}x{size}x{c} k{kernel} s{stride}: {ms:F3} ms, {2.0 * o * o * c * kernel * kernel / ms / 1e6:F1} GFLOP/s");
+        }
+
+        static float[] Random(int n)
+        {
+            var r = new Random(1);
+            var a = new float[n];
+            for (int i = 0; i < n; i++) a[i] = (float)(r.NextDouble() - 0.5);
+            return a;
+        }
+
+        static double Time(Action action)
+        {
+            for (int i = 0; i < 5; i++) action();
+            var best = double.MaxValue;
+            for (int i = 0; i < 20; i++)
+            {
+                long t = Stopwatch.GetTimestamp();
+                action();
+                best = Math.Min(best, Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+            }
+            return best;
+        }
+    }
+}

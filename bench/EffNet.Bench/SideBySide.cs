@@ -1,0 +1,72 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+
+namespace EffNet.Bench
+{
+    /// <summary>
+    /// The quick ratio run: both engines on the same weights and input, their logits checked against torchvision's first,
+    /// then timed in alternating rounds (A then B, B then A, ...) so drift hits both; prints medians and the ratio.
+    /// </summary>
+    static class SideBySide
+    {
+        const int RunsPerRound = 5;
+
+        public static int Run(int[] phis, int[] threadCounts, int rounds)
+        {
+            Console.WriteLine($"EffNet vs ONNX Runtime, batch 1, medians of {rounds} alternating rounds x {RunsPerRound} runs; {Environment.ProcessorCount} cores");
+            int failures = 0;
+            foreach (int phi in phis)
+            {
+                var model = new BenchModel(phi);
+                foreach (int threads in threadCounts)
+                {
+                    using IEfficientNetModel ours = model.LoadOurs(threads);
+                    using OnnxEngine onnx = model.LoadOnnx(threads);
+                    var oursLogits = new float[1000];
+                    var onnxLogits = new float[1000];
+                    ours.Run(model.Input, oursLogits);
+                    onnx.Run(model.Input, onnxLogits);
+                    double oursDiff = Agreement.RelativeDifference(oursLogits, model.TorchLogits);
+                    double onnxDiff = Agreement.RelativeDifference(onnxLogits, model.TorchLogits);
+                    if (oursDiff > 1e-4 || onnxDiff > 1e-4)
+                    {
+                        Console.WriteLine($"{model.Name}: logits disagree with torchvision (EffNet {oursDiff:e2}, ONNX Runtime {onnxDiff:e2} x max|logit|); not timing.");
+                        failures++;
+                        continue;
+                    }
+
+                    var oursTimes = new List<double>();
+                    var onnxTimes = new List<double>();
+                    for (int i = 0; i < 3; i++) { ours.Run(model.Input, oursLogits); onnx.Run(model.Input, onnxLogits); }
+                    for (int round = 0; round < rounds; round++)
+                    {
+                        if (round % 2 == 0) { Time(() => ours.Run(model.Input, oursLogits), oursTimes); Time(() => onnx.Run(model.Input, onnxLogits), onnxTimes); }
+                        else { Time(() => onnx.Run(model.Input, onnxLogits), onnxTimes); Time(() => ours.Run(model.Input, oursLogits), oursTimes); }
+                    }
+                    double a = Median(oursTimes), b = Median(onnxTimes);
+                    Console.WriteLine($"{model.Name} threads={threads}: EffNet {a:F2} ms, ONNX Runtime {b:F2} ms, ratio {a / b:F2}  " +
+                                      $"[logits vs torchvision: EffNet {oursDiff:e1}, ONNX Runtime {onnxDiff:e1} x max|logit|]");
+                }
+            }
+            return failures == 0 ? 0 : 1;
+        }
+
+        static void Time(Action run, List<double> times)
+        {
+            for (int i = 0; i < RunsPerRound; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                run();
+                times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+        }
+
+        static double Median(List<double> values)
+        {
+            var sorted = values.OrderBy(v => v).ToArray();
+            return sorted[sorted.Length / 2];
+        }
+    }
+}
