@@ -54,9 +54,9 @@ namespace EffNet.Fuzz
             var npy = new MemoryStream();
             NpyFile.Write(npy, new[] { 0f, 1, 2, 3, 4, 5 }, new[] { 2, 3 });
             Save("npy", "f32.npy", npy.ToArray());
-            Save("npy", "f64_big_endian_v2.npy", Npy("{'descr': '>f8', 'fortran_order': False, 'shape': (2,), }", 2,
-                new byte[] { 0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0xc0, 0x02, 0, 0, 0, 0, 0, 0 }));
-            Save("npy", "scalar_v3.npy", Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", 3, BitConverter.GetBytes(3.5f)));
+            Save("npy", "f64_big_endian_v2.npy", NpyBytes.Build("{'descr': '>f8', 'fortran_order': False, 'shape': (2,), }\n",
+                new byte[] { 0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0xc0, 0x02, 0, 0, 0, 0, 0, 0 }, major: 2));
+            Save("npy", "scalar_v3.npy", NpyBytes.Build("{'descr': '<f4', 'fortran_order': False, 'shape': (), }\n", BitConverter.GetBytes(3.5f), major: 3));
         }
 
         /// <summary>One tensor of each element type the reader converts: F16, BF16, F64, I64, I32.</summary>
@@ -80,19 +80,6 @@ namespace EffNet.Fuzz
             BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)json.Length);
             json.CopyTo(bytes, 8);
             data.CopyTo(bytes, 8 + json.Length);
-            return bytes;
-        }
-
-        static byte[] Npy(string dict, byte major, byte[] data)
-        {
-            int prefix = major == 1 ? 10 : 12;
-            string header = dict.PadRight((prefix + dict.Length + 1 + 63) / 64 * 64 - prefix - 1) + "\n";
-            var bytes = new byte[prefix + header.Length + data.Length];
-            new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', major, 0 }.CopyTo(bytes, 0);
-            if (major == 1) BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(8), (ushort)header.Length);
-            else BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), (uint)header.Length);
-            Encoding.Latin1.GetBytes(header).CopyTo(bytes, prefix);
-            data.CopyTo(bytes, prefix + header.Length);
             return bytes;
         }
     }

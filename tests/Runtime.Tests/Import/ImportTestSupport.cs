@@ -154,6 +154,26 @@ namespace EffNet.Runtime.Tests.Import
         }
     }
 
+    /// <summary>Writes .npy files byte by byte, so the header can say anything.</summary>
+    internal static class NpyBytes
+    {
+        /// <summary>Magic, version <paramref name="major"/>.<paramref name="minor"/>, the header's length and text, then <paramref name="dataBytes"/> zero bytes.</summary>
+        public static byte[] Build(string header, int dataBytes, byte major = 1, byte minor = 0) => Build(header, new byte[dataBytes], major, minor);
+
+        public static byte[] Build(string header, byte[] data, byte major = 1, byte minor = 0)
+        {
+            byte[] text = Encoding.Latin1.GetBytes(header);
+            int prefix = major == 1 ? 10 : 12;
+            var bytes = new byte[prefix + text.Length + data.Length];
+            new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', major, minor }.CopyTo(bytes, 0);
+            if (major == 1) BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(8), (ushort)text.Length);
+            else BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), (uint)text.Length);
+            text.CopyTo(bytes, prefix);
+            data.CopyTo(bytes, prefix + text.Length);
+            return bytes;
+        }
+    }
+
     /// <summary>Writes safetensors files byte by byte, so the header can say anything.</summary>
     internal static class SafeTensorsBytes
     {

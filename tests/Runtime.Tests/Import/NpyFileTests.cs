@@ -76,18 +76,7 @@ namespace EffNet.Runtime.Tests.Import
         public void Writer_refuses_a_shape_that_does_not_hold_the_data()
             => Assert.Throws<ArgumentException>(() => NpyFile.Write(new MemoryStream(), new float[5], new[] { 2, 3 }));
 
-        static byte[] WithHeader(string header, int dataBytes, byte major = 1)
-        {
-            byte[] text = Encoding.Latin1.GetBytes(header);
-            int prefix = major == 1 ? 10 : 12;
-            var bytes = new byte[prefix + text.Length + dataBytes];
-            new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y' }.CopyTo(bytes, 0);
-            bytes[6] = major;
-            if (major == 1) BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(8), (ushort)text.Length);
-            else BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), (uint)text.Length);
-            text.CopyTo(bytes, prefix);
-            return bytes;
-        }
+        static byte[] WithHeader(string header, int dataBytes, byte major = 1) => NpyBytes.Build(header, dataBytes, major);
 
         const string Good = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }\n";
 

@@ -318,17 +318,7 @@ namespace EffNet.Runtime.Tests.Reliability
 
         // ----- .npy -----
 
-        static byte[] Npy(string header, int dataBytes, byte major = 1, byte minor = 0)
-        {
-            byte[] text = Encoding.Latin1.GetBytes(header);
-            int prefix = major == 1 ? 10 : 12;
-            var bytes = new byte[prefix + text.Length + dataBytes];
-            new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', major, minor }.CopyTo(bytes, 0);
-            if (major == 1) BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(8), (ushort)text.Length);
-            else BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), (uint)text.Length);
-            text.CopyTo(bytes, prefix);
-            return bytes;
-        }
+        static byte[] Npy(string header, int dataBytes, byte major = 1, byte minor = 0) => NpyBytes.Build(header, dataBytes, major, minor);
 
         const string Good = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }\n";
 
