@@ -16,6 +16,7 @@ namespace EffNet.Bench
             Pointwise(49, 1152, 192, Activation.None);
             Pointwise(49, 320, 1280, Activation.SiLU);
             Pointwise(784, 40, 240, Activation.SiLU);
+            Stem(224, 32);
             Depthwise(112, 96, 3, 2);
             Depthwise(56, 144, 3, 1);
             Depthwise(14, 672, 5, 1);
@@ -35,6 +36,14 @@ namespace EffNet.Bench
             var x = Random(size * size * c); var w = Random(kernel * kernel * c); var b = Random(c); var y = new float[o * o * c]; var sums = new float[c];
             double ms = Time(() => DepthwiseConvolution.Run(x, size, size, c, w, b, kernel, stride, kernel / 2, kernel / 2, y, o, o, Activation.SiLU, sums));
             Console.WriteLine($"depthwise {size}x{size}x{c} k{kernel} s{stride}: {ms:F3} ms, {2.0 * o * o * c * kernel * kernel / ms / 1e6:F1} GFLOP/s");
+        }
+
+        static void Stem(int size, int channels)
+        {
+            int o = size / 2;
+            var x = Random(3 * size * size); var w = Random(27 * channels); var b = Random(channels); var y = new float[o * o * channels];
+            double ms = Time(() => StemConvolution.Run(x, 3, size, size, w, b, 3, 2, 1, 1, y, o, o, channels, Activation.SiLU));
+            Console.WriteLine($"stem {size}x{size} -> {channels}: {ms:F3} ms, {2.0 * o * o * channels * 27 / ms / 1e6:F1} GFLOP/s");
         }
 
         static float[] Random(int n)

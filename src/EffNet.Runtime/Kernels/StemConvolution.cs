@@ -39,31 +39,60 @@ namespace EffNet.Kernels
                     for (int ox = 0; ox < outWidth; ox++)
                     {
                         int ix0 = ox * stride - padLeft;
-                        for (int ky = 0, t = 0; ky < kernel; ky++)
-                            for (int kx = 0; kx < kernel; kx++)
+                        if (iy0 >= 0 && ix0 >= 0 && iy0 + kernel <= inHeight && ix0 + kernel <= inWidth)
+                        {
+                            // The whole window is inside: no bounds to check per tap.
+                            for (int ky = 0, t = 0; ky < kernel; ky++)
                             {
-                                int iy = iy0 + ky, ix = ix0 + kx;
-                                bool inside = (uint)iy < (uint)inHeight && (uint)ix < (uint)inWidth;
-                                for (int ci = 0; ci < inChannels; ci++, t++)
-                                    patch[t] = inside ? x[ci * plane + iy * inWidth + ix] : 0f;
+                                float* row = x + (iy0 + ky) * inWidth + ix0;
+                                for (int kx = 0; kx < kernel; kx++)
+                                    for (int ci = 0; ci < inChannels; ci++, t++)
+                                        patch[t] = row[ci * plane + kx];
                             }
+                        }
+                        else
+                        {
+                            for (int ky = 0, t = 0; ky < kernel; ky++)
+                                for (int kx = 0; kx < kernel; kx++)
+                                {
+                                    int iy = iy0 + ky, ix = ix0 + kx;
+                                    bool inside = (uint)iy < (uint)inHeight && (uint)ix < (uint)inWidth;
+                                    for (int ci = 0; ci < inChannels; ci++, t++)
+                                        patch[t] = inside ? x[ci * plane + iy * inWidth + ix] : 0f;
+                                }
+                        }
 
                         float* to = y + ((long)oy * outWidth + ox) * outChannels;
-                        for (int c = 0; c < wide; c += 16)
+                        int c = 0;
+                        for (; c + 32 <= wide; c += 32)
+                        {
+                            // Two vectors of output channels share each broadcast tap.
+                            Vector512<float> acc0 = Vector512.Load(b + c), acc1 = Vector512.Load(b + c + 16);
+                            float* tap = w + c;
+                            for (int t = 0; t < taps; t++, tap += outChannels)
+                            {
+                                Vector512<float> v = Vector512.Create(patch[t]);
+                                acc0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(tap), acc0);
+                                acc1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(tap + 16), acc1);
+                            }
+                            Simd.Activate(acc0, activation).Store(to + c);
+                            Simd.Activate(acc1, activation).Store(to + c + 16);
+                        }
+                        for (; c < wide; c += 16)
                         {
                             Vector512<float> acc = Vector512.Load(b + c);
                             for (int t = 0; t < taps; t++)
                                 acc = Vector512.FusedMultiplyAdd(Vector512.Create(patch[t]), Vector512.Load(w + t * outChannels + c), acc);
                             Simd.Activate(acc, activation).Store(to + c);
                         }
-                        for (int c = wide; c < narrow; c += Vector<float>.Count)
+                        for (c = wide; c < narrow; c += Vector<float>.Count)
                         {
                             Vector<float> acc = Vector.Load(b + c);
                             for (int t = 0; t < taps; t++)
                                 acc = Simd.MultiplyAdd(new Vector<float>(patch[t]), Vector.Load(w + t * outChannels + c), acc);
                             Simd.Activate(acc, activation).Store(to + c);
                         }
-                        for (int c = narrow; c < outChannels; c++)
+                        for (c = narrow; c < outChannels; c++)
                         {
                             float acc = b[c];
                             for (int t = 0; t < taps; t++)
