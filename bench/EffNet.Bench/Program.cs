@@ -18,6 +18,8 @@ switch (mode)
         return SideBySide.Run(List("--models", "0,3,7"), List("--threads", "1,2"), int.Parse(Option("--rounds") ?? "15"));
     case "profile":
         return StageProfile.Run(int.Parse(Option("--model") ?? "0"), int.Parse(Option("--runs") ?? "30"), int.Parse(Option("--threads") ?? "1"));
+    case "layers":
+        return LayerBreakdown.Run(int.Parse(Option("--model") ?? "0"), int.Parse(Option("--threads") ?? "1"));
     case "kernels":
         return KernelProbe.Run();
     case "bdn":
