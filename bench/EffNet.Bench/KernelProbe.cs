@@ -54,17 +54,6 @@ namespace EffNet.Bench
             return a;
         }
 
-        static double Time(Action action)
-        {
-            for (int i = 0; i < 5; i++) action();
-            var best = double.MaxValue;
-            for (int i = 0; i < 20; i++)
-            {
-                long t = Stopwatch.GetTimestamp();
-                action();
-                best = Math.Min(best, Stopwatch.GetElapsedTime(t).TotalMilliseconds);
-            }
-            return best;
-        }
+        static double Time(Action action) => Timing.BestOf(action, runs: 20, warmups: 5);
     }
 }

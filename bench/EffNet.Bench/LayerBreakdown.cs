@@ -90,17 +90,6 @@ namespace EffNet.Bench
             return a;
         }
 
-        static double Time(Action action)
-        {
-            action();
-            double best = double.MaxValue;
-            for (int i = 0; i < 7; i++)
-            {
-                long t = Stopwatch.GetTimestamp();
-                action();
-                best = Math.Min(best, Stopwatch.GetElapsedTime(t).TotalMilliseconds);
-            }
-            return best;
-        }
+        static double Time(Action action) => Timing.BestOf(action, runs: 7);
     }
 }

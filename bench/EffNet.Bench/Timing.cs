@@ -1,0 +1,22 @@
+using System;
+using System.Diagnostics;
+
+namespace EffNet.Bench
+{
+    static class Timing
+    {
+        /// <summary>The fastest of <paramref name="runs"/> timed calls after <paramref name="warmups"/> untimed ones, in ms.</summary>
+        public static double BestOf(Action action, int runs, int warmups = 1)
+        {
+            for (int i = 0; i < warmups; i++) action();
+            double best = double.MaxValue;
+            for (int i = 0; i < runs; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                action();
+                best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+            return best;
+        }
+    }
+}
