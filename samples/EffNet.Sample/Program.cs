@@ -71,7 +71,7 @@ for (int i = 0; i < times.Length; i++)
 }
 Array.Sort(times);
 Console.WriteLine();
-Console.WriteLine($"Latency (batch 1, {times.Length} runs, one thread): median {times[times.Length / 2]:F2} ms, best {times[0]:F2} ms");
+Console.WriteLine($"Latency (batch 1, {times.Length} runs, {ModelOptions.Default.Threads} thread(s)): median {times[times.Length / 2]:F2} ms, best {times[0]:F2} ms");
 return 0;
 
 /// <summary>EfficientNet-B0, compiled by the EffNet generator from this one line.</summary>
