@@ -90,6 +90,81 @@ namespace EffNet.Kernels
                 _padTop = padTop; _padLeft = padLeft; _y = y; _outHeight = outHeight; _outWidth = outWidth; _activation = activation;
             }
 
+            const int Quad = 4;
+
+            bool QuadInside(int ox)
+            {
+                int first = ox * _stride - _padLeft, last = (ox + Quad - 1) * _stride - _padLeft;
+                return first >= 0 && last + _kernel <= _inWidth;
+            }
+
+            // Outputs ox..ox+3 of row oy: whole 16-channel vectors here, any remaining channels per pixel.
+            void QuadPixels(int oy, int ox, int iy0, int kyBegin, int kyEnd, int wide, float* sums)
+            {
+                long channels = _channels, rowPitch = _inWidth * channels, step = _stride * channels;
+                int kernel = _kernel;
+                float* corner = _x + iy0 * rowPitch + (long)(ox * _stride - _padLeft) * channels;
+                float* to = _y + ((long)oy * _outWidth + ox) * channels;
+                for (int c = 0; c < wide; c += 16)
+                {
+                    Vector512<float> bias = Vector512.Load(_b + c);
+                    Vector512<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+                    for (int ky = kyBegin; ky < kyEnd; ky++)
+                    {
+                        float* from = corner + ky * rowPitch + c;
+                        float* tap = _w + (long)ky * kernel * channels + c;
+                        for (int kx = 0; kx < kernel; kx++, from += channels, tap += channels)
+                        {
+                            Vector512<float> wv = Vector512.Load(tap);
+                            a0 = Vector512.FusedMultiplyAdd(Vector512.Load(from), wv, a0);
+                            a1 = Vector512.FusedMultiplyAdd(Vector512.Load(from + step), wv, a1);
+                            a2 = Vector512.FusedMultiplyAdd(Vector512.Load(from + 2 * step), wv, a2);
+                            a3 = Vector512.FusedMultiplyAdd(Vector512.Load(from + 3 * step), wv, a3);
+                        }
+                    }
+                    a0 = Simd.Activate(a0, _activation); a1 = Simd.Activate(a1, _activation);
+                    a2 = Simd.Activate(a2, _activation); a3 = Simd.Activate(a3, _activation);
+                    a0.Store(to + c); a1.Store(to + channels + c); a2.Store(to + 2 * channels + c); a3.Store(to + 3 * channels + c);
+                    (Vector512.Load(sums + c) + ((a0 + a1) + (a2 + a3))).Store(sums + c);
+                }
+                // Channels past the last whole 16-vector, pixel by pixel.
+                if (wide < _channels)
+                    for (int q = 0; q < Quad; q++)
+                        NarrowPixel(oy, ox + q, iy0, kyBegin, kyEnd, wide, sums);
+            }
+
+            // Channels [from, channels) of one output pixel: Vector<float> (all of them without AVX-512), then scalar.
+            void NarrowPixel(int oy, int ox, int iy0, int kyBegin, int kyEnd, int from, float* sums)
+            {
+                int channels = _channels, kernel = _kernel;
+                long rowPitch = (long)_inWidth * channels;
+                int ix0 = ox * _stride - _padLeft;
+                int kxBegin = Math.Max(0, -ix0), kxEnd = Math.Min(kernel, _inWidth - ix0);
+                float* corner = _x + iy0 * rowPitch + (long)ix0 * channels;
+                float* to = _y + ((long)oy * _outWidth + ox) * channels;
+                int narrow = channels - (channels - from) % Vector<float>.Count;
+                for (int c = from; c < narrow; c += Vector<float>.Count)
+                {
+                    Vector<float> acc = Vector.Load(_b + c);
+                    for (int ky = kyBegin; ky < kyEnd; ky++)
+                        for (int kx = kxBegin; kx < kxEnd; kx++)
+                            acc = Simd.MultiplyAdd(Vector.Load(corner + ky * rowPitch + (long)kx * channels + c), Vector.Load(_w + ((long)ky * kernel + kx) * channels + c), acc);
+                    acc = Simd.Activate(acc, _activation);
+                    acc.Store(to + c);
+                    (Vector.Load(sums + c) + acc).Store(sums + c);
+                }
+                for (int c = narrow; c < channels; c++)
+                {
+                    float acc = _b[c];
+                    for (int ky = kyBegin; ky < kyEnd; ky++)
+                        for (int kx = kxBegin; kx < kxEnd; kx++)
+                            acc += corner[ky * rowPitch + (long)kx * channels + c] * _w[((long)ky * kernel + kx) * channels + c];
+                    acc = Simd.Activate(acc, _activation);
+                    to[c] = acc;
+                    sums[c] += acc;
+                }
+            }
+
             /// <summary>Output rows [first, end), adding every output value to <paramref name="sums"/>.</summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public void Rows(int first, int end, float* sums)
@@ -97,7 +172,6 @@ namespace EffNet.Kernels
                 int channels = _channels, kernel = _kernel;
                 float* x = _x, w = _w, b = _b;
                 int wide = Vector512.IsHardwareAccelerated ? channels - channels % 16 : 0;
-                int narrow = channels - (channels - wide) % Vector<float>.Count;
                 long rowPitch = (long)_inWidth * channels;
                 for (int oy = first; oy < end; oy++)
                 {
@@ -106,6 +180,14 @@ namespace EffNet.Kernels
                     int kyBegin = Math.Max(0, -iy0), kyEnd = Math.Min(kernel, _inHeight - iy0);
                     for (int ox = 0; ox < _outWidth; ox++)
                     {
+                        // Four neighbouring outputs whose windows are all inside: four independent accumulators per
+                        // channel vector (a single output is one dependent FMA chain, bound by FMA latency).
+                        if (wide > 0 && ox + Quad <= _outWidth && QuadInside(ox))
+                        {
+                            QuadPixels(oy, ox, iy0, kyBegin, kyEnd, wide, sums);
+                            ox += Quad - 1;
+                            continue;
+                        }
                         int ix0 = ox * _stride - _padLeft;
                         int kxBegin = Math.Max(0, -ix0), kxEnd = Math.Min(kernel, _inWidth - ix0);
                         float* corner = x + iy0 * rowPitch + (long)ix0 * channels; // tap (0, 0), possibly outside
@@ -125,26 +207,8 @@ namespace EffNet.Kernels
                             acc.Store(to + c);
                             (Vector512.Load(sums + c) + acc).Store(sums + c);
                         }
-                        for (int c = wide; c < narrow; c += Vector<float>.Count)
-                        {
-                            Vector<float> acc = Vector.Load(b + c);
-                            for (int ky = kyBegin; ky < kyEnd; ky++)
-                                for (int kx = kxBegin; kx < kxEnd; kx++)
-                                    acc = Simd.MultiplyAdd(Vector.Load(corner + ky * rowPitch + (long)kx * channels + c), Vector.Load(w + ((long)ky * kernel + kx) * channels + c), acc);
-                            acc = Simd.Activate(acc, _activation);
-                            acc.Store(to + c);
-                            (Vector.Load(sums + c) + acc).Store(sums + c);
-                        }
-                        for (int c = narrow; c < channels; c++)
-                        {
-                            float acc = b[c];
-                            for (int ky = kyBegin; ky < kyEnd; ky++)
-                                for (int kx = kxBegin; kx < kxEnd; kx++)
-                                    acc += corner[ky * rowPitch + (long)kx * channels + c] * w[((long)ky * kernel + kx) * channels + c];
-                            acc = Simd.Activate(acc, _activation);
-                            to[c] = acc;
-                            sums[c] += acc;
-                        }
+                        if (wide < channels)
+                            NarrowPixel(oy, ox, iy0, kyBegin, kyEnd, wide, sums);
                     }
                 }
             }
