@@ -17,7 +17,13 @@ namespace EffNet.Threading
     public sealed class WorkerPool : IDisposable
     {
         readonly Thread[] _threads;
-        readonly SemaphoreSlim[] _start; // one per worker, so each takes exactly its own share of a region
+        readonly SemaphoreSlim[] _start; // one per worker: wakes it when it has gone to sleep
+        readonly int[] _sleeping;        // 1 while a worker is (about to be) blocked on its semaphore
+        int _generation;                  // bumped once per region; workers spin on it before sleeping
+
+        // How long a worker spins for the next region before blocking: regions of one inference follow each other
+        // within microseconds, and waking a blocked thread costs tens of them.
+        const int SpinIterations = 20_000;
         IParallelJob? _job;
         int _parts;
         int _pending;
@@ -30,6 +36,7 @@ namespace EffNet.Threading
             Threads = threads;
             _threads = new Thread[threads - 1];
             _start = new SemaphoreSlim[threads - 1];
+            _sleeping = new int[threads - 1];
             for (int i = 0; i < _threads.Length; i++)
             {
                 _start[i] = new SemaphoreSlim(0);
@@ -57,7 +64,10 @@ namespace EffNet.Threading
             _parts = parts;
             _failure = null;
             Volatile.Write(ref _pending, _threads.Length);
-            foreach (SemaphoreSlim signal in _start) signal.Release();
+            Interlocked.Increment(ref _generation);
+            for (int i = 0; i < _start.Length; i++)
+                if (Interlocked.Exchange(ref _sleeping[i], 0) == 1)
+                    _start[i].Release();
             (int start, int end) = Share(parts, 0);
             try
             {
@@ -82,9 +92,11 @@ namespace EffNet.Threading
 
         void WorkerLoop(int worker)
         {
+            int index = worker - 1, seen = 0;
             while (true)
             {
-                _start[worker - 1].Wait();
+                WaitForRegion(index, seen);
+                seen = Volatile.Read(ref _generation);
                 if (_stopping) return;
                 try
                 {
@@ -102,11 +114,37 @@ namespace EffNet.Threading
             }
         }
 
+        // Returns once the generation differs from 'seen': spin first, then sleep on the semaphore. The sleeping flag is
+        // set with a full fence before the last look at the generation, so a region started in between is never missed.
+        void WaitForRegion(int index, int seen)
+        {
+            for (int spin = 0; spin < SpinIterations; spin++)
+            {
+                if (Volatile.Read(ref _generation) != seen || _stopping) return;
+                Thread.SpinWait(8);
+            }
+            while (true)
+            {
+                Interlocked.Exchange(ref _sleeping[index], 1);
+                if (Volatile.Read(ref _generation) != seen || _stopping)
+                {
+                    // If the caller already cleared the flag it has released (or will release) us: take that signal.
+                    if (Interlocked.Exchange(ref _sleeping[index], 0) == 0) _start[index].Wait();
+                    return;
+                }
+                _start[index].Wait();
+                if (Volatile.Read(ref _generation) != seen || _stopping) return;
+            }
+        }
+
         public void Dispose()
         {
             if (_stopping) return;
             _stopping = true;
-            foreach (SemaphoreSlim start in _start) start.Release();
+            Interlocked.Increment(ref _generation);
+            for (int i = 0; i < _start.Length; i++)
+                if (Interlocked.Exchange(ref _sleeping[i], 0) == 1)
+                    _start[i].Release();
             foreach (Thread thread in _threads) thread.Join();
             foreach (SemaphoreSlim start in _start) start.Dispose();
         }
