@@ -61,8 +61,8 @@ foreach (int i in top)
     Console.WriteLine($"  class {i,4}  logit {logits[i],9:F5}  p {Math.Exp(logits[i] - max) / total:P2}");
 
 // Latency: a few warm-up runs (tiered JIT), then the median of timed runs.
-for (int i = 0; i < 5; i++) model.Run(image, logits);
-var times = new double[30];
+for (int i = 0; i < 20; i++) model.Run(image, logits);
+var times = new double[50];
 for (int i = 0; i < times.Length; i++)
 {
     long start = Stopwatch.GetTimestamp();
