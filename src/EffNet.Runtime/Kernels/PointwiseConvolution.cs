@@ -119,31 +119,31 @@ namespace EffNet.Kernels
             public void Pixels(int first, int end)
             {
                 for (int col = 0; col < _n; col += PanelWidth)
-                    Panel(_w + col, _n, col, Math.Min(PanelWidth, _n - col), first, end);
+                    Panel(_w + col, col, Math.Min(PanelWidth, _n - col), first, end);
             }
 
-            /// <summary>Output columns [col, col + width) of pixels [first, end), from weight rows <paramref name="stride"/> apart.</summary>
-            void Panel(float* w, int stride, int col, int width, int first, int end)
+            /// <summary>Output columns [col, col + width) of pixels [first, end); <paramref name="w"/> points at the panel's first column.</summary>
+            void Panel(float* w, int col, int width, int first, int end)
             {
                 int done = 0;
                 if (Vector512.IsHardwareAccelerated)
                 {
                     // Whole 16-channel vectors through the AVX-512 tile, widest first.
                     int vectors = width / 16;
-                    if (vectors == 4) { Tile512<Four>(w, stride, col, first, end); done = 64; }
-                    else if (vectors == 3) { Tile512<Three>(w, stride, col, first, end); done = 48; }
-                    else if (vectors == 2) { Tile512<Two>(w, stride, col, first, end); done = 32; }
-                    else if (vectors == 1) { Tile512<One>(w, stride, col, first, end); done = 16; }
+                    if (vectors == 4) { Tile512<Four>(w, col, first, end); done = 64; }
+                    else if (vectors == 3) { Tile512<Three>(w, col, first, end); done = 48; }
+                    else if (vectors == 2) { Tile512<Two>(w, col, first, end); done = 32; }
+                    else if (vectors == 1) { Tile512<One>(w, col, first, end); done = 16; }
                 }
                 for (; done + Vector<float>.Count <= width; done += Vector<float>.Count)
-                    ColumnVector(w + done, stride, col + done, first, end);
+                    ColumnVector(w + done, col + done, first, end);
                 for (; done < width; done++)
-                    ColumnScalar(w + done, stride, col + done, first, end);
+                    ColumnScalar(w + done, col + done, first, end);
             }
 
             // 6 pixels x TV vectors of 16 channels per step of the K loop: 6 broadcasts, TV loads, 6 x TV FMAs.
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void Tile512<TV>(float* w, int stride, int col, int first, int end) where TV : struct, IVectorCount
+            void Tile512<TV>(float* w, int col, int first, int end) where TV : struct, IVectorCount
             {
                 int k = _k;
                 float* bias = _bias + col;
@@ -163,7 +163,7 @@ namespace EffNet.Kernels
                     Vector512<float> a50 = b0, a51 = b1, a52 = b2, a53 = b3;
                     float* x0 = _x + (long)p * k;
                     float* wk = w;
-                    for (int i = 0; i < k; i++, wk += stride)
+                    for (int i = 0; i < k; i++, wk += _n)
                     {
                         Vector512<float> w0 = Vector512.Load(wk);
                         Vector512<float> w1 = TV.Count > 1 ? Vector512.Load(wk + 16) : default;
@@ -195,7 +195,7 @@ namespace EffNet.Kernels
                     Vector512<float> a0 = b0, a1 = b1, a2 = b2, a3 = b3;
                     float* x0 = _x + (long)p * k;
                     float* wk = w;
-                    for (int i = 0; i < k; i++, wk += stride)
+                    for (int i = 0; i < k; i++, wk += _n)
                     {
                         Vector512<float> v = Vector512.Create(x0[i]);
                         a0 = Fma(v, Vector512.Load(wk), a0);
@@ -242,7 +242,7 @@ namespace EffNet.Kernels
 
             // One Vector<float> of output channels for every pixel, 4 pixels at a time: the portable path and the 8-channel tails.
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void ColumnVector(float* w, int stride, int col, int first, int end)
+            void ColumnVector(float* w, int col, int first, int end)
             {
                 int k = _k, n = _n;
                 var bias = Vector.Load(_bias + col);
@@ -252,7 +252,7 @@ namespace EffNet.Kernels
                     Vector<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias;
                     float* x0 = _x + (long)p * k;
                     float* wk = w;
-                    for (int i = 0; i < k; i++, wk += stride)
+                    for (int i = 0; i < k; i++, wk += _n)
                     {
                         Vector<float> wi = Vector.Load(wk);
                         a0 = Simd.MultiplyAdd(new Vector<float>(x0[i]), wi, a0);
@@ -270,7 +270,7 @@ namespace EffNet.Kernels
                     Vector<float> a = bias;
                     float* x0 = _x + (long)p * k;
                     float* wk = w;
-                    for (int i = 0; i < k; i++, wk += stride)
+                    for (int i = 0; i < k; i++, wk += _n)
                         a = Simd.MultiplyAdd(new Vector<float>(x0[i]), Vector.Load(wk), a);
                     StoreVector(a, (long)p * n + col);
                 }
@@ -285,14 +285,14 @@ namespace EffNet.Kernels
 
             // Only for channel counts that are not a multiple of 8, which EfficientNet never has.
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void ColumnScalar(float* w, int stride, int col, int first, int end)
+            void ColumnScalar(float* w, int col, int first, int end)
             {
                 for (int p = first; p < end; p++)
                 {
                     float a = _bias[col];
                     float* x0 = _x + (long)p * _k;
                     for (int i = 0; i < _k; i++)
-                        a += x0[i] * w[(long)i * stride];
+                        a += x0[i] * w[(long)i * _n];
                     a = Simd.Activate(a, _activation);
                     long at = (long)p * _n + col;
                     if (_residual != null) a += _residual[at];
