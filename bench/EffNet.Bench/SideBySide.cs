@@ -45,7 +45,7 @@ namespace EffNet.Bench
                         if (round % 2 == 0) { Time(() => ours.Run(model.Input, oursLogits), oursTimes); Time(() => onnx.Run(model.Input, onnxLogits), onnxTimes); }
                         else { Time(() => onnx.Run(model.Input, onnxLogits), onnxTimes); Time(() => ours.Run(model.Input, oursLogits), oursTimes); }
                     }
-                    double a = Median(oursTimes), b = Median(onnxTimes);
+                    double a = Timing.Median(oursTimes), b = Timing.Median(onnxTimes);
                     Console.WriteLine($"{model.Name} threads={threads}: EffNet {a:F2} ms, ONNX Runtime {b:F2} ms, ratio {a / b:F2}  " +
                                       $"[logits vs torchvision: EffNet {oursDiff:e1}, ONNX Runtime {onnxDiff:e1} x max|logit|]");
                 }
@@ -63,10 +63,5 @@ namespace EffNet.Bench
             }
         }
 
-        static double Median(List<double> values)
-        {
-            var sorted = values.OrderBy(v => v).ToArray();
-            return sorted[sorted.Length / 2];
-        }
     }
 }

@@ -31,11 +31,10 @@ namespace EffNet.Bench
             }
             Console.WriteLine($"{model.Name}: median per stage over {runs} traced runs (stage = work since the previous stage)");
             foreach (var (stage, list) in times)
-                Console.WriteLine($"  {stage,-11} {Median(list),7:F2} ms");
-            Console.WriteLine($"  {"total",-11} {Median(totals),7:F2} ms (includes the classifier)");
+                Console.WriteLine($"  {stage,-11} {Timing.Median(list),7:F2} ms");
+            Console.WriteLine($"  {"total",-11} {Timing.Median(totals),7:F2} ms (includes the classifier)");
             return 0;
         }
 
-        static double Median(List<double> values) => values.OrderBy(v => v).ElementAt(values.Count / 2);
     }
 }

@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
+using System.Linq;
 
 namespace EffNet.Bench
 {
@@ -17,6 +19,13 @@ namespace EffNet.Bench
                 best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             }
             return best;
+        }
+
+        /// <summary>The middle value (the upper one of an even count).</summary>
+        public static double Median(IEnumerable<double> values)
+        {
+            double[] sorted = values.OrderBy(v => v).ToArray();
+            return sorted[sorted.Length / 2];
         }
     }
 }
