@@ -92,6 +92,7 @@ namespace EffNet.Kernels
 
             const int Quad = 4;
 
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
             bool QuadInside(int ox)
             {
                 int first = ox * _stride - _padLeft, last = (ox + Quad - 1) * _stride - _padLeft;
@@ -99,6 +100,7 @@ namespace EffNet.Kernels
             }
 
             // Outputs ox..ox+3 of row oy: whole 16-channel vectors here, any remaining channels per pixel.
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             void QuadPixels(int oy, int ox, int iy0, int kyBegin, int kyEnd, int wide, float* sums)
             {
                 long channels = _channels, rowPitch = _inWidth * channels, step = _stride * channels;
@@ -134,6 +136,7 @@ namespace EffNet.Kernels
             }
 
             // Channels [from, channels) of one output pixel: Vector<float> (all of them without AVX-512), then scalar.
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             void NarrowPixel(int oy, int ox, int iy0, int kyBegin, int kyEnd, int from, float* sums)
             {
                 int channels = _channels, kernel = _kernel;

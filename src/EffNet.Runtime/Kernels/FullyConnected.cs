@@ -1,11 +1,10 @@
 using System;
 using System.Runtime.CompilerServices;
-using System.Numerics.Tensors;
 
 namespace EffNet.Kernels
 {
     /// <summary>The classifier: output[o] = dot(weights[o, :], input) + bias[o].</summary>
-    public static class FullyConnected
+    public static unsafe class FullyConnected
     {
         /// <param name="weights">[outFeatures, inFeatures] (torchvision's Linear layout)</param>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -16,9 +15,11 @@ namespace EffNet.Kernels
             Check.Length(weights.Length, (long)inFeatures * outFeatures, nameof(weights));
             Check.Length(bias.Length, outFeatures, nameof(bias));
             Check.Length(output.Length, outFeatures, nameof(output));
-            ReadOnlySpan<float> x = input.Slice(0, inFeatures);
-            for (int o = 0; o < outFeatures; o++)
-                output[o] = TensorPrimitives.Dot(weights.Slice(o * inFeatures, inFeatures), x) + bias[o];
+            fixed (float* x = input, w = weights)
+            {
+                for (int o = 0; o < outFeatures; o++)
+                    output[o] = Simd.Dot(w + (long)o * inFeatures, x, inFeatures) + bias[o];
+            }
         }
     }
 }

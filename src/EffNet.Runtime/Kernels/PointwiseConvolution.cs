@@ -116,6 +116,7 @@ namespace EffNet.Kernels
             public int PixelCount => _pixels;
 
             /// <summary>Every output channel of pixels [first, end), panel by panel.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public void Pixels(int first, int end)
             {
                 for (int col = 0; col < _n; col += PanelWidth)
@@ -123,6 +124,7 @@ namespace EffNet.Kernels
             }
 
             /// <summary>Output columns [col, col + width) of pixels [first, end); <paramref name="w"/> points at the panel's first column.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             void Panel(float* w, int col, int width, int first, int end)
             {
                 int done = 0;
@@ -276,6 +278,7 @@ namespace EffNet.Kernels
                 }
             }
 
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
             void StoreVector(Vector<float> a, long at)
             {
                 a = Simd.Activate(a, _activation);

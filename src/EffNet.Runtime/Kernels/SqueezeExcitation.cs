@@ -1,5 +1,4 @@
 using System;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
 namespace EffNet.Kernels
@@ -9,7 +8,7 @@ namespace EffNet.Kernels
     /// supplies the channel sums; the projection conv applies the gate to its input channels (folded into its weights),
     /// so the gated map is never written.
     /// </summary>
-    public static class SqueezeExcitation
+    public static unsafe class SqueezeExcitation
     {
         /// <param name="gate">[channels]: in, the sums over all pixels; out, the gate for each channel</param>
         /// <param name="reduceWeights">[squeezeChannels, channels]</param>
@@ -28,16 +27,17 @@ namespace EffNet.Kernels
             Check.Length(expandBias.Length, channels, nameof(expandBias));
             Check.Length(squeeze.Length, squeezeChannels, nameof(squeeze));
 
-            Span<float> g = gate.Slice(0, channels);
-            TensorPrimitives.Divide(g, pixels, g); // sums -> means
+            fixed (float* g = gate, reduce = reduceWeights, expand = expandWeights, s = squeeze)
+            {
+                Simd.Scale(g, 1f / pixels, channels); // sums -> means
+                for (int i = 0; i < squeezeChannels; i++)
+                    s[i] = Simd.SiLU(Simd.Dot(reduce + (long)i * channels, g, channels) + reduceBias[i]);
 
-            for (int s = 0; s < squeezeChannels; s++)
-                squeeze[s] = Simd.SiLU(TensorPrimitives.Dot(reduceWeights.Slice(s * channels, channels), g) + reduceBias[s]);
-
-            expandBias.Slice(0, channels).CopyTo(g); // the means are no longer needed
-            for (int s = 0; s < squeezeChannels; s++)
-                TensorPrimitives.MultiplyAdd(expandWeights.Slice(s * channels, channels), squeeze[s], g, g);
-            TensorPrimitives.Sigmoid(g, g);
+                expandBias.Slice(0, channels).CopyTo(gate); // the means are no longer needed
+                for (int i = 0; i < squeezeChannels; i++)
+                    Simd.MultiplyAdd(expand + (long)i * channels, s[i], g, channels);
+                Simd.Sigmoid(g, channels);
+            }
         }
     }
 }
