@@ -41,7 +41,7 @@ namespace EffNet.Kernels
                 var job = (RowsJob)(workers.DepthwiseJob ??= new RowsJob());
                 job.Prepare(conv, workers.Threads, channels);
                 workers.Run(job, outHeight);
-                job.AddSums(sums, channels);
+                job.Sums.AddTo(sums, channels);
             }
         }
 
@@ -51,33 +51,23 @@ namespace EffNet.Kernels
         sealed class RowsJob : Threading.IParallelJob
         {
             Depthwise _conv;
-            float[][] _sums = Array.Empty<float[]>();
+            public readonly Threading.PerWorkerSums Sums = new();
 
             public void Prepare(Depthwise conv, int threads, int channels)
             {
                 _conv = conv;
-                if (_sums.Length < threads || _sums[0].Length < channels)
-                {
-                    _sums = new float[threads][]; // grows once to the widest layer, then reused
-                    for (int i = 0; i < threads; i++) _sums[i] = new float[channels];
-                }
-                foreach (float[] partial in _sums) Array.Clear(partial, 0, channels);
+                Sums.Prepare(threads, channels);
             }
 
             public void Execute(int start, int end, int worker)
             {
-                fixed (float* sums = _sums[worker])
+                fixed (float* sums = Sums.Of(worker))
                     _conv.Rows(start, end, sums);
-            }
-
-            public void AddSums(float* sums, int channels)
-            {
-                foreach (float[] partial in _sums)
-                    for (int c = 0; c < channels; c++) sums[c] += partial[c];
             }
         }
 
-        readonly struct Depthwise
+        /// <summary>The depthwise conv of one call; <see cref="Row"/> computes one output row from pointers to the input rows it reads.</summary>
+        internal readonly struct Depthwise
         {
             readonly float* _x, _w, _b, _y;
             readonly int _inHeight, _inWidth, _channels, _kernel, _stride, _padTop, _padLeft, _outHeight, _outWidth;
@@ -101,11 +91,11 @@ namespace EffNet.Kernels
 
             // Outputs ox..ox+3 of row oy: whole 16-channel vectors here, any remaining channels per pixel.
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void QuadPixels(int oy, int ox, int iy0, int kyBegin, int kyEnd, int wide, float* sums)
+            void QuadPixels(int oy, int ox, float** rows, int kyBegin, int kyEnd, int wide, float* sums)
             {
-                long channels = _channels, rowPitch = _inWidth * channels, step = _stride * channels;
+                long channels = _channels, step = _stride * channels;
                 int kernel = _kernel;
-                float* corner = _x + iy0 * rowPitch + (long)(ox * _stride - _padLeft) * channels;
+                long left = (long)(ox * _stride - _padLeft) * channels;
                 float* to = _y + ((long)oy * _outWidth + ox) * channels;
                 for (int c = 0; c < wide; c += 16)
                 {
@@ -113,7 +103,7 @@ namespace EffNet.Kernels
                     Vector512<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias;
                     for (int ky = kyBegin; ky < kyEnd; ky++)
                     {
-                        float* from = corner + ky * rowPitch + c;
+                        float* from = rows[ky] + left + c;
                         float* tap = _w + (long)ky * kernel * channels + c;
                         for (int kx = 0; kx < kernel; kx++, from += channels, tap += channels)
                         {
@@ -132,18 +122,17 @@ namespace EffNet.Kernels
                 // Channels past the last whole 16-vector, pixel by pixel.
                 if (wide < _channels)
                     for (int q = 0; q < Quad; q++)
-                        NarrowPixel(oy, ox + q, iy0, kyBegin, kyEnd, wide, sums);
+                        NarrowPixel(oy, ox + q, rows, kyBegin, kyEnd, wide, sums);
             }
 
             // Channels [from, channels) of one output pixel: Vector<float> (all of them without AVX-512), then scalar.
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void NarrowPixel(int oy, int ox, int iy0, int kyBegin, int kyEnd, int from, float* sums)
+            void NarrowPixel(int oy, int ox, float** rows, int kyBegin, int kyEnd, int from, float* sums)
             {
                 int channels = _channels, kernel = _kernel;
-                long rowPitch = (long)_inWidth * channels;
                 int ix0 = ox * _stride - _padLeft;
                 int kxBegin = Math.Max(0, -ix0), kxEnd = Math.Min(kernel, _inWidth - ix0);
-                float* corner = _x + iy0 * rowPitch + (long)ix0 * channels;
+                long left = (long)ix0 * channels;
                 float* to = _y + ((long)oy * _outWidth + ox) * channels;
                 int narrow = channels - (channels - from) % Vector<float>.Count;
                 for (int c = from; c < narrow; c += Vector<float>.Count)
@@ -151,7 +140,7 @@ namespace EffNet.Kernels
                     Vector<float> acc = Vector.Load(_b + c);
                     for (int ky = kyBegin; ky < kyEnd; ky++)
                         for (int kx = kxBegin; kx < kxEnd; kx++)
-                            acc = Simd.MultiplyAdd(Vector.Load(corner + ky * rowPitch + (long)kx * channels + c), Vector.Load(_w + ((long)ky * kernel + kx) * channels + c), acc);
+                            acc = Simd.MultiplyAdd(Vector.Load(rows[ky] + left + (long)kx * channels + c), Vector.Load(_w + ((long)ky * kernel + kx) * channels + c), acc);
                     acc = Simd.Activate(acc, _activation);
                     acc.Store(to + c);
                     (Vector.Load(sums + c) + acc).Store(sums + c);
@@ -161,58 +150,79 @@ namespace EffNet.Kernels
                     float acc = _b[c];
                     for (int ky = kyBegin; ky < kyEnd; ky++)
                         for (int kx = kxBegin; kx < kxEnd; kx++)
-                            acc += corner[ky * rowPitch + (long)kx * channels + c] * _w[((long)ky * kernel + kx) * channels + c];
+                            acc += rows[ky][left + (long)kx * channels + c] * _w[((long)ky * kernel + kx) * channels + c];
                     acc = Simd.Activate(acc, _activation);
                     to[c] = acc;
                     sums[c] += acc;
                 }
             }
 
-            /// <summary>Output rows [first, end), adding every output value to <paramref name="sums"/>.</summary>
+            /// <summary>Output rows [first, end) of the whole input map, adding every output value to <paramref name="sums"/>.</summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public void Rows(int first, int end, float* sums)
             {
-                int channels = _channels, kernel = _kernel;
-                float* x = _x, w = _w, b = _b;
-                int wide = Vector512.IsHardwareAccelerated ? channels - channels % 16 : 0;
-                long rowPitch = (long)_inWidth * channels;
+                long rowPitch = (long)_inWidth * _channels;
+                float** rows = stackalloc float*[_kernel];
                 for (int oy = first; oy < end; oy++)
                 {
-                    // Taps that fall into the zero padding are skipped rather than read from a padded copy.
-                    int iy0 = oy * _stride - _padTop;
-                    int kyBegin = Math.Max(0, -iy0), kyEnd = Math.Min(kernel, _inHeight - iy0);
-                    for (int ox = 0; ox < _outWidth; ox++)
-                    {
-                        // Four neighbouring outputs whose windows are all inside: four independent accumulators per
-                        // channel vector (a single output is one dependent FMA chain, bound by FMA latency).
-                        if (wide > 0 && ox + Quad <= _outWidth && QuadInside(ox))
-                        {
-                            QuadPixels(oy, ox, iy0, kyBegin, kyEnd, wide, sums);
-                            ox += Quad - 1;
-                            continue;
-                        }
-                        int ix0 = ox * _stride - _padLeft;
-                        int kxBegin = Math.Max(0, -ix0), kxEnd = Math.Min(kernel, _inWidth - ix0);
-                        float* corner = x + iy0 * rowPitch + (long)ix0 * channels; // tap (0, 0), possibly outside
-                        float* to = _y + ((long)oy * _outWidth + ox) * channels;
+                    (int iy0, int kyBegin, int kyEnd) = Window(oy);
+                    for (int ky = kyBegin; ky < kyEnd; ky++)
+                        rows[ky] = _x + (iy0 + ky) * rowPitch;
+                    Row(oy, rows, kyBegin, kyEnd, sums);
+                }
+            }
 
-                        for (int c = 0; c < wide; c += 16)
-                        {
-                            Vector512<float> acc = Vector512.Load(b + c);
-                            for (int ky = kyBegin; ky < kyEnd; ky++)
-                            {
-                                float* from = corner + ky * rowPitch + c;
-                                float* tap = w + (long)ky * kernel * channels + c;
-                                for (int kx = kxBegin; kx < kxEnd; kx++)
-                                    acc = Vector512.FusedMultiplyAdd(Vector512.Load(from + (long)kx * channels), Vector512.Load(tap + (long)kx * channels), acc);
-                            }
-                            acc = Simd.Activate(acc, _activation);
-                            acc.Store(to + c);
-                            (Vector512.Load(sums + c) + acc).Store(sums + c);
-                        }
-                        if (wide < channels)
-                            NarrowPixel(oy, ox, iy0, kyBegin, kyEnd, wide, sums);
+            /// <summary>
+            /// The input rows output row <paramref name="oy"/> reads: iy0 + ky for ky in [kyBegin, kyEnd). Taps that fall
+            /// into the zero padding are skipped rather than read from a padded copy.
+            /// </summary>
+            public (int Iy0, int KyBegin, int KyEnd) Window(int oy)
+            {
+                int iy0 = oy * _stride - _padTop;
+                return (iy0, Math.Max(0, -iy0), Math.Min(_kernel, _inHeight - iy0));
+            }
+
+            /// <summary>
+            /// Output row <paramref name="oy"/>, adding every output value to <paramref name="sums"/>. rows[ky] points at
+            /// column 0 of input row <see cref="Window"/>.Iy0 + ky, for ky in [kyBegin, kyEnd).
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            public void Row(int oy, float** rows, int kyBegin, int kyEnd, float* sums)
+            {
+                int channels = _channels, kernel = _kernel;
+                float* w = _w, b = _b;
+                int wide = Vector512.IsHardwareAccelerated ? channels - channels % 16 : 0;
+                for (int ox = 0; ox < _outWidth; ox++)
+                {
+                    // Four neighbouring outputs whose windows are all inside: four independent accumulators per
+                    // channel vector (a single output is one dependent FMA chain, bound by FMA latency).
+                    if (wide > 0 && ox + Quad <= _outWidth && QuadInside(ox))
+                    {
+                        QuadPixels(oy, ox, rows, kyBegin, kyEnd, wide, sums);
+                        ox += Quad - 1;
+                        continue;
                     }
+                    int ix0 = ox * _stride - _padLeft;
+                    int kxBegin = Math.Max(0, -ix0), kxEnd = Math.Min(kernel, _inWidth - ix0);
+                    long left = (long)ix0 * channels;
+                    float* to = _y + ((long)oy * _outWidth + ox) * channels;
+
+                    for (int c = 0; c < wide; c += 16)
+                    {
+                        Vector512<float> acc = Vector512.Load(b + c);
+                        for (int ky = kyBegin; ky < kyEnd; ky++)
+                        {
+                            float* from = rows[ky] + left + c;
+                            float* tap = w + (long)ky * kernel * channels + c;
+                            for (int kx = kxBegin; kx < kxEnd; kx++)
+                                acc = Vector512.FusedMultiplyAdd(Vector512.Load(from + (long)kx * channels), Vector512.Load(tap + (long)kx * channels), acc);
+                        }
+                        acc = Simd.Activate(acc, _activation);
+                        acc.Store(to + c);
+                        (Vector512.Load(sums + c) + acc).Store(sums + c);
+                    }
+                    if (wide < channels)
+                        NarrowPixel(oy, ox, rows, kyBegin, kyEnd, wide, sums);
                 }
             }
         }
