@@ -99,7 +99,7 @@ namespace EffNet.Kernels
         }
 
         /// <summary>One GEMM call's operands; the panel methods read them from here.</summary>
-        readonly struct Gemm
+        internal readonly struct Gemm
         {
             /// <summary>Pixels per register tile.</summary>
             public const int Rows = 6;

@@ -1,0 +1,127 @@
+using System;
+using System.Runtime.CompilerServices;
+
+namespace EffNet.Kernels
+{
+    /// <summary>
+    /// The expand 1x1 conv and the depthwise conv of an MBConv block in one pass: expanded rows are computed into a ring
+    /// buffer of <c>kernel</c> rows just before the depthwise conv reads them, so the expanded map (the largest tensor of
+    /// the network, several MB in the early blocks) is never written to memory and read back.
+    /// </summary>
+    /// <remarks>
+    /// Each thread takes a band of output rows with its own ring and recomputes the few expanded rows at the edges of its
+    /// band (kernel - stride rows), so the planner fuses only blocks whose maps are tall. The results are bit-identical to
+    /// <see cref="PointwiseConvolution"/> followed by <see cref="DepthwiseConvolution"/>: the same code computes every value.
+    /// </remarks>
+    public static unsafe class ExpandDepthwise
+    {
+        /// <summary>Floats of ring buffer one thread needs: <paramref name="kernel"/> expanded rows.</summary>
+        public static long RowBufferLength(int kernel, int inWidth, int midChannels) => (long)kernel * inWidth * midChannels;
+
+        /// <param name="input">[inHeight, inWidth, inChannels]: the block input</param>
+        /// <param name="expandWeights">[inChannels, midChannels], BatchNorm folded; SiLU follows</param>
+        /// <param name="depthwiseWeights">[kernel, kernel, midChannels], BatchNorm folded; SiLU follows</param>
+        /// <param name="output">[outHeight, outWidth, midChannels]: the depthwise output</param>
+        /// <param name="channelSums">[midChannels]; receives the sum of every output channel over all pixels</param>
+        /// <param name="rowBuffers">at least threads x <see cref="RowBufferLength"/> floats</param>
+        /// <param name="workers">threads to split the output rows over, or null for the calling thread only</param>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Run(ReadOnlySpan<float> input, int inHeight, int inWidth, int inChannels,
+                               ReadOnlySpan<float> expandWeights, ReadOnlySpan<float> expandBias, int midChannels,
+                               ReadOnlySpan<float> depthwiseWeights, ReadOnlySpan<float> depthwiseBias, int kernel, int stride, int padTop, int padLeft,
+                               Span<float> output, int outHeight, int outWidth, Span<float> channelSums, Span<float> rowBuffers,
+                               Threading.WorkerPool? workers = null)
+        {
+            Check.Length(input.Length, (long)inHeight * inWidth * inChannels, nameof(input));
+            Check.Length(expandWeights.Length, (long)inChannels * midChannels, nameof(expandWeights));
+            Check.Length(expandBias.Length, midChannels, nameof(expandBias));
+            Check.Length(depthwiseWeights.Length, (long)kernel * kernel * midChannels, nameof(depthwiseWeights));
+            Check.Length(depthwiseBias.Length, midChannels, nameof(depthwiseBias));
+            Check.Length(output.Length, (long)outHeight * outWidth * midChannels, nameof(output));
+            Check.Length(channelSums.Length, midChannels, nameof(channelSums));
+            long ring = RowBufferLength(kernel, inWidth, midChannels);
+            Check.Length(rowBuffers.Length, ring * (workers?.Threads ?? 1), nameof(rowBuffers));
+            channelSums.Slice(0, midChannels).Clear();
+
+            fixed (float* x = input, we = expandWeights, be = expandBias, wd = depthwiseWeights, bd = depthwiseBias,
+                   y = output, sums = channelSums, rings = rowBuffers)
+            {
+                var fused = new Fused(x, inHeight, inWidth, inChannels, we, be, midChannels,
+                    new DepthwiseConvolution.Depthwise(null, inHeight, inWidth, midChannels, wd, bd, kernel, stride, padTop, padLeft,
+                                                       y, outHeight, outWidth, Activation.SiLU),
+                    kernel, rings, ring);
+                if (workers is null || outHeight < MinRowsPerThread * workers.Threads)
+                {
+                    fused.Rows(0, outHeight, sums, worker: 0);
+                    return;
+                }
+                var job = (RowsJob)(workers.ExpandDepthwiseJob ??= new RowsJob());
+                job.Fused = fused;
+                job.Sums.Prepare(workers.Threads, midChannels);
+                workers.Run(job, outHeight);
+                job.Sums.AddTo(sums, midChannels);
+            }
+        }
+
+        // A thread's band recomputes up to kernel - stride expanded rows; below this many output rows that is too much.
+        const int MinRowsPerThread = 8;
+
+        sealed class RowsJob : Threading.IParallelJob
+        {
+            public Fused Fused;
+            public readonly Threading.PerWorkerSums Sums = new();
+
+            public void Execute(int start, int end, int worker)
+            {
+                fixed (float* sums = Sums.Of(worker))
+                    Fused.Rows(start, end, sums, worker);
+            }
+        }
+
+        readonly struct Fused
+        {
+            readonly float* _x, _expandWeights, _expandBias, _rings;
+            readonly int _inHeight, _inWidth, _inChannels, _midChannels, _kernel;
+            readonly long _ringLength;
+            readonly DepthwiseConvolution.Depthwise _depthwise;
+
+            public Fused(float* x, int inHeight, int inWidth, int inChannels, float* expandWeights, float* expandBias, int midChannels,
+                         DepthwiseConvolution.Depthwise depthwise, int kernel, float* rings, long ringLength)
+            {
+                _x = x; _inHeight = inHeight; _inWidth = inWidth; _inChannels = inChannels;
+                _expandWeights = expandWeights; _expandBias = expandBias; _midChannels = midChannels;
+                _depthwise = depthwise; _kernel = kernel; _rings = rings; _ringLength = ringLength;
+            }
+
+            /// <summary>Output rows [first, end) with the ring of thread <paramref name="worker"/>.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            public void Rows(int first, int end, float* sums, int worker)
+            {
+                float* ring = _rings + worker * _ringLength;
+                long rowLength = (long)_inWidth * _midChannels;
+                float** rows = stackalloc float*[_kernel];
+                int expandedEnd = int.MinValue; // input rows below this are in the ring (or no longer needed)
+                for (int oy = first; oy < end; oy++)
+                {
+                    (int iy0, int kyBegin, int kyEnd) = _depthwise.Window(oy);
+                    // Input row iy lives in slot iy mod kernel. A window spans at most kernel rows, so a new row only
+                    // overwrites one that every later window has left behind.
+                    for (int iy = Math.Max(iy0 + kyBegin, expandedEnd); iy < iy0 + kyEnd; iy++)
+                        ExpandRow(iy, ring + iy % _kernel * rowLength);
+                    expandedEnd = Math.Max(expandedEnd, iy0 + kyEnd);
+                    for (int ky = kyBegin; ky < kyEnd; ky++)
+                        rows[ky] = ring + (iy0 + ky) % _kernel * rowLength;
+                    _depthwise.Row(oy, rows, kyBegin, kyEnd, sums);
+                }
+            }
+
+            // One row of the expand conv: a GEMM of inWidth pixels, SiLU fused.
+            void ExpandRow(int iy, float* to)
+            {
+                var gemm = new PointwiseConvolution.Gemm(_x + (long)iy * _inWidth * _inChannels, _inWidth, _inChannels,
+                    to, _midChannels, _expandWeights, _expandBias, null, Activation.SiLU);
+                gemm.Pixels(0, _inWidth);
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+using System;
+using EffNet.Kernels;
+using EffNet.Threading;
+using Xunit;
+
+namespace EffNet.Runtime.Tests.Kernels
+{
+    /// <summary>The fused expand + depthwise kernel against the two kernels it replaces, run one after the other.</summary>
+    public sealed class ExpandDepthwiseTests
+    {
+        static float[] Random(int length, int seed)
+        {
+            var random = new Random(seed);
+            var values = new float[length];
+            for (int i = 0; i < length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
+            return values;
+        }
+
+        [Theory]
+        // height, width, in, mid, kernel, stride, padTop, padLeft, threads
+        [InlineData(112, 112, 16, 96, 3, 1, 1, 1, 1)]     // B0 features.2.0 shape, stride 1
+        [InlineData(56, 56, 24, 144, 5, 2, 2, 2, 1)]      // B0 features.3.0: 5x5 stride 2
+        [InlineData(57, 41, 24, 144, 5, 2, 1, 2, 2)]      // odd sizes, TF-style uneven padding, two threads
+        [InlineData(30, 30, 8, 40, 3, 2, 0, 0, 3)]        // no top padding (TF SAME on an even map), three threads
+        [InlineData(20, 13, 12, 24, 3, 1, 1, 1, 2)]       // a channel count with an 8-wide tail
+        [InlineData(9, 9, 16, 32, 5, 1, 2, 2, 2)]         // too short to split: one thread does it all
+        public void Fused_result_equals_expand_then_depthwise(int height, int width, int inChannels, int mid, int kernel, int stride,
+                                                              int padTop, int padLeft, int threads)
+        {
+            int outHeight = (height + 2 * padTop - kernel) / stride + 1, outWidth = (width + 2 * padLeft - kernel) / stride + 1;
+            float[] input = Random(height * width * inChannels, 1), expandWeights = Random(inChannels * mid, 2), expandBias = Random(mid, 3);
+            float[] depthwiseWeights = Random(kernel * kernel * mid, 4), depthwiseBias = Random(mid, 5);
+
+            var expanded = new float[height * width * mid];
+            var expected = new float[outHeight * outWidth * mid];
+            var expectedSums = new float[mid];
+            PointwiseConvolution.Run(input, expandWeights, expandBias, expanded, height * width, inChannels, mid, Activation.SiLU);
+            DepthwiseConvolution.Run(expanded, height, width, mid, depthwiseWeights, depthwiseBias, kernel, stride, padTop, padLeft,
+                                     expected, outHeight, outWidth, Activation.SiLU, expectedSums);
+
+            using WorkerPool? pool = threads > 1 ? new WorkerPool(threads) : null;
+            var actual = new float[expected.Length];
+            var sums = new float[mid];
+            var rings = new float[ExpandDepthwise.RowBufferLength(kernel, width, mid) * threads];
+            for (int run = 0; run < 2; run++) // the second run reuses rings that hold the first run's rows
+            {
+                ExpandDepthwise.Run(input, height, width, inChannels, expandWeights, expandBias, mid,
+                                    depthwiseWeights, depthwiseBias, kernel, stride, padTop, padLeft,
+                                    actual, outHeight, outWidth, sums, rings, pool);
+                Assert.Equal(expected, actual); // the same code computes every value: bit for bit
+                for (int c = 0; c < mid; c++)
+                    Assert.Equal(expectedSums[c], sums[c], Math.Abs(expectedSums[c]) * 1e-5 + 1e-4); // summed in another order
+            }
+        }
+
+        [Fact]
+        public void Too_small_row_buffers_are_rejected_with_the_length_needed()
+        {
+            using var pool = new WorkerPool(2);
+            long oneRing = ExpandDepthwise.RowBufferLength(3, 16, 32);
+            var e = Assert.Throws<ArgumentException>(() => ExpandDepthwise.Run(
+                new float[16 * 16 * 8], 16, 16, 8, new float[8 * 32], new float[32], 32, new float[9 * 32], new float[32], 3, 1, 1, 1,
+                new float[16 * 16 * 32], 16, 16, new float[32], new float[oneRing], pool));
+            Assert.Contains("rowBuffers", e.Message);
+            Assert.Contains((2 * oneRing).ToString(), e.Message);
+        }
+    }
+}
