@@ -15,12 +15,20 @@ namespace EffNet
         readonly AlignedBuffer _arena;
         readonly string _modelName;
 
-        ModelSession(WeightBlob weights, long arenaFloats, string modelName, ModelOptions? options)
+        ModelSession(WeightBlob weights, long arenaFloats, long rowBufferFloats, string modelName, ModelOptions? options)
         {
             _weights = weights;
             _modelName = modelName;
-            _arena = new AlignedBuffer(arenaFloats);
             int threads = (options ?? ModelOptions.Default).Threads;
+            // The planned tensors, then one row buffer per thread for the blocks that stream expand into depthwise.
+            long floats = arenaFloats + threads * rowBufferFloats;
+            if (floats > Array.MaxLength)
+            {
+                weights.Dispose();
+                throw new ArgumentOutOfRangeException(nameof(options), threads,
+                    $"{modelName} with {threads} threads needs {floats:N0} floats of activations and row buffers, more than one span can hold; use fewer threads.");
+            }
+            _arena = new AlignedBuffer(floats);
             Workers = threads > 1 ? new Threading.WorkerPool(threads) : null;
         }
 
@@ -31,19 +39,21 @@ namespace EffNet
         /// Loads weights for the model the generator compiled from <paramref name="config"/>. The generator's fingerprint is
         /// compared with the runtime's, so a generator and runtime of different versions cannot silently disagree on layout.
         /// </summary>
-        public static ModelSession Load(string path, ModelConfig config, ulong generatedFingerprint, long arenaFloats, string modelName,
-                                        ModelOptions? options = null)
+        /// <param name="arenaFloats">the planned activation tensors</param>
+        /// <param name="rowBufferFloats">row buffers per thread, placed after the planned tensors</param>
+        public static ModelSession Load(string path, ModelConfig config, ulong generatedFingerprint, long arenaFloats, long rowBufferFloats,
+                                        string modelName, ModelOptions? options = null)
         {
             NetworkLayout layout = LayoutFor(config, generatedFingerprint, modelName);
-            return new ModelSession(WeightBlob.Read(path, layout), arenaFloats, modelName, options);
+            return new ModelSession(WeightBlob.Read(path, layout), arenaFloats, rowBufferFloats, modelName, options);
         }
 
-        /// <inheritdoc cref="Load(string, ModelConfig, ulong, long, string, ModelOptions?)"/>
-        public static ModelSession Load(Stream stream, ModelConfig config, ulong generatedFingerprint, long arenaFloats, string modelName,
-                                        ModelOptions? options = null)
+        /// <inheritdoc cref="Load(string, ModelConfig, ulong, long, long, string, ModelOptions?)"/>
+        public static ModelSession Load(Stream stream, ModelConfig config, ulong generatedFingerprint, long arenaFloats, long rowBufferFloats,
+                                        string modelName, ModelOptions? options = null)
         {
             NetworkLayout layout = LayoutFor(config, generatedFingerprint, modelName);
-            return new ModelSession(WeightBlob.Read(stream, layout, (stream as FileStream)?.Name), arenaFloats, modelName, options);
+            return new ModelSession(WeightBlob.Read(stream, layout, (stream as FileStream)?.Name), arenaFloats, rowBufferFloats, modelName, options);
         }
 
         static NetworkLayout LayoutFor(ModelConfig config, ulong generatedFingerprint, string modelName)

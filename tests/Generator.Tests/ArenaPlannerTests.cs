@@ -56,9 +56,24 @@ namespace EffNet.Generator.Tests
             ForwardPlan plan = PlanFor(0);
             long sum = plan.Tensors.Sum(t => t.Floats);
 
-            // 6,021,120 bytes for B0: the expand output of features.2.0 (4.8 MB) plus what lives beside it.
-            Assert.Equal(1_505_280, plan.ArenaFloats);
+            // 4,014,080 bytes for B0: the stem output and block 0's depthwise output (112 x 112 x 32 each) and block 0's
+            // output (112 x 112 x 16), alive together. The larger expanded maps of blocks 1-4 stream through row buffers.
+            Assert.Equal(1_003_520, plan.ArenaFloats);
             Assert.True(plan.ArenaFloats * 3 < sum, $"arena {plan.ArenaFloats} floats vs {sum} floats in all tensors");
+        }
+
+        [Fact]
+        public void Tall_blocks_with_expanded_maps_of_512_KB_or_more_stream_them_through_row_buffers_sized_for_the_widest_ring()
+        {
+            ForwardPlan plan = PlanFor(0);
+            // B0's expanded maps: features.2.0 [112, 112, 96], 2.1 and 3.0 [56, 56, 144] and 3.1 [28, 28, 240] are at least
+            // 128K floats with at least 16 output rows. 4.0 [28, 28, 240] has stride 2, so 14 output rows, like 5.1 and 5.2
+            // [14, 14, 672].
+            var fused = plan.Blocks.Where(b => b.FusesExpand).Select(b => b.Block.Module).ToArray();
+            Assert.Equal(new[] { "features.2.0", "features.2.1", "features.3.0", "features.3.1" }, fused);
+            Assert.All(plan.Blocks.Where(b => b.FusesExpand), b => Assert.Null(b.Expanded));
+            // The widest ring: features.3.0, 5 rows of 56 x 144.
+            Assert.Equal(5L * 56 * 144, plan.RowBufferFloats);
         }
 
         [Fact]
@@ -126,7 +141,9 @@ namespace EffNet.Generator.Tests
             foreach (BlockTensors block in plan.Blocks)
             {
                 string name = block.Block.Module;
-                Assert.Equal(block.Block.HasExpansion, block.Expanded != null);
+                Assert.Equal(block.Block.HasExpansion && !block.FusesExpand, block.Expanded != null);
+                if (block.FusesExpand)
+                    Assert.True(block.Block.HasExpansion, $"{name}: fuses an expand conv it does not have");
                 if (block.Expanded != null)
                     Assert.True(block.Input.LastStep >= block.Expanded.FirstStep, $"{name}: input dies before the expand reads it");
                 PlannedTensor depthwiseInput = block.Expanded ?? block.Input;

@@ -68,6 +68,9 @@ namespace EffNet.Generator.Emit
             w.Line($"//   multiply-adds  {G(layout.MultiplyAdds)} per image");
             w.Line($"//   weights        {G(layout.WeightFloats * 4)} bytes in one blob, BatchNorm folded; fingerprint 0x{layout.Fingerprint:x16}");
             w.Line($"//   arena          {G(plan.ArenaFloats * 4)} bytes planned from tensor lifetimes; the largest single tensor is {G(plan.Largest.Floats * 4)} bytes ({plan.Largest.Description} {Shape(plan.Largest)})");
+            var fused = plan.Blocks.Where(b => b.FusesExpand).Select(b => b.Block.Index.ToString(CultureInfo.InvariantCulture)).ToList();
+            if (fused.Count > 0)
+                w.Line($"//   row buffers    {G(plan.RowBufferFloats * 4)} bytes per thread, in which blocks {string.Join(", ", fused)} stream the expand conv into the depthwise conv");
             w.Line("//");
             w.Line("// Blocks (k = depthwise kernel, s = stride, se = squeeze-excitation width)");
             w.Line("//   #   module         type     k  s  in -> mid -> out      se    size in -> out  residual");
@@ -100,10 +103,12 @@ namespace EffNet.Generator.Emit
             Constant(w, "Learnable parameters, counted as torchvision counts them.", "long", "ParameterCount", N(layout.ParameterCount));
             Constant(w, "Multiply-accumulates of the convolutions and the classifier for one image.", "long", "MultiplyAdds", N(layout.MultiplyAdds));
             Constant(w, "Bytes of the activation arena, planned at compile time from tensor lifetimes.", "long", "ArenaBytes", N(plan.ArenaFloats * 4));
+            Constant(w, "Bytes of row buffers each thread adds to the arena, for the blocks whose expand conv streams into the depthwise conv.", "long", "RowBufferBytesPerThread", N(plan.RowBufferFloats * 4));
             Constant(w, "Bytes of packed weights (BatchNorm folded) this model loads.", "long", "WeightBytes", N(layout.WeightFloats * 4));
             Constant(w, "Hash of the exact architecture; a weight blob must carry the same one.", "ulong", "Fingerprint", $"0x{layout.Fingerprint:x16}UL");
             w.Line();
             w.Line($"const long ArenaFloats = {plan.ArenaFloats};");
+            w.Line($"const long RowBufferFloats = {plan.RowBufferFloats}; // per thread, after the arena");
             w.Line($"static readonly global::EffNet.Model.ModelConfig Config = new global::EffNet.Model.ModelConfig(Width: {F(config.Width)}, Depth: {F(config.Depth)}, Resolution: {resolution}, NumClasses: {config.NumClasses}, Padding: global::EffNet.EfficientNetPadding.{config.Padding});");
             w.Line();
             w.Line("readonly global::EffNet.ModelSession _session;");
@@ -114,13 +119,13 @@ namespace EffNet.Generator.Emit
             w.Line("/// <param name=\"path\">The weight blob.</param>");
             w.Line("/// <param name=\"options\">Threads and other run options; by default every core.</param>");
             w.Line($"public static {name} Load(string path, global::EffNet.ModelOptions? options = null)");
-            w.Line($"    => new {name}(global::EffNet.ModelSession.Load(path, Config, Fingerprint, ArenaFloats, \"{name}\", options));");
+            w.Line($"    => new {name}(global::EffNet.ModelSession.Load(path, Config, Fingerprint, ArenaFloats, RowBufferFloats, \"{name}\", options));");
             w.Line();
             w.Line("/// <summary>Loads a weight blob from a stream positioned at its first byte.</summary>");
             w.Line("/// <param name=\"weights\">The weight blob.</param>");
             w.Line("/// <param name=\"options\">Threads and other run options; by default every core.</param>");
             w.Line($"public static {name} Load(global::System.IO.Stream weights, global::EffNet.ModelOptions? options = null)");
-            w.Line($"    => new {name}(global::EffNet.ModelSession.Load(weights, Config, Fingerprint, ArenaFloats, \"{name}\", options));");
+            w.Line($"    => new {name}(global::EffNet.ModelSession.Load(weights, Config, Fingerprint, ArenaFloats, RowBufferFloats, \"{name}\", options));");
             w.Line();
             w.Line($"/// <summary>Classifies one image: float32 [3, {resolution}, {resolution}] CHW in, {config.NumClasses} logits out. Allocates nothing.</summary>");
             w.Line("public void Run(global::System.ReadOnlySpan<float> image, global::System.Span<float> logits) => RunTraced(image, logits, null);");
@@ -170,7 +175,7 @@ namespace EffNet.Generator.Emit
             WriteForward(w, plan);
             WriteStem(w, plan);
             foreach (BlockTensors block in plan.Blocks)
-                WriteBlock(w, block);
+                WriteBlock(w, block, plan);
             WriteHead(w, plan);
             WriteClassifier(w, plan);
             w.Close();
@@ -213,7 +218,7 @@ namespace EffNet.Generator.Emit
             w.Line();
         }
 
-        static void WriteBlock(SourceWriter w, BlockTensors t)
+        static void WriteBlock(SourceWriter w, BlockTensors t, ForwardPlan plan)
         {
             BlockLayout b = t.Block;
             int outPixels = b.OutHeight * b.OutWidth;
@@ -230,6 +235,37 @@ namespace EffNet.Generator.Emit
             w.Line($"Span<float> squeeze = stackalloc float[{b.SqueezeChannels}];");
             w.Line();
 
+            if (t.FusesExpand) WriteFusedExpandDepthwise(w, b, plan);
+            else WriteExpandThenDepthwise(w, b);
+            string se = b.SqueezeReduce.Module.Substring(0, b.SqueezeReduce.Module.Length - ".fc1".Length);
+            w.Line($"// {Sub(se)}: squeeze-excitation {b.MidChannels} -> {b.SqueezeChannels} -> {b.MidChannels}; the gate scales the projection's input channels");
+            w.Line($"SqueezeExcitation.Run(gate, pixels: {outPixels}, channels: {b.MidChannels},");
+            w.Line($"    {Weights(b.SqueezeReduce, "reduceWeights", "reduceBias")},");
+            w.Line($"    {Weights(b.SqueezeExpand, "expandWeights", "expandBias")}, squeezeChannels: {b.SqueezeChannels}, squeeze);");
+            ConvLayer project = b.Project;
+            w.Line($"// {Sub(project)}: project 1x1 of the gated map, {b.MidChannels} -> {b.OutChannels}, BatchNorm folded, no activation{(b.HasResidual ? ", plus the block input" : "")}");
+            w.Line($"PointwiseConvolution.Run(depthwise, {Weights(project)}, output,");
+            w.Line($"    pixels: {outPixels}, inChannels: {b.MidChannels}, outChannels: {b.OutChannels}, Activation.None,");
+            w.Line($"    {(b.HasResidual ? "residual: input, " : "")}inputScale: gate, panelScratch: panel, workers: workers);");
+            w.Close();
+            w.Line();
+        }
+
+        // Expand and depthwise as one pass: the expanded map exists only as a few rows in each thread's row buffer.
+        static void WriteFusedExpandDepthwise(SourceWriter w, BlockLayout b, ForwardPlan plan)
+        {
+            ConvLayer expand = b.Expand!, dw = b.Depthwise;
+            w.Line($"Span<float> rowBuffers = arena.Slice({plan.ArenaFloats}); // after the planned tensors: {plan.RowBufferFloats} floats per thread");
+            w.Line($"// {Sub(expand)} + {Sub(dw)}: expand 1x1, {b.InChannels} -> {b.MidChannels}, SiLU, streamed row by row into depthwise {b.Kernel}x{b.Kernel} stride {b.Stride},");
+            w.Line($"// padding {b.PadTop} top / {b.PadLeft} left, SiLU (BatchNorm folded into both); sums each channel for the SE pool");
+            w.Line($"ExpandDepthwise.Run(input, inHeight: {b.InHeight}, inWidth: {b.InWidth}, inChannels: {b.InChannels},");
+            w.Line($"    {Weights(expand, "expandWeights", "expandBias")}, midChannels: {b.MidChannels},");
+            w.Line($"    {Weights(dw, "depthwiseWeights", "depthwiseBias")}, kernel: {b.Kernel}, stride: {b.Stride}, padTop: {b.PadTop}, padLeft: {b.PadLeft},");
+            w.Line($"    depthwise, outHeight: {b.OutHeight}, outWidth: {b.OutWidth}, channelSums: gate, rowBuffers, workers);");
+        }
+
+        static void WriteExpandThenDepthwise(SourceWriter w, BlockLayout b)
+        {
             string depthwiseInput = "input";
             if (b.Expand is ConvLayer expand)
             {
@@ -243,18 +279,6 @@ namespace EffNet.Generator.Emit
             w.Line($"DepthwiseConvolution.Run({depthwiseInput}, inHeight: {b.InHeight}, inWidth: {b.InWidth}, channels: {b.MidChannels},");
             w.Line($"    {Weights(dw)}, kernel: {b.Kernel}, stride: {b.Stride}, padTop: {b.PadTop}, padLeft: {b.PadLeft},");
             w.Line($"    depthwise, outHeight: {b.OutHeight}, outWidth: {b.OutWidth}, Activation.SiLU, channelSums: gate, workers);");
-            string se = b.SqueezeReduce.Module.Substring(0, b.SqueezeReduce.Module.Length - ".fc1".Length);
-            w.Line($"// {Sub(se)}: squeeze-excitation {b.MidChannels} -> {b.SqueezeChannels} -> {b.MidChannels}; the gate scales the projection's input channels");
-            w.Line($"SqueezeExcitation.Run(gate, pixels: {outPixels}, channels: {b.MidChannels},");
-            w.Line($"    {Weights(b.SqueezeReduce, "reduceWeights", "reduceBias")},");
-            w.Line($"    {Weights(b.SqueezeExpand, "expandWeights", "expandBias")}, squeezeChannels: {b.SqueezeChannels}, squeeze);");
-            ConvLayer project = b.Project;
-            w.Line($"// {Sub(project)}: project 1x1 of the gated map, {b.MidChannels} -> {b.OutChannels}, BatchNorm folded, no activation{(b.HasResidual ? ", plus the block input" : "")}");
-            w.Line($"PointwiseConvolution.Run(depthwise, {Weights(project)}, output,");
-            w.Line($"    pixels: {outPixels}, inChannels: {b.MidChannels}, outChannels: {b.OutChannels}, Activation.None,");
-            w.Line($"    {(b.HasResidual ? "residual: input, " : "")}inputScale: gate, panelScratch: panel, workers: workers);");
-            w.Close();
-            w.Line();
         }
 
         static void WriteHead(SourceWriter w, ForwardPlan plan)
