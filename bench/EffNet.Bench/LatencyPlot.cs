@@ -7,7 +7,8 @@ using ScottPlot;
 namespace EffNet.Bench
 {
     /// <summary>
-    /// Renders the medians of a `compare --csv` file as a PNG: one group of bars per model and thread count, one bar per
+    /// Renders the medians of one or more `compare --csv` files (comma-separated: B7 usually gets a run of its own with
+    /// fewer rounds) as a PNG: one group of bars per model and thread count, one bar per
     /// engine, on a log-scaled latency axis (B0 takes milliseconds and B7 hundreds of them: on a linear axis B0's bars
     /// would be a few pixels tall).
     /// </summary>
@@ -16,10 +17,14 @@ namespace EffNet.Bench
         const double BarWidth = 0.38;
         const double ModelGap = 0.6;   // extra space between the groups of two different models
 
-        public static int Run(string csvPath, string outPath, int width, int height)
+        public static int Run(string csvPaths, string outPath, int width, int height)
         {
-            List<LatencyRow> rows;
-            try { rows = LatencyCsv.Read(csvPath); }
+            var rows = new List<LatencyRow>();
+            try
+            {
+                foreach (string path in csvPaths.Split(',', StringSplitOptions.RemoveEmptyEntries))
+                    rows.AddRange(LatencyCsv.Read(path));
+            }
             catch (Exception e) when (e is FormatException or IOException)
             {
                 Console.Error.WriteLine(e.Message);
@@ -27,7 +32,7 @@ namespace EffNet.Bench
             }
             if (rows.Count == 0)
             {
-                Console.Error.WriteLine($"{csvPath} has no rows to plot.");
+                Console.Error.WriteLine($"{csvPaths}: no rows to plot.");
                 return 1;
             }
             UseInstalledFonts();
@@ -107,7 +112,7 @@ namespace EffNet.Bench
             string? folder = Path.GetDirectoryName(Path.GetFullPath(outPath));
             if (folder != null) Directory.CreateDirectory(folder);
             plot.SavePng(outPath, width, height);
-            Console.WriteLine($"{outPath}: {groups.Length} groups x {engines.Length} engines from {csvPath}");
+            Console.WriteLine($"{outPath}: {groups.Length} groups x {engines.Length} engines from {csvPaths}");
             return 0;
         }
 

@@ -1,7 +1,7 @@
 // Benchmarks EffNet against ONNX Runtime on the same weights and input (tools/make_bench_models.py makes them).
 //
 //   dotnet run -c Release --project bench/EffNet.Bench -- compare [--models 0,3,7] [--threads 1,2] [--rounds 15] [--csv medians.csv]
-//   dotnet run -c Release --project bench/EffNet.Bench -- plot --csv medians.csv --out docs/images/latency.png [--width 900] [--height 520]
+//   dotnet run -c Release --project bench/EffNet.Bench -- plot --csv medians.csv[,more.csv] --out docs/images/latency.png [--width 900] [--height 520]
 //        (bench/latency-sample.csv holds the medians of docs/performance.md's table, to try the plot without a long run)
 //   dotnet run -c Release --project bench/EffNet.Bench -- profile [--model 0]      per-stage time of our model
 //   dotnet run -c Release --project bench/EffNet.Bench -- bdn [BenchmarkDotNet args]  the BenchmarkDotNet suite
@@ -21,7 +21,7 @@ switch (mode)
     case "plot":
         if (Option("--csv") is not string csv || Option("--out") is not string png)
         {
-            Console.Error.WriteLine("usage: EffNet.Bench plot --csv medians.csv --out latency.png [--width 900] [--height 520]");
+            Console.Error.WriteLine("usage: EffNet.Bench plot --csv medians.csv[,more.csv] --out latency.png [--width 900] [--height 520]");
             return 1;
         }
         return LatencyPlot.Run(csv, png, int.Parse(Option("--width") ?? "900"), int.Parse(Option("--height") ?? "520"));
