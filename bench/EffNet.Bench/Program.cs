@@ -1,6 +1,8 @@
 // Benchmarks EffNet against ONNX Runtime on the same weights and input (tools/make_bench_models.py makes them).
 //
-//   dotnet run -c Release --project bench/EffNet.Bench -- compare [--models 0,3,7] [--threads 1,2] [--rounds 15]
+//   dotnet run -c Release --project bench/EffNet.Bench -- compare [--models 0,3,7] [--threads 1,2] [--rounds 15] [--csv medians.csv]
+//   dotnet run -c Release --project bench/EffNet.Bench -- plot --csv medians.csv[,more.csv] --out docs/images/latency.png [--width 900] [--height 520]
+//        (bench/latency-sample.csv holds the medians of docs/performance.md's table, to try the plot without a long run)
 //   dotnet run -c Release --project bench/EffNet.Bench -- profile [--model 0]      per-stage time of our model
 //   dotnet run -c Release --project bench/EffNet.Bench -- bdn [BenchmarkDotNet args]  the BenchmarkDotNet suite
 using System;
@@ -15,7 +17,14 @@ int[] List(string name, string fallback) => (Option(name) ?? fallback).Split(','
 switch (mode)
 {
     case "compare":
-        return SideBySide.Run(List("--models", "0,3,7"), List("--threads", "1,2"), int.Parse(Option("--rounds") ?? "15"));
+        return SideBySide.Run(List("--models", "0,3,7"), List("--threads", "1,2"), int.Parse(Option("--rounds") ?? "15"), Option("--csv"));
+    case "plot":
+        if (Option("--csv") is not string csv || Option("--out") is not string png)
+        {
+            Console.Error.WriteLine("usage: EffNet.Bench plot --csv medians.csv[,more.csv] --out latency.png [--width 900] [--height 520]");
+            return 1;
+        }
+        return LatencyPlot.Run(csv, png, int.Parse(Option("--width") ?? "900"), int.Parse(Option("--height") ?? "520"));
     case "profile":
         return StageProfile.Run(int.Parse(Option("--model") ?? "0"), int.Parse(Option("--runs") ?? "30"), int.Parse(Option("--threads") ?? "1"));
     case "layers":
@@ -26,6 +35,6 @@ switch (mode)
         BenchmarkSwitcher.FromAssembly(typeof(SideBySide).Assembly).Run(args.Skip(1).ToArray());
         return 0;
     default:
-        Console.Error.WriteLine("usage: EffNet.Bench compare|profile|bdn");
+        Console.Error.WriteLine("usage: EffNet.Bench compare|plot|profile|layers|kernels|bdn");
         return 1;
 }

@@ -7,14 +7,16 @@ namespace EffNet.Bench
 {
     /// <summary>
     /// The quick ratio run: both engines on the same weights and input, their logits checked against torchvision's first,
-    /// then timed in alternating rounds (A then B, B then A, ...) so drift hits both; prints medians and the ratio.
+    /// then timed in alternating rounds (A then B, B then A, ...) so drift hits both; prints medians and the ratio, and
+    /// writes the medians to <c>csvPath</c> when one is given (the input of the `plot` mode).
     /// </summary>
     static class SideBySide
     {
         const int RunsPerRound = 5;
 
-        public static int Run(int[] phis, int[] threadCounts, int rounds)
+        public static int Run(int[] phis, int[] threadCounts, int rounds, string? csvPath = null)
         {
+            using LatencyCsv? csv = csvPath == null ? null : new LatencyCsv(csvPath);
             Console.WriteLine($"EffNet vs ONNX Runtime, batch 1, medians of {rounds} alternating rounds x {RunsPerRound} runs; {Environment.ProcessorCount} cores");
             int failures = 0;
             foreach (int phi in phis)
@@ -48,8 +50,11 @@ namespace EffNet.Bench
                     double a = Timing.Median(oursTimes), b = Timing.Median(onnxTimes);
                     Console.WriteLine($"{model.Name} threads={threads}: EffNet {a:F2} ms, ONNX Runtime {b:F2} ms, ratio {a / b:F2}  " +
                                       $"[logits vs torchvision: EffNet {oursDiff:e1}, ONNX Runtime {onnxDiff:e1} x max|logit|]");
+                    csv?.Add(new LatencyRow($"B{phi}", model.Resolution, threads, "EffNet", a, oursTimes.Count));
+                    csv?.Add(new LatencyRow($"B{phi}", model.Resolution, threads, "ONNX Runtime", b, onnxTimes.Count));
                 }
             }
+            if (csvPath != null) Console.WriteLine($"medians written to {csvPath}");
             return failures == 0 ? 0 : 1;
         }
 
