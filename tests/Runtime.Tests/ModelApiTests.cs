@@ -91,8 +91,8 @@ namespace EffNet.Runtime.Tests
         [Fact]
         public void Arena_is_at_least_the_largest_tensor_and_well_below_the_sum_of_all()
         {
-            // B0: the expanded maps of the early blocks stream through row buffers, so the largest tensors are the stem output
-            // and block 0's depthwise output, 112 x 112 x 32 floats each, alive together with block 0's output.
+            // B0: the expanded maps of the early blocks stream through row buffers, so the arena peaks while block 0 runs:
+            // the stem output and block 0's depthwise output (112 x 112 x 32 floats each) and block 0's output (112 x 112 x 16).
             long largest = 112L * 112 * 32 * 4;
             Assert.InRange(B0.ArenaBytes, 2 * largest, 3 * largest);
             Assert.Equal(5L * 56 * 144 * 4, B0.RowBufferBytesPerThread); // features.3.0's ring: 5 rows of 56 x 144
