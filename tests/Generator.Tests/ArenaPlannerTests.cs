@@ -77,6 +77,16 @@ namespace EffNet.Generator.Tests
         }
 
         [Fact]
+        public void Blocks_with_fewer_pixels_than_outputs_gate_the_map_in_place_and_plan_no_weight_scratch()
+        {
+            ForwardPlan plan = PlanFor(0);
+            // B0's 7x7 blocks: 49 pixels x 1152 channels to scale, against 1152 x 192 (or 320) weights.
+            var inPlace = plan.Blocks.Where(b => b.Panel == null).Select(b => b.Block.Module).ToArray();
+            Assert.Equal(new[] { "features.6.0", "features.6.1", "features.6.2", "features.6.3", "features.7.0" }, inPlace);
+            Assert.DoesNotContain(plan.Tensors, t => t.Name.EndsWith("Panel") && inPlace.Any(m => t.Description.StartsWith(m + " ")));
+        }
+
+        [Fact]
         public void Planner_packs_disjoint_lifetimes_into_the_same_bytes_and_separates_overlapping_ones()
         {
             var a = new PlannedTensor("a", "a", 1, 1, 100, firstStep: 0);

@@ -230,7 +230,7 @@ namespace EffNet.Generator.Emit
             if (t.Expanded != null) Declare(w, "expanded", t.Expanded);
             Declare(w, "depthwise", t.Depthwise);
             Declare(w, "output", t.Output);
-            Declare(w, "panel", t.Panel);
+            if (t.Panel != null) Declare(w, "panel", t.Panel);
             w.Line($"Span<float> gate = stackalloc float[{b.MidChannels}]; // channel sums, then the squeeze-excitation gate");
             w.Line($"Span<float> squeeze = stackalloc float[{b.SqueezeChannels}];");
             w.Line();
@@ -238,15 +238,20 @@ namespace EffNet.Generator.Emit
             if (t.FusesExpand) WriteFusedExpandDepthwise(w, b, plan);
             else WriteExpandThenDepthwise(w, b);
             string se = b.SqueezeReduce.Module.Substring(0, b.SqueezeReduce.Module.Length - ".fc1".Length);
-            w.Line($"// {Sub(se)}: squeeze-excitation {b.MidChannels} -> {b.SqueezeChannels} -> {b.MidChannels}; the gate scales the projection's input channels");
+            bool gatesMap = t.Panel == null;
+            w.Line($"// {Sub(se)}: squeeze-excitation {b.MidChannels} -> {b.SqueezeChannels} -> {b.MidChannels}; " +
+                   (gatesMap ? $"with {outPixels} pixels and {b.OutChannels} outputs, the gate scales the map in place (fewer multiplies than the weights)"
+                             : "the gate scales the projection's input channels"));
             w.Line($"SqueezeExcitation.Run(gate, pixels: {outPixels}, channels: {b.MidChannels},");
             w.Line($"    {Weights(b.SqueezeReduce, "reduceWeights", "reduceBias")},");
             w.Line($"    {Weights(b.SqueezeExpand, "expandWeights", "expandBias")}, squeezeChannels: {b.SqueezeChannels}, squeeze);");
+            if (gatesMap)
+                w.Line($"SqueezeExcitation.ScaleChannels(depthwise, gate, pixels: {outPixels}, channels: {b.MidChannels});");
             ConvLayer project = b.Project;
             w.Line($"// {Sub(project)}: project 1x1 of the gated map, {b.MidChannels} -> {b.OutChannels}, BatchNorm folded, no activation{(b.HasResidual ? ", plus the block input" : "")}");
             w.Line($"PointwiseConvolution.Run(depthwise, {Weights(project)}, output,");
             w.Line($"    pixels: {outPixels}, inChannels: {b.MidChannels}, outChannels: {b.OutChannels}, Activation.None,");
-            w.Line($"    {(b.HasResidual ? "residual: input, " : "")}inputScale: gate, panelScratch: panel, workers: workers);");
+            w.Line($"    {(b.HasResidual ? "residual: input, " : "")}{(gatesMap ? "" : "inputScale: gate, panelScratch: panel, ")}workers: workers);");
             w.Close();
             w.Line();
         }

@@ -8,7 +8,7 @@ namespace EffNet.Generator.Planning
     /// <summary>The activation tensors one MBConv block reads and writes.</summary>
     sealed class BlockTensors
     {
-        public BlockTensors(BlockLayout block, PlannedTensor input, PlannedTensor? expanded, bool fusesExpand, PlannedTensor depthwise, PlannedTensor output, PlannedTensor panel)
+        public BlockTensors(BlockLayout block, PlannedTensor input, PlannedTensor? expanded, bool fusesExpand, PlannedTensor depthwise, PlannedTensor output, PlannedTensor? panel)
         {
             Block = block; Input = input; Expanded = expanded; FusesExpand = fusesExpand; Depthwise = depthwise; Output = output; Panel = panel;
         }
@@ -16,8 +16,8 @@ namespace EffNet.Generator.Planning
         /// <summary>The expand conv streams into the depthwise conv through row buffers; <see cref="Expanded"/> is null.</summary>
         public bool FusesExpand { get; }
 
-        /// <summary>Scratch for the projection's gate-scaled weight panel.</summary>
-        public PlannedTensor Panel { get; }
+        /// <summary>Scratch for the projection's gate-scaled weights; null when the gate scales the depthwise map in place.</summary>
+        public PlannedTensor? Panel { get; }
 
         public BlockLayout Block { get; }
         public PlannedTensor Input { get; }
@@ -29,27 +29,10 @@ namespace EffNet.Generator.Planning
     /// <summary>
     /// The forward pass as a sequence of steps over named tensors, with every tensor's place in the arena.
     /// Step order: stem; per block expand, depthwise (+ squeeze-excitation in place), project; head; pool; classifier.
-    /// Blocks with a large expanded map run expand and depthwise as one step (see <see cref="FusesExpand"/>).
+    /// Blocks with a large expanded map run expand and depthwise as one step (<see cref="KernelChoices.StreamsExpansion"/>).
     /// </summary>
     sealed class ForwardPlan
     {
-        /// <summary>
-        /// Expanded maps at least this large (4 floats x 128K = 512 KB, half of a Zen core's L2) stream through row buffers
-        /// instead of being written whole: written whole, they leave the cache before the depthwise conv reads them back.
-        /// Smaller ones stay cached, and streaming them would only add the rows each thread recomputes at its band's edges.
-        /// </summary>
-        public const long FuseExpandedFloats = 128 * 1024;
-
-        /// <summary>
-        /// Fused blocks need this many output rows: each thread recomputes kernel - stride expanded rows at the edges of
-        /// its band, and the kernel gives a thread at least 8 rows, so shorter maps would not be split over two threads.
-        /// </summary>
-        public const int FuseMinOutputRows = 16;
-
-        /// <summary>Whether block <paramref name="b"/>'s expand conv streams into its depthwise conv.</summary>
-        public static bool FusesExpand(BlockLayout b)
-            => b.HasExpansion && (long)b.InHeight * b.InWidth * b.MidChannels >= FuseExpandedFloats && b.OutHeight >= FuseMinOutputRows;
-
         ForwardPlan(NetworkLayout layout)
         {
             Layout = layout;
@@ -63,9 +46,9 @@ namespace EffNet.Generator.Planning
             {
                 string name = "block" + b.Index;
                 PlannedTensor? expanded = null;
-                bool fuses = FusesExpand(b);
+                bool fuses = KernelChoices.StreamsExpansion(b);
                 if (fuses)
-                    RowBufferFloats = Math.Max(RowBufferFloats, AlignUp(ExpandDepthwiseRing(b)));
+                    RowBufferFloats = Math.Max(RowBufferFloats, AlignUp(KernelChoices.RowBufferFloats(b.Kernel, b.InWidth, b.MidChannels)));
                 else if (b.HasExpansion)
                 {
                     step++;
@@ -80,13 +63,14 @@ namespace EffNet.Generator.Planning
                 if (b.HasResidual) current.ReadAt(step);
                 var output = new PlannedTensor(name + "Output", b.Module, b.OutHeight, b.OutWidth, b.OutChannels, step);
                 // Scratch for the projection's weights scaled by the SE gate: live only while the projection runs.
-                var panel = new PlannedTensor(name + "Panel", b.Module + " gate-scaled projection weights", 1, 1, b.MidChannels * b.OutChannels, step, isScratch: true);
+                PlannedTensor? panel = KernelChoices.GatesMapInPlace(b) ? null
+                    : new PlannedTensor(name + "Panel", b.Module + " gate-scaled projection weights", 1, 1, b.MidChannels * b.OutChannels, step, isScratch: true);
 
                 blocks.Add(new BlockTensors(b, current, expanded, fuses, depthwise, output, panel));
                 if (expanded != null) tensors.Add(expanded);
                 tensors.Add(depthwise);
                 tensors.Add(output);
-                tensors.Add(panel);
+                if (panel != null) tensors.Add(panel);
                 current = output;
             }
 
@@ -108,9 +92,6 @@ namespace EffNet.Generator.Planning
         }
 
         public static ForwardPlan Create(NetworkLayout layout) => new ForwardPlan(layout);
-
-        // The ring of one thread: kernel expanded rows (EffNet.Kernels.ExpandDepthwise.RowBufferLength).
-        static long ExpandDepthwiseRing(BlockLayout b) => (long)b.Kernel * b.InWidth * b.MidChannels;
 
         static long AlignUp(long floats) => (floats + ArenaPlanner.AlignmentFloats - 1) / ArenaPlanner.AlignmentFloats * ArenaPlanner.AlignmentFloats;
 

@@ -16,7 +16,7 @@ namespace EffNet.Kernels
     public static unsafe class ExpandDepthwise
     {
         /// <summary>Floats of ring buffer one thread needs: <paramref name="kernel"/> expanded rows.</summary>
-        public static long RowBufferLength(int kernel, int inWidth, int midChannels) => (long)kernel * inWidth * midChannels;
+        public static long RowBufferLength(int kernel, int inWidth, int midChannels) => Model.KernelChoices.RowBufferFloats(kernel, inWidth, midChannels);
 
         /// <param name="input">[inHeight, inWidth, inChannels]: the block input</param>
         /// <param name="expandWeights">[inChannels, midChannels], BatchNorm folded; SiLU follows</param>

@@ -149,6 +149,17 @@ namespace EffNet.Kernels
                 acc[i] += a[i];
         }
 
+        /// <summary>x[i] = x[i] * factors[i] for i &lt; n.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static unsafe void Multiply(float* x, float* factors, int n)
+        {
+            int i = 0;
+            for (; i + Vector<float>.Count <= n; i += Vector<float>.Count)
+                (Vector.Load(x + i) * Vector.Load(factors + i)).Store(x + i);
+            for (; i < n; i++)
+                x[i] *= factors[i];
+        }
+
         /// <summary>x[i] = x[i] * scale for i &lt; n.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static unsafe void Scale(float* x, float scale, int n)

@@ -39,5 +39,20 @@ namespace EffNet.Kernels
                 Simd.Sigmoid(g, channels);
             }
         }
+
+        /// <summary>Multiplies every pixel's channels by the gate, in place: the gated map for the projection.</summary>
+        /// <param name="map">[pixels, channels]</param>
+        /// <param name="gate">[channels]</param>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void ScaleChannels(Span<float> map, ReadOnlySpan<float> gate, int pixels, int channels)
+        {
+            Check.Length(map.Length, (long)pixels * channels, nameof(map));
+            Check.Length(gate.Length, channels, nameof(gate));
+            fixed (float* x = map, g = gate)
+            {
+                for (int p = 0; p < pixels; p++)
+                    Simd.Multiply(x + (long)p * channels, g, channels);
+            }
+        }
     }
 }

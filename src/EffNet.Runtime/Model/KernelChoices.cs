@@ -1,0 +1,39 @@
+namespace EffNet.Model
+{
+    /// <summary>
+    /// Which kernels the generated code runs for a block, decided from its shapes alone. The generator's planner and the
+    /// benchmark's per-layer breakdown both ask here, so they cannot disagree.
+    /// </summary>
+#if EFFNET_RUNTIME
+    public
+#endif
+    static class KernelChoices
+    {
+        /// <summary>
+        /// Expanded maps at least this large (128K floats = 512 KB, half of a Zen core's L2) stream through row buffers
+        /// instead of being written whole: written whole, they leave the cache before the depthwise conv reads them back.
+        /// Smaller ones stay cached, and streaming them would only add the rows each thread recomputes at its band's edges.
+        /// </summary>
+        public const long StreamExpandedFloats = 128 * 1024;
+
+        /// <summary>
+        /// Streaming blocks need this many output rows: each thread recomputes kernel - stride expanded rows at the edges of
+        /// its band, and the kernel gives a thread at least 8 rows, so shorter maps would not be split over two threads.
+        /// </summary>
+        public const int StreamMinOutputRows = 16;
+
+        /// <summary>Whether the block's expand conv streams row by row into its depthwise conv (EffNet.Kernels.ExpandDepthwise).</summary>
+        public static bool StreamsExpansion(BlockLayout b)
+            => b.HasExpansion && (long)b.InHeight * b.InWidth * b.MidChannels >= StreamExpandedFloats && b.OutHeight >= StreamMinOutputRows;
+
+        /// <summary>Floats of one thread's ring for a streaming block: <paramref name="kernel"/> expanded rows.</summary>
+        public static long RowBufferFloats(int kernel, int inWidth, int midChannels) => (long)kernel * inWidth * midChannels;
+
+        /// <summary>
+        /// Whether the squeeze-excitation gate scales the depthwise map in place (pixels x mid multiplies) rather than the
+        /// projection's weights (mid x out multiplies, written to scratch): the cheaper of the two, which in the last
+        /// stages, with few pixels and many output channels, is the map.
+        /// </summary>
+        public static bool GatesMapInPlace(BlockLayout b) => (long)b.OutHeight * b.OutWidth < b.OutChannels;
+    }
+}
