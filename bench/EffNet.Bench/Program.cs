@@ -4,6 +4,7 @@
 //   dotnet run -c Release --project bench/EffNet.Bench -- plot --csv medians.csv[,more.csv] --out docs/images/latency.png [--width 900] [--height 520]
 //        (bench/latency-sample.csv holds the medians of docs/performance.md's table, to try the plot without a long run)
 //   dotnet run -c Release --project bench/EffNet.Bench -- profile [--model 0]      per-stage time of our model
+//   dotnet run -c Release --project bench/EffNet.Bench -- layers [--model 0] [--threads 1] [--each]   time per layer type (--each: per call)
 //   dotnet run -c Release --project bench/EffNet.Bench -- bdn [BenchmarkDotNet args]  the BenchmarkDotNet suite
 using System;
 using System.Linq;
@@ -28,7 +29,7 @@ switch (mode)
     case "profile":
         return StageProfile.Run(int.Parse(Option("--model") ?? "0"), int.Parse(Option("--runs") ?? "30"), int.Parse(Option("--threads") ?? "1"));
     case "layers":
-        return LayerBreakdown.Run(int.Parse(Option("--model") ?? "0"), int.Parse(Option("--threads") ?? "1"));
+        return LayerBreakdown.Run(int.Parse(Option("--model") ?? "0"), int.Parse(Option("--threads") ?? "1"), args.Contains("--each"));
     case "kernels":
         return KernelProbe.Run();
     case "bdn":
