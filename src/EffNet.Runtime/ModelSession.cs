@@ -15,9 +15,10 @@ namespace EffNet
         readonly AlignedBuffer _arena;
         readonly string _modelName;
 
-        ModelSession(WeightBlob weights, long arenaFloats, long rowBufferFloats, string modelName, ModelOptions? options)
+        ModelSession(WeightBlob weights, NetworkLayout layout, long arenaFloats, long rowBufferFloats, string modelName, ModelOptions? options)
         {
             _weights = weights;
+            weights.PackForKernels(layout);
             _modelName = modelName;
             int threads = (options ?? ModelOptions.Default).Threads;
             // The planned tensors, then one row buffer per thread for the blocks that stream expand into depthwise.
@@ -45,7 +46,7 @@ namespace EffNet
                                         string modelName, ModelOptions? options = null)
         {
             NetworkLayout layout = LayoutFor(config, generatedFingerprint, modelName);
-            return new ModelSession(WeightBlob.Read(path, layout), arenaFloats, rowBufferFloats, modelName, options);
+            return new ModelSession(WeightBlob.Read(path, layout), layout, arenaFloats, rowBufferFloats, modelName, options);
         }
 
         /// <inheritdoc cref="Load(string, ModelConfig, ulong, long, long, string, ModelOptions?)"/>
@@ -53,7 +54,7 @@ namespace EffNet
                                         string modelName, ModelOptions? options = null)
         {
             NetworkLayout layout = LayoutFor(config, generatedFingerprint, modelName);
-            return new ModelSession(WeightBlob.Read(stream, layout, (stream as FileStream)?.Name), arenaFloats, rowBufferFloats, modelName, options);
+            return new ModelSession(WeightBlob.Read(stream, layout, (stream as FileStream)?.Name), layout, arenaFloats, rowBufferFloats, modelName, options);
         }
 
         static NetworkLayout LayoutFor(ModelConfig config, ulong generatedFingerprint, string modelName)
@@ -69,6 +70,7 @@ namespace EffNet
         /// <summary>What the loaded blob says about itself.</summary>
         public WeightBlobInfo WeightInfo => _weights.Info;
 
+        /// <summary>The blob's weights, with every 1x1 conv's weights in the kernels' panel order.</summary>
         public ReadOnlySpan<float> Weights
         {
             get

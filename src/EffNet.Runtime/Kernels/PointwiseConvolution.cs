@@ -13,9 +13,11 @@ namespace EffNet.Kernels
     /// </summary>
     /// <remarks>
     /// The output channels are walked in panels of <see cref="PanelWidth"/>; each panel's K x 64 weights stay in L2 while
-    /// every pixel passes through a register tile of 6 pixels x 64 channels (24 AVX-512 accumulators). With a gate, the
-    /// panel is first copied into scratch with each input channel's row scaled, which costs K x 64 multiplies instead of a
-    /// pass over the whole P x K input.
+    /// every pixel passes through a register tile of 6 pixels x 64 channels (24 AVX-512 accumulators). The weights are
+    /// stored panel by panel (<see cref="PackPanels"/>, done once at load), so a panel is one contiguous stream: read in
+    /// [K, N] order, its rows sit N floats apart and the hardware prefetcher stops at every page boundary. With a gate, the
+    /// weights are first copied into scratch with each input channel's row scaled, which costs K x N multiplies instead of
+    /// a pass over the whole P x K input.
     /// </remarks>
     public static unsafe partial class PointwiseConvolution
     {
@@ -25,11 +27,28 @@ namespace EffNet.Kernels
         /// <summary>Floats of scratch a gated call needs: the whole gate-scaled weight matrix.</summary>
         public static int PanelScratchLength(int inChannels, int outChannels) => inChannels * outChannels;
 
+        /// <summary>
+        /// Reorders [inChannels, outChannels] weights into the panel order <see cref="Run"/> reads: for each panel of
+        /// <see cref="PanelWidth"/> output channels (the last one possibly narrower), its inChannels rows one after another.
+        /// </summary>
+        public static void PackPanels(ReadOnlySpan<float> weights, Span<float> panels, int inChannels, int outChannels)
+        {
+            Check.Length(weights.Length, (long)inChannels * outChannels, nameof(weights));
+            Check.Length(panels.Length, (long)inChannels * outChannels, nameof(panels));
+            int at = 0;
+            for (int col = 0; col < outChannels; col += PanelWidth)
+            {
+                int width = Math.Min(PanelWidth, outChannels - col);
+                for (int k = 0; k < inChannels; k++, at += width)
+                    weights.Slice(k * outChannels + col, width).CopyTo(panels.Slice(at, width));
+            }
+        }
+
         // Below this many 6-pixel tiles per thread, splitting the rows costs more than it saves.
         const int MinTilesPerThread = 2;
 
         /// <param name="input">[pixels, inChannels]</param>
-        /// <param name="weights">[inChannels, outChannels], BatchNorm folded in</param>
+        /// <param name="weights">[inChannels, outChannels] in panel order (<see cref="PackPanels"/>), BatchNorm folded in</param>
         /// <param name="bias">[outChannels]</param>
         /// <param name="output">[pixels, outChannels]; must not overlap the input</param>
         /// <param name="residual">[pixels, outChannels] added after the activation, or empty</param>
@@ -58,7 +77,7 @@ namespace EffNet.Kernels
                 float* matrix = w;
                 if (!inputScale.IsEmpty)
                 {
-                    PackScaled(w, s, inChannels, outChannels, scratch);
+                    ScaleRows(w, s, inChannels, outChannels, scratch);
                     matrix = scratch;
                 }
                 var gemm = new Gemm(x, pixels, inChannels, y, outChannels, matrix, b, residual.IsEmpty ? null : r, activation);
@@ -82,19 +101,22 @@ namespace EffNet.Kernels
             public void Execute(int start, int end, int worker) => Gemm.Pixels(start * Gemm.Rows, Math.Min(end * Gemm.Rows, Gemm.PixelCount));
         }
 
-        // scratch[k, j] = weights[k, j] * scale[k]: the gate folded into the weights, K x N multiplies instead of P x K.
+        // Each panel row k times scale[k]: the gate folded into the weights, K x N multiplies instead of P x K.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        static void PackScaled(float* weights, float* scale, int inChannels, int width, float* scratch)
+        static void ScaleRows(float* panels, float* scale, int inChannels, int outChannels, float* scratch)
         {
-            for (int k = 0; k < inChannels; k++)
+            for (int col = 0; col < outChannels; col += PanelWidth)
             {
-                float sk = scale[k];
-                float* from = weights + (long)k * width, to = scratch + (long)k * width;
-                int j = 0;
-                for (; j + Vector<float>.Count <= width; j += Vector<float>.Count)
-                    (Vector.Load(from + j) * sk).Store(to + j);
-                for (; j < width; j++)
-                    to[j] = from[j] * sk;
+                int width = Math.Min(PanelWidth, outChannels - col);
+                for (int k = 0; k < inChannels; k++, panels += width, scratch += width)
+                {
+                    float sk = scale[k];
+                    int j = 0;
+                    for (; j + Vector<float>.Count <= width; j += Vector<float>.Count)
+                        (Vector.Load(panels + j) * sk).Store(scratch + j);
+                    for (; j < width; j++)
+                        scratch[j] = panels[j] * sk;
+                }
             }
         }
 
@@ -120,10 +142,10 @@ namespace EffNet.Kernels
             public void Pixels(int first, int end)
             {
                 for (int col = 0; col < _n; col += PanelWidth)
-                    Panel(_w + col, col, Math.Min(PanelWidth, _n - col), first, end);
+                    Panel(_w + (long)col * _k, col, Math.Min(PanelWidth, _n - col), first, end);
             }
 
-            /// <summary>Output columns [col, col + width) of pixels [first, end); <paramref name="w"/> points at the panel's first column.</summary>
+            /// <summary>Output columns [col, col + width) of pixels [first, end); <paramref name="w"/> points at the panel, K rows of <paramref name="width"/>.</summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             void Panel(float* w, int col, int width, int first, int end)
             {
@@ -132,20 +154,20 @@ namespace EffNet.Kernels
                 {
                     // Whole 16-channel vectors through the AVX-512 tile, widest first.
                     int vectors = width / 16;
-                    if (vectors == 4) { Tile512<Four>(w, col, first, end); done = 64; }
-                    else if (vectors == 3) { Tile512<Three>(w, col, first, end); done = 48; }
-                    else if (vectors == 2) { Tile512<Two>(w, col, first, end); done = 32; }
-                    else if (vectors == 1) { Tile512<One>(w, col, first, end); done = 16; }
+                    if (vectors == 4) { Tile512<Four>(w, width, col, first, end); done = 64; }
+                    else if (vectors == 3) { Tile512<Three>(w, width, col, first, end); done = 48; }
+                    else if (vectors == 2) { Tile512<Two>(w, width, col, first, end); done = 32; }
+                    else if (vectors == 1) { Tile512<One>(w, width, col, first, end); done = 16; }
                 }
                 for (; done + Vector<float>.Count <= width; done += Vector<float>.Count)
-                    ColumnVector(w + done, col + done, first, end);
+                    ColumnVector(w + done, width, col + done, first, end);
                 for (; done < width; done++)
-                    ColumnScalar(w + done, col + done, first, end);
+                    ColumnScalar(w + done, width, col + done, first, end);
             }
 
             // 6 pixels x TV vectors of 16 channels per step of the K loop: 6 broadcasts, TV loads, 6 x TV FMAs.
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void Tile512<TV>(float* w, int col, int first, int end) where TV : struct, IVectorCount
+            void Tile512<TV>(float* w, int stride, int col, int first, int end) where TV : struct, IVectorCount
             {
                 int k = _k;
                 float* bias = _bias + col;
@@ -165,7 +187,7 @@ namespace EffNet.Kernels
                     Vector512<float> a50 = b0, a51 = b1, a52 = b2, a53 = b3;
                     float* x0 = _x + (long)p * k;
                     float* wk = w;
-                    for (int i = 0; i < k; i++, wk += _n)
+                    for (int i = 0; i < k; i++, wk += stride)
                     {
                         Vector512<float> w0 = Vector512.Load(wk);
                         Vector512<float> w1 = TV.Count > 1 ? Vector512.Load(wk + 16) : default;
@@ -197,7 +219,7 @@ namespace EffNet.Kernels
                     Vector512<float> a0 = b0, a1 = b1, a2 = b2, a3 = b3;
                     float* x0 = _x + (long)p * k;
                     float* wk = w;
-                    for (int i = 0; i < k; i++, wk += _n)
+                    for (int i = 0; i < k; i++, wk += stride)
                     {
                         Vector512<float> v = Vector512.Create(x0[i]);
                         a0 = Fma(v, Vector512.Load(wk), a0);
@@ -244,7 +266,7 @@ namespace EffNet.Kernels
 
             // One Vector<float> of output channels for every pixel, 4 pixels at a time: the portable path and the 8-channel tails.
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void ColumnVector(float* w, int col, int first, int end)
+            void ColumnVector(float* w, int stride, int col, int first, int end)
             {
                 int k = _k, n = _n;
                 var bias = Vector.Load(_bias + col);
@@ -254,7 +276,7 @@ namespace EffNet.Kernels
                     Vector<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias;
                     float* x0 = _x + (long)p * k;
                     float* wk = w;
-                    for (int i = 0; i < k; i++, wk += _n)
+                    for (int i = 0; i < k; i++, wk += stride)
                     {
                         Vector<float> wi = Vector.Load(wk);
                         a0 = Simd.MultiplyAdd(new Vector<float>(x0[i]), wi, a0);
@@ -272,7 +294,7 @@ namespace EffNet.Kernels
                     Vector<float> a = bias;
                     float* x0 = _x + (long)p * k;
                     float* wk = w;
-                    for (int i = 0; i < k; i++, wk += _n)
+                    for (int i = 0; i < k; i++, wk += stride)
                         a = Simd.MultiplyAdd(new Vector<float>(x0[i]), Vector.Load(wk), a);
                     StoreVector(a, (long)p * n + col);
                 }
@@ -288,14 +310,14 @@ namespace EffNet.Kernels
 
             // Only for channel counts that are not a multiple of 8, which EfficientNet never has.
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void ColumnScalar(float* w, int col, int first, int end)
+            void ColumnScalar(float* w, int stride, int col, int first, int end)
             {
                 for (int p = first; p < end; p++)
                 {
                     float a = _bias[col];
                     float* x0 = _x + (long)p * _k;
                     for (int i = 0; i < _k; i++)
-                        a += x0[i] * w[(long)i * _n];
+                        a += x0[i] * w[(long)i * stride];
                     a = Simd.Activate(a, _activation);
                     long at = (long)p * _n + col;
                     if (_residual != null) a += _residual[at];

@@ -34,6 +34,23 @@ namespace EffNet
 
         public void Dispose() => _weights.Dispose();
 
+        /// <summary>
+        /// Reorders every 1x1 conv's [in, out] weights into the panel order <see cref="Kernels.PointwiseConvolution"/> reads.
+        /// Done once by the session that runs the weights; <see cref="Weights"/> shows the result.
+        /// </summary>
+        internal void PackForKernels(NetworkLayout layout)
+        {
+            Span<float> all = _weights.Span;
+            var staging = new float[layout.Layers.Where(l => l.Kind == LayerKind.Pointwise).Select(l => l.WeightLength).DefaultIfEmpty(0).Max()];
+            foreach (ConvLayer layer in layout.Layers)
+            {
+                if (layer.Kind != LayerKind.Pointwise) continue;
+                Span<float> weights = all.Slice((int)layer.WeightOffset, (int)layer.WeightLength);
+                weights.CopyTo(staging);
+                Kernels.PointwiseConvolution.PackPanels(staging.AsSpan(0, weights.Length), weights, layer.InChannels, layer.OutChannels);
+            }
+        }
+
         /// <summary>Reads <paramref name="path"/>, which must have been made for <paramref name="expected"/>.</summary>
         /// <exception cref="FileNotFoundException">The file does not exist.</exception>
         /// <exception cref="WeightFormatException">The file is not a valid blob for this model.</exception>

@@ -28,7 +28,9 @@ namespace EffNet.Runtime.Tests.Kernels
                                                               int padTop, int padLeft, int threads)
         {
             int outHeight = (height + 2 * padTop - kernel) / stride + 1, outWidth = (width + 2 * padLeft - kernel) / stride + 1;
-            float[] input = Random(height * width * inChannels, 1), expandWeights = Random(inChannels * mid, 2), expandBias = Random(mid, 3);
+            float[] input = Random(height * width * inChannels, 1), expandBias = Random(mid, 3);
+            var expandWeights = new float[inChannels * mid];
+            PointwiseConvolution.PackPanels(Random(inChannels * mid, 2), expandWeights, inChannels, mid);
             float[] depthwiseWeights = Random(kernel * kernel * mid, 4), depthwiseBias = Random(mid, 5);
 
             var expanded = new float[height * width * mid];
