@@ -33,7 +33,7 @@ namespace EffNet.Bench
             var stemOut = new float[stem.OutHeight * stem.OutWidth * stem.OutChannels];
             Add("stem 3x3", Time(() => StemConvolution.Run(image, 3, stem.InHeight, stem.InWidth,
                 stemWeights, stemBias, 3, 2, stem.PadTop, stem.PadLeft,
-                stemOut, stem.OutHeight, stem.OutWidth, stem.OutChannels, Activation.SiLU)),
+                stemOut, stem.OutHeight, stem.OutWidth, stem.OutChannels, Activation.SiLU, pool)),
                 (long)stem.OutHeight * stem.OutWidth * stem.Conv.WeightLength);
             foreach (BlockLayout b in layout.Blocks)
             {

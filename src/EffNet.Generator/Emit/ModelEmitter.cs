@@ -185,7 +185,7 @@ namespace EffNet.Generator.Emit
         {
             w.Line("/// <summary>Image to pooled features; the stage outputs go to the observer when there is one.</summary>");
             w.Open("public static void Forward(ReadOnlySpan<float> image, ReadOnlySpan<float> w, Span<float> arena, EffNet.Threading.WorkerPool? workers, EffNet.StageObserver? observer)");
-            w.Line("Stem(image, w, arena);");
+            w.Line("Stem(image, w, arena, workers);");
             Observe(w, "features.0", plan.StemOutput);
             foreach (BlockTensors block in plan.Blocks)
             {
@@ -209,11 +209,11 @@ namespace EffNet.Generator.Emit
             StemLayout stem = plan.Layout.Stem;
             ConvLayer conv = stem.Conv;
             w.Line($"/// <summary>features.0: conv {conv.Kernel}x{conv.Kernel} stride 2, 3 -> {stem.OutChannels}, {stem.InHeight}x{stem.InWidth} -> {stem.OutHeight}x{stem.OutWidth}, BatchNorm folded, SiLU.</summary>");
-            w.Open("static void Stem(ReadOnlySpan<float> image, ReadOnlySpan<float> w, Span<float> arena)");
+            w.Open("static void Stem(ReadOnlySpan<float> image, ReadOnlySpan<float> w, Span<float> arena, EffNet.Threading.WorkerPool? workers)");
             Declare(w, "output", plan.StemOutput);
             w.Line($"StemConvolution.Run(image, inChannels: 3, inHeight: {stem.InHeight}, inWidth: {stem.InWidth},");
             w.Line($"    {Weights(conv)}, kernel: {conv.Kernel}, stride: 2, padTop: {stem.PadTop}, padLeft: {stem.PadLeft},");
-            w.Line($"    output, outHeight: {stem.OutHeight}, outWidth: {stem.OutWidth}, outChannels: {stem.OutChannels}, Activation.SiLU);");
+            w.Line($"    output, outHeight: {stem.OutHeight}, outWidth: {stem.OutWidth}, outChannels: {stem.OutChannels}, Activation.SiLU, workers);");
             w.Close();
             w.Line();
         }

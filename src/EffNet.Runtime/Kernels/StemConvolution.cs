@@ -1,104 +1,123 @@
 using System;
 using System.Runtime.CompilerServices;
-using System.Numerics;
-using System.Runtime.Intrinsics;
 
 namespace EffNet.Kernels
 {
     /// <summary>
-    /// The stem: a k x k strided convolution that reads the CHW image the user passes and writes an HWC map,
-    /// vectorised over output channels, with bias and activation fused.
+    /// The stem: a k x k strided convolution that reads the CHW image the user passes and writes an HWC map, with bias and
+    /// activation fused. Each stretch of an output row is gathered into patches (im2col: one row of k x k x inChannels taps
+    /// per pixel, 27 for EfficientNet) and multiplied by the weights in the 1x1 conv's register-tiled GEMM.
     /// </summary>
     public static unsafe class StemConvolution
     {
+        // Output pixels gathered at a time: a multiple of the GEMM's 6-pixel tile whose patches (10 KB for 27 taps) stay in L1.
+        const int PatchFloats = 2592;
+
         /// <param name="image">[inChannels, inHeight, inWidth] (CHW, as torchvision takes it)</param>
-        /// <param name="weights">[kernel, kernel, inChannels, outChannels], BatchNorm folded in</param>
+        /// <param name="weights">[kernel x kernel x inChannels, outChannels] (taps in row, column, channel order) in the
+        /// panel order of <see cref="PointwiseConvolution.PackPanels"/>, BatchNorm folded in</param>
         /// <param name="bias">[outChannels]</param>
         /// <param name="output">[outHeight, outWidth, outChannels]</param>
+        /// <param name="workers">threads to split the output rows over, or null for the calling thread only</param>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Run(ReadOnlySpan<float> image, int inChannels, int inHeight, int inWidth,
                                ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, int kernel, int stride, int padTop, int padLeft,
-                               Span<float> output, int outHeight, int outWidth, int outChannels, Activation activation)
+                               Span<float> output, int outHeight, int outWidth, int outChannels, Activation activation,
+                               Threading.WorkerPool? workers = null)
         {
             Check.Length(image.Length, (long)inChannels * inHeight * inWidth, nameof(image));
             Check.Length(weights.Length, (long)kernel * kernel * inChannels * outChannels, nameof(weights));
             Check.Length(bias.Length, outChannels, nameof(bias));
             Check.Length(output.Length, (long)outHeight * outWidth * outChannels, nameof(output));
-
             int taps = kernel * kernel * inChannels;
-            // The receptive field of one output pixel, in weight order (row, column, channel), zeros where it is padding.
-            Span<float> patchBuffer = taps <= 256 ? stackalloc float[taps] : new float[taps];
-            fixed (float* x = image, w = weights, b = bias, y = output, patch = patchBuffer)
-            {
-                int wide = Vector512.IsHardwareAccelerated ? outChannels - outChannels % 16 : 0;
-                int narrow = outChannels - (outChannels - wide) % Vector<float>.Count;
-                int plane = inHeight * inWidth;
-                for (int oy = 0; oy < outHeight; oy++)
-                {
-                    int iy0 = oy * stride - padTop;
-                    for (int ox = 0; ox < outWidth; ox++)
-                    {
-                        int ix0 = ox * stride - padLeft;
-                        if (iy0 >= 0 && ix0 >= 0 && iy0 + kernel <= inHeight && ix0 + kernel <= inWidth)
-                        {
-                            // The whole window is inside: no bounds to check per tap.
-                            for (int ky = 0, t = 0; ky < kernel; ky++)
-                            {
-                                float* row = x + (iy0 + ky) * inWidth + ix0;
-                                for (int kx = 0; kx < kernel; kx++)
-                                    for (int ci = 0; ci < inChannels; ci++, t++)
-                                        patch[t] = row[ci * plane + kx];
-                            }
-                        }
-                        else
-                        {
-                            for (int ky = 0, t = 0; ky < kernel; ky++)
-                                for (int kx = 0; kx < kernel; kx++)
-                                {
-                                    int iy = iy0 + ky, ix = ix0 + kx;
-                                    bool inside = (uint)iy < (uint)inHeight && (uint)ix < (uint)inWidth;
-                                    for (int ci = 0; ci < inChannels; ci++, t++)
-                                        patch[t] = inside ? x[ci * plane + iy * inWidth + ix] : 0f;
-                                }
-                        }
+            if (taps > PatchFloats / PointwiseConvolution.Gemm.Rows)
+                throw new ArgumentOutOfRangeException(nameof(kernel), $"The stem gathers at most {PatchFloats / PointwiseConvolution.Gemm.Rows} taps per pixel; {kernel}x{kernel}x{inChannels} is {taps}.");
 
-                        float* to = y + ((long)oy * outWidth + ox) * outChannels;
-                        int c = 0;
-                        for (; c + 32 <= wide; c += 32)
+            fixed (float* x = image, w = weights, b = bias, y = output)
+            {
+                var stem = new Stem(x, inChannels, inHeight, inWidth, w, b, kernel, stride, padTop, padLeft, y, outWidth, outChannels, activation);
+                if (workers is null || outHeight < 2 * workers.Threads)
+                {
+                    stem.Rows(0, outHeight);
+                    return;
+                }
+                var job = (RowsJob)(workers.StemJob ??= new RowsJob());
+                job.Stem = stem;
+                workers.Run(job, outHeight);
+            }
+        }
+
+        sealed class RowsJob : Threading.IParallelJob
+        {
+            public Stem Stem;
+
+            public void Execute(int start, int end, int worker) => Stem.Rows(start, end);
+        }
+
+        readonly struct Stem
+        {
+            readonly float* _x, _w, _b, _y;
+            readonly int _inChannels, _inHeight, _inWidth, _kernel, _stride, _padTop, _padLeft, _outWidth, _outChannels;
+            readonly Activation _activation;
+
+            public Stem(float* x, int inChannels, int inHeight, int inWidth, float* w, float* b, int kernel, int stride, int padTop, int padLeft,
+                        float* y, int outWidth, int outChannels, Activation activation)
+            {
+                _x = x; _inChannels = inChannels; _inHeight = inHeight; _inWidth = inWidth; _w = w; _b = b; _kernel = kernel; _stride = stride;
+                _padTop = padTop; _padLeft = padLeft; _y = y; _outWidth = outWidth; _outChannels = outChannels; _activation = activation;
+            }
+
+            /// <summary>Output rows [first, end).</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            public void Rows(int first, int end)
+            {
+                int taps = _kernel * _kernel * _inChannels;
+                int chunk = PatchFloats / taps / PointwiseConvolution.Gemm.Rows * PointwiseConvolution.Gemm.Rows;
+                float* patches = stackalloc float[chunk * taps];
+                for (int oy = first; oy < end; oy++)
+                    for (int ox0 = 0; ox0 < _outWidth; ox0 += chunk)
+                    {
+                        int pixels = Math.Min(chunk, _outWidth - ox0);
+                        Gather(oy, ox0, pixels, patches);
+                        var gemm = new PointwiseConvolution.Gemm(patches, pixels, taps, _y + ((long)oy * _outWidth + ox0) * _outChannels,
+                                                                 _outChannels, _w, _b, null, _activation);
+                        gemm.Pixels(0, pixels);
+                    }
+            }
+
+            // The receptive fields of output pixels ox0 .. ox0 + pixels - 1 of row oy, one row of taps per pixel in weight order
+            // (row, column, channel), zeros where a tap falls into the padding.
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            void Gather(int oy, int ox0, int pixels, float* patches)
+            {
+                int kernel = _kernel, channels = _inChannels, width = _inWidth;
+                long plane = (long)_inHeight * width;
+                int iy0 = oy * _stride - _padTop;
+                float* patch = patches;
+                for (int ox = ox0; ox < ox0 + pixels; ox++)
+                {
+                    int ix0 = ox * _stride - _padLeft;
+                    if (iy0 >= 0 && ix0 >= 0 && iy0 + kernel <= _inHeight && ix0 + kernel <= width)
+                    {
+                        // The whole window is inside: no bounds to check per tap.
+                        for (int ky = 0; ky < kernel; ky++)
                         {
-                            // Two vectors of output channels share each broadcast tap.
-                            Vector512<float> acc0 = Vector512.Load(b + c), acc1 = Vector512.Load(b + c + 16);
-                            float* tap = w + c;
-                            for (int t = 0; t < taps; t++, tap += outChannels)
+                            float* row = _x + (long)(iy0 + ky) * width + ix0;
+                            for (int kx = 0; kx < kernel; kx++)
+                                for (int ci = 0; ci < channels; ci++)
+                                    *patch++ = row[ci * plane + kx];
+                        }
+                    }
+                    else
+                    {
+                        for (int ky = 0; ky < kernel; ky++)
+                            for (int kx = 0; kx < kernel; kx++)
                             {
-                                Vector512<float> v = Vector512.Create(patch[t]);
-                                acc0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(tap), acc0);
-                                acc1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(tap + 16), acc1);
+                                int iy = iy0 + ky, ix = ix0 + kx;
+                                bool inside = (uint)iy < (uint)_inHeight && (uint)ix < (uint)width;
+                                for (int ci = 0; ci < channels; ci++)
+                                    *patch++ = inside ? _x[ci * plane + (long)iy * width + ix] : 0f;
                             }
-                            Simd.Activate(acc0, activation).Store(to + c);
-                            Simd.Activate(acc1, activation).Store(to + c + 16);
-                        }
-                        for (; c < wide; c += 16)
-                        {
-                            Vector512<float> acc = Vector512.Load(b + c);
-                            for (int t = 0; t < taps; t++)
-                                acc = Vector512.FusedMultiplyAdd(Vector512.Create(patch[t]), Vector512.Load(w + t * outChannels + c), acc);
-                            Simd.Activate(acc, activation).Store(to + c);
-                        }
-                        for (c = wide; c < narrow; c += Vector<float>.Count)
-                        {
-                            Vector<float> acc = Vector.Load(b + c);
-                            for (int t = 0; t < taps; t++)
-                                acc = Simd.MultiplyAdd(new Vector<float>(patch[t]), Vector.Load(w + t * outChannels + c), acc);
-                            Simd.Activate(acc, activation).Store(to + c);
-                        }
-                        for (c = narrow; c < outChannels; c++)
-                        {
-                            float acc = b[c];
-                            for (int t = 0; t < taps; t++)
-                                acc += patch[t] * w[t * outChannels + c];
-                            to[c] = Simd.Activate(acc, activation);
-                        }
                     }
                 }
             }

@@ -35,19 +35,22 @@ namespace EffNet
         public void Dispose() => _weights.Dispose();
 
         /// <summary>
-        /// Reorders every 1x1 conv's [in, out] weights into the panel order <see cref="Kernels.PointwiseConvolution"/> reads.
-        /// Done once by the session that runs the weights; <see cref="Weights"/> shows the result.
+        /// Reorders the weights of every layer that runs on the 1x1 conv's GEMM (the 1x1 convs, [in, out], and the stem,
+        /// [taps, out]) into the panel order <see cref="Kernels.PointwiseConvolution.PackPanels"/> describes. Done once by the
+        /// session that runs the weights; <see cref="Weights"/> shows the result.
         /// </summary>
         internal void PackForKernels(NetworkLayout layout)
         {
             Span<float> all = _weights.Span;
-            var staging = new float[layout.Layers.Where(l => l.Kind == LayerKind.Pointwise).Select(l => l.WeightLength).DefaultIfEmpty(0).Max()];
+            static bool OnGemm(ConvLayer l) => l.Kind is LayerKind.Pointwise or LayerKind.Stem;
+            var staging = new float[layout.Layers.Where(OnGemm).Select(l => l.WeightLength).DefaultIfEmpty(0).Max()];
             foreach (ConvLayer layer in layout.Layers)
             {
-                if (layer.Kind != LayerKind.Pointwise) continue;
+                if (!OnGemm(layer)) continue;
                 Span<float> weights = all.Slice((int)layer.WeightOffset, (int)layer.WeightLength);
                 weights.CopyTo(staging);
-                Kernels.PointwiseConvolution.PackPanels(staging.AsSpan(0, weights.Length), weights, layer.InChannels, layer.OutChannels);
+                int rows = layer.Kernel * layer.Kernel * layer.InChannels; // 1 x 1 x in for a 1x1 conv
+                Kernels.PointwiseConvolution.PackPanels(staging.AsSpan(0, weights.Length), weights, rows, layer.OutChannels);
             }
         }
 
