@@ -119,10 +119,34 @@ namespace EffNet.Kernels
                     a0.Store(to + c); a1.Store(to + channels + c); a2.Store(to + 2 * channels + c); a3.Store(to + 3 * channels + c);
                     (Vector512.Load(sums + c) + ((a0 + a1) + (a2 + a3))).Store(sums + c);
                 }
-                // Channels past the last whole 16-vector, pixel by pixel.
-                if (wide < _channels)
+                // Channels past the last whole 16-vector (8 of them in EfficientNet's 24-, 40- and 56-channel layers): the
+                // same four outputs on Vector<float>, then any channels left pixel by pixel.
+                int narrow = wide + (_channels - wide) / Vector<float>.Count * Vector<float>.Count;
+                for (int c = wide; c < narrow; c += Vector<float>.Count)
+                {
+                    Vector<float> bias = Vector.Load(_b + c);
+                    Vector<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+                    for (int ky = kyBegin; ky < kyEnd; ky++)
+                    {
+                        float* from = rows[ky] + left + c;
+                        float* tap = _w + (long)ky * kernel * channels + c;
+                        for (int kx = 0; kx < kernel; kx++, from += channels, tap += channels)
+                        {
+                            Vector<float> wv = Vector.Load(tap);
+                            a0 = Simd.MultiplyAdd(Vector.Load(from), wv, a0);
+                            a1 = Simd.MultiplyAdd(Vector.Load(from + step), wv, a1);
+                            a2 = Simd.MultiplyAdd(Vector.Load(from + 2 * step), wv, a2);
+                            a3 = Simd.MultiplyAdd(Vector.Load(from + 3 * step), wv, a3);
+                        }
+                    }
+                    a0 = Simd.Activate(a0, _activation); a1 = Simd.Activate(a1, _activation);
+                    a2 = Simd.Activate(a2, _activation); a3 = Simd.Activate(a3, _activation);
+                    a0.Store(to + c); a1.Store(to + channels + c); a2.Store(to + 2 * channels + c); a3.Store(to + 3 * channels + c);
+                    (Vector.Load(sums + c) + ((a0 + a1) + (a2 + a3))).Store(sums + c);
+                }
+                if (narrow < _channels)
                     for (int q = 0; q < Quad; q++)
-                        NarrowPixel(oy, ox + q, rows, kyBegin, kyEnd, wide, sums);
+                        NarrowPixel(oy, ox + q, rows, kyBegin, kyEnd, narrow, sums);
             }
 
             // Channels [from, channels) of one output pixel: Vector<float> (all of them without AVX-512), then scalar.
@@ -192,11 +216,12 @@ namespace EffNet.Kernels
                 int channels = _channels, kernel = _kernel;
                 float* w = _w, b = _b;
                 int wide = Vector512.IsHardwareAccelerated ? channels - channels % 16 : 0;
+                bool quads = Vector.IsHardwareAccelerated && channels >= Vector<float>.Count; // AVX2 machines too
                 for (int ox = 0; ox < _outWidth; ox++)
                 {
                     // Four neighbouring outputs whose windows are all inside: four independent accumulators per
                     // channel vector (a single output is one dependent FMA chain, bound by FMA latency).
-                    if (wide > 0 && ox + Quad <= _outWidth && QuadInside(ox))
+                    if (quads && ox + Quad <= _outWidth && QuadInside(ox))
                     {
                         QuadPixels(oy, ox, rows, kyBegin, kyEnd, wide, sums);
                         ox += Quad - 1;
