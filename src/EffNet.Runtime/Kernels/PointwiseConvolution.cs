@@ -81,24 +81,39 @@ namespace EffNet.Kernels
                     matrix = scratch;
                 }
                 var gemm = new Gemm(x, pixels, inChannels, y, outChannels, matrix, b, residual.IsEmpty ? null : r, activation);
-                int tiles = (pixels + Gemm.Rows - 1) / Gemm.Rows;
-                if (workers is null || tiles < MinTilesPerThread * workers.Threads)
+                int tiles = (pixels + Gemm.Rows - 1) / Gemm.Rows, panels = (outChannels + PanelWidth - 1) / PanelWidth;
+                if (workers is null || tiles * panels < MinTilesPerThread * workers.Threads)
                 {
                     gemm.Pixels(0, pixels);
                     return;
                 }
-                var job = (RowsJob)(workers.PointwiseJob ??= new RowsJob());
+                var job = (TilesJob)(workers.PointwiseJob ??= new TilesJob());
                 job.Gemm = gemm;
-                workers.Run(job, tiles);
+                job.Tiles = tiles;
+                workers.Run(job, tiles * panels);
             }
         }
 
-        /// <summary>A GEMM split by 6-pixel tiles over the pool's threads.</summary>
-        sealed class RowsJob : Threading.IParallelJob
+        /// <summary>
+        /// A GEMM split over the pool's threads as (panel, 6-pixel tile) pairs, panel by panel: a thread takes a contiguous
+        /// run of them, so it reads only its own panels' weights, and few pixels (the 7x7 layers: 9 tiles) with many panels
+        /// still split evenly.
+        /// </summary>
+        sealed class TilesJob : Threading.IParallelJob
         {
             public Gemm Gemm;
+            public int Tiles;
 
-            public void Execute(int start, int end, int worker) => Gemm.Pixels(start * Gemm.Rows, Math.Min(end * Gemm.Rows, Gemm.PixelCount));
+            public void Execute(int start, int end, int worker)
+            {
+                for (int part = start; part < end;)
+                {
+                    int panel = part / Tiles, tile = part % Tiles;
+                    int stop = Math.Min(end, (panel + 1) * Tiles); // this panel's tiles in the range
+                    Gemm.Panel(panel, tile * Gemm.Rows, Math.Min((tile + stop - part) * Gemm.Rows, Gemm.PixelCount));
+                    part = stop;
+                }
+            }
         }
 
         // Each panel row k times scale[k]: the gate folded into the weights, K x N multiplies instead of P x K.
@@ -136,6 +151,13 @@ namespace EffNet.Kernels
             }
 
             public int PixelCount => _pixels;
+
+            /// <summary>Output channels [64 index, 64 index + 64) of pixels [first, end).</summary>
+            public void Panel(int index, int first, int end)
+            {
+                int col = index * PanelWidth;
+                Panel(_w + (long)col * _k, col, Math.Min(PanelWidth, _n - col), first, end);
+            }
 
             /// <summary>Every output channel of pixels [first, end), panel by panel.</summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
