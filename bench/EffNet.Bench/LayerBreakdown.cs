@@ -39,19 +39,32 @@ namespace EffNet.Bench
             {
                 where = b.Module;
                 int inPixels = b.InHeight * b.InWidth, outPixels = b.OutHeight * b.OutWidth;
-                if (b.Expand != null)
-                    Add("expand 1x1", Pointwise(inPixels, b.InChannels, b.MidChannels, Activation.SiLU, gated: false, pool), (long)inPixels * b.InChannels * b.MidChannels);
                 var sums = new float[b.MidChannels];
                 float[] dwIn = Data(inPixels * b.MidChannels), dwWeights = Data(b.Kernel * b.Kernel * b.MidChannels), dwBias = Data(b.MidChannels);
                 var dwOut = new float[outPixels * b.MidChannels];
-                Add($"depthwise {b.Kernel}x{b.Kernel}", Time(() => DepthwiseConvolution.Run(dwIn, b.InHeight, b.InWidth, b.MidChannels,
-                    dwWeights, dwBias, b.Kernel, b.Stride, b.PadTop, b.PadLeft,
-                    dwOut, b.OutHeight, b.OutWidth, Activation.SiLU, sums, pool)), (long)outPixels * b.MidChannels * b.Kernel * b.Kernel);
+                long expandMacs = (long)inPixels * b.InChannels * b.MidChannels, depthwiseMacs = (long)outPixels * b.MidChannels * b.Kernel * b.Kernel;
+                if (KernelChoices.StreamsExpansion(b))
+                {
+                    // As the generated code runs it: one pass through the per-thread row buffers.
+                    float[] x = Data(inPixels * b.InChannels), we = Data(b.InChannels * b.MidChannels);
+                    var rings = new float[KernelChoices.RowBufferFloats(b.Kernel, b.InWidth, b.MidChannels) * threads];
+                    Add($"expand + depthwise {b.Kernel}x{b.Kernel}", Time(() => ExpandDepthwise.Run(x, b.InHeight, b.InWidth, b.InChannels,
+                        we, dwBias, b.MidChannels, dwWeights, dwBias, b.Kernel, b.Stride, b.PadTop, b.PadLeft,
+                        dwOut, b.OutHeight, b.OutWidth, sums, rings, pool)), expandMacs + depthwiseMacs);
+                }
+                else
+                {
+                    if (b.Expand != null)
+                        Add("expand 1x1", Pointwise(inPixels, b.InChannels, b.MidChannels, Activation.SiLU, gated: false, pool), expandMacs);
+                    Add($"depthwise {b.Kernel}x{b.Kernel}", Time(() => DepthwiseConvolution.Run(dwIn, b.InHeight, b.InWidth, b.MidChannels,
+                        dwWeights, dwBias, b.Kernel, b.Stride, b.PadTop, b.PadLeft,
+                        dwOut, b.OutHeight, b.OutWidth, Activation.SiLU, sums, pool)), depthwiseMacs);
+                }
                 float[] gate = new float[b.MidChannels], reduce = Data(b.SqueezeChannels * b.MidChannels), reduceBias = Data(b.SqueezeChannels);
                 float[] expandBias = Data(b.MidChannels), squeeze = new float[b.SqueezeChannels];
                 Add("squeeze-excitation", Time(() => SqueezeExcitation.Run(gate, outPixels, b.MidChannels,
                     reduce, reduceBias, reduce, expandBias, b.SqueezeChannels, squeeze)), 2L * b.SqueezeChannels * b.MidChannels);
-                Add("project 1x1", Pointwise(outPixels, b.MidChannels, b.OutChannels, Activation.None, gated: true, pool), (long)outPixels * b.MidChannels * b.OutChannels);
+                Add("project 1x1", Pointwise(outPixels, b.MidChannels, b.OutChannels, Activation.None, gated: !KernelChoices.GatesMapInPlace(b), pool), (long)outPixels * b.MidChannels * b.OutChannels);
             }
             HeadLayout head = layout.Head;
             where = "features.8";
