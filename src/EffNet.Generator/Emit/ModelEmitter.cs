@@ -137,7 +137,7 @@ namespace EffNet.Generator.Emit
             w.Line("global::System.ReadOnlySpan<float> weights = _session.Weights;");
             w.Line("global::System.Span<float> arena = _session.Arena;");
             w.Line($"{network}.Forward(image, weights, arena, _session.Workers, observer);");
-            w.Line($"{network}.Classify(weights, arena, logits);");
+            w.Line($"{network}.Classify(weights, arena, logits, _session.Workers);");
             w.Close();
             w.Line();
             w.Line($"/// <summary>The pooled {layout.FeatureCount}-float embedding of one image (the classifier's input). Allocates nothing.</summary>");
@@ -304,8 +304,8 @@ namespace EffNet.Generator.Emit
         {
             ConvLayer fc = plan.Layout.Classifier;
             w.Line($"/// <summary>classifier.1: Linear {fc.InChannels} -> {fc.OutChannels} on the pooled features (dropout is identity at inference).</summary>");
-            w.Open("public static void Classify(ReadOnlySpan<float> w, Span<float> arena, Span<float> logits)");
-            w.Line($"FullyConnected.Run({Slice("arena", plan.Features)}, {Weights(fc)}, logits, inFeatures: {fc.InChannels}, outFeatures: {fc.OutChannels});");
+            w.Open("public static void Classify(ReadOnlySpan<float> w, Span<float> arena, Span<float> logits, EffNet.Threading.WorkerPool? workers)");
+            w.Line($"FullyConnected.Run({Slice("arena", plan.Features)}, {Weights(fc)}, logits, inFeatures: {fc.InChannels}, outFeatures: {fc.OutChannels}, workers);");
             w.Close();
         }
 

@@ -51,7 +51,7 @@ namespace EffNet.Threading
         public int Threads { get; }
 
         // One reusable job object per kernel kind, so a region allocates nothing.
-        internal object? StemJob, PointwiseJob, DepthwiseJob, ExpandDepthwiseJob;
+        internal object? StemJob, PointwiseJob, DepthwiseJob, ExpandDepthwiseJob, FullyConnectedJob;
 
         /// <summary>Runs <paramref name="job"/> over <paramref name="parts"/> parts on all threads and waits for them.</summary>
         public void Run(IParallelJob job, int parts)
