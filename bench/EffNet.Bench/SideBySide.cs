@@ -58,8 +58,11 @@ namespace EffNet.Bench
             return failures == 0 ? 0 : 1;
         }
 
+        // Both engines' pools spin for a while after a run, and a spinning pool takes a core from the engine timed next:
+        // one untimed run first lets the other engine's threads settle.
         static void Time(Action run, List<double> times)
         {
+            run();
             for (int i = 0; i < RunsPerRound; i++)
             {
                 long start = Stopwatch.GetTimestamp();

@@ -39,29 +39,29 @@ namespace EffNet.Kernels
                     return;
                 }
                 var job = (RowsJob)(workers.DepthwiseJob ??= new RowsJob());
-                job.Prepare(conv, workers.Threads, channels);
-                workers.Run(job, outHeight);
+                job.Prepare(conv, workers, outHeight, channels);
+                workers.Run(job, outHeight, grain: MinRowsPerThread);
                 job.Sums.AddTo(sums, channels);
             }
         }
 
         const int MinRowsPerThread = 2;
 
-        /// <summary>Output rows split over the pool's threads; each thread sums its channels apart, added up afterwards.</summary>
+        /// <summary>Output rows split over the pool's threads; each chunk of rows sums its channels apart, added up afterwards.</summary>
         sealed class RowsJob : Threading.IParallelJob
         {
             Depthwise _conv;
-            public readonly Threading.PerWorkerSums Sums = new();
+            public readonly Threading.ChunkSums Sums = new();
 
-            public void Prepare(Depthwise conv, int threads, int channels)
+            public void Prepare(Depthwise conv, Threading.WorkerPool workers, int rows, int channels)
             {
                 _conv = conv;
-                Sums.Prepare(threads, channels);
+                Sums.Prepare(workers, rows, MinRowsPerThread, channels);
             }
 
             public void Execute(int start, int end, int worker)
             {
-                fixed (float* sums = Sums.Of(worker))
+                fixed (float* sums = Sums.Of(start))
                     _conv.Rows(start, end, sums);
             }
         }

@@ -9,8 +9,9 @@ namespace EffNet.Kernels
     /// the network, several MB in the early blocks) is never written to memory and read back.
     /// </summary>
     /// <remarks>
-    /// Each thread takes a band of output rows with its own ring and recomputes the few expanded rows at the edges of its
-    /// band (kernel - stride rows), so the planner fuses only blocks whose maps are tall. The results are bit-identical to
+    /// Threads take chunks of output rows, each thread with its own ring, and recompute the few expanded rows at the edges
+    /// of each chunk (kernel - stride rows), so chunks are at least 8 rows and the planner fuses only blocks whose maps are
+    /// tall. The results are bit-identical to
     /// <see cref="PointwiseConvolution"/> followed by <see cref="DepthwiseConvolution"/>: the same code computes every value.
     /// </remarks>
     public static unsafe class ExpandDepthwise
@@ -57,23 +58,23 @@ namespace EffNet.Kernels
                 }
                 var job = (RowsJob)(workers.ExpandDepthwiseJob ??= new RowsJob());
                 job.Fused = fused;
-                job.Sums.Prepare(workers.Threads, midChannels);
-                workers.Run(job, outHeight);
+                job.Sums.Prepare(workers, outHeight, MinRowsPerThread, midChannels);
+                workers.Run(job, outHeight, grain: MinRowsPerThread);
                 job.Sums.AddTo(sums, midChannels);
             }
         }
 
-        // A thread's band recomputes up to kernel - stride expanded rows; below this many output rows that is too much.
+        // Each chunk of output rows recomputes up to kernel - stride expanded rows; below this many rows that is too much.
         const int MinRowsPerThread = 8;
 
         sealed class RowsJob : Threading.IParallelJob
         {
             public Fused Fused;
-            public readonly Threading.PerWorkerSums Sums = new();
+            public readonly Threading.ChunkSums Sums = new();
 
             public void Execute(int start, int end, int worker)
             {
-                fixed (float* sums = Sums.Of(worker))
+                fixed (float* sums = Sums.Of(start))
                     Fused.Rows(start, end, sums, worker);
             }
         }

@@ -95,9 +95,9 @@ namespace EffNet.Kernels
         }
 
         /// <summary>
-        /// A GEMM split over the pool's threads as (panel, 6-pixel tile) pairs, panel by panel: a thread takes a contiguous
-        /// run of them, so it reads only its own panels' weights, and few pixels (the 7x7 layers: 9 tiles) with many panels
-        /// still split evenly.
+        /// A GEMM split over the pool's threads as (panel, 6-pixel tile) pairs, panel by panel: each chunk is a contiguous
+        /// run of them, so a panel's weights are brought into cache by one or two threads rather than all, and few pixels
+        /// (the 7x7 layers: 9 tiles) with many panels still split evenly.
         /// </summary>
         sealed class TilesJob : Threading.IParallelJob
         {

@@ -43,7 +43,7 @@ namespace EffNet.Kernels
                 }
                 var job = (RowsJob)(workers.StemJob ??= new RowsJob());
                 job.Stem = stem;
-                workers.Run(job, outHeight);
+                workers.Run(job, outHeight, grain: 2);
             }
         }
 

@@ -10,8 +10,10 @@ namespace EffNet.Threading
     }
 
     /// <summary>
-    /// The persistent worker threads of one model instance. A parallel region hands each thread (the caller included) a
-    /// contiguous share of the parts and returns when all are done. Between regions a worker spins for about a millisecond
+    /// The persistent worker threads of one model instance. In a parallel region the threads (the caller included) take
+    /// contiguous chunks of the parts from a shared counter until none are left, so a thread that is slowed down (another
+    /// process on its core, a slower part of the map) takes fewer chunks instead of holding everyone up; the region returns
+    /// when all are done. Between regions a worker spins for about a millisecond
     /// (the next layer usually starts within microseconds) and then sleeps on its semaphore, so an idle model costs
     /// nothing; nothing is allocated per region.
     /// </summary>
@@ -25,8 +27,13 @@ namespace EffNet.Threading
         // How long a worker spins for the next region before blocking: regions of one inference follow each other
         // within microseconds, and waking a blocked thread costs tens of them.
         const int SpinIterations = 20_000;
+        // About this many chunks per thread: enough to even out a slowed thread, few enough to keep each chunk's
+        // fixed costs (a ring refill, a weight panel brought into cache) small.
+        const int ChunksPerThread = 4;
+
         IParallelJob? _job;
-        int _parts;
+        int _parts, _chunk;
+        int _next;    // the first part no thread has taken yet
         int _pending;
         volatile bool _stopping;
         Exception? _failure;
@@ -53,8 +60,11 @@ namespace EffNet.Threading
         // One reusable job object per kernel kind, so a region allocates nothing.
         internal object? StemJob, PointwiseJob, DepthwiseJob, ExpandDepthwiseJob, FullyConnectedJob;
 
-        /// <summary>Runs <paramref name="job"/> over <paramref name="parts"/> parts on all threads and waits for them.</summary>
-        public void Run(IParallelJob job, int parts)
+        /// <summary>
+        /// Runs <paramref name="job"/> over <paramref name="parts"/> parts on all threads and waits for them. Each
+        /// <see cref="IParallelJob.Execute"/> call gets at least <paramref name="grain"/> parts (fewer only at the end).
+        /// </summary>
+        public void Run(IParallelJob job, int parts, int grain = 1)
         {
             if (Threads == 1 || parts < 2)
             {
@@ -63,16 +73,17 @@ namespace EffNet.Threading
             }
             _job = job;
             _parts = parts;
+            _chunk = ChunkSize(parts, grain);
+            Volatile.Write(ref _next, 0);
             _failure = null;
             Volatile.Write(ref _pending, _threads.Length);
             Interlocked.Increment(ref _generation);
             for (int i = 0; i < _start.Length; i++)
                 if (Interlocked.Exchange(ref _sleeping[i], 0) == 1)
                     _start[i].Release();
-            (int start, int end) = Share(parts, 0);
             try
             {
-                job.Execute(start, end, 0);
+                TakeChunks(job, 0);
             }
             finally
             {
@@ -85,10 +96,19 @@ namespace EffNet.Threading
                 throw new InvalidOperationException("A worker thread failed: " + failure.Message, failure);
         }
 
-        (int Start, int End) Share(int parts, int worker)
+        /// <summary>
+        /// Parts per chunk of a region over <paramref name="parts"/> parts: a function of its arguments only, so chunk k
+        /// always covers the same parts and a job that keeps one partial result per chunk adds them up in the same order.
+        /// </summary>
+        public int ChunkSize(int parts, int grain = 1)
+            => Math.Max(Math.Max(grain, 1), (parts + Threads * ChunksPerThread - 1) / (Threads * ChunksPerThread));
+
+        void TakeChunks(IParallelJob job, int worker)
         {
-            long start = (long)parts * worker / Threads, end = (long)parts * (worker + 1) / Threads;
-            return ((int)start, (int)end);
+            int parts = _parts, chunk = _chunk;
+            int start;
+            while ((start = Interlocked.Add(ref _next, chunk) - chunk) < parts)
+                job.Execute(start, Math.Min(start + chunk, parts), worker);
         }
 
         void WorkerLoop(int worker)
@@ -101,8 +121,7 @@ namespace EffNet.Threading
                 if (_stopping) return;
                 try
                 {
-                    (int start, int end) = Share(_parts, worker);
-                    if (start < end) _job!.Execute(start, end, worker);
+                    TakeChunks(_job!, worker);
                 }
                 catch (Exception e)
                 {
