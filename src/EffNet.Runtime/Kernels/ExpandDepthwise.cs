@@ -9,9 +9,8 @@ namespace EffNet.Kernels
     /// the network, several MB in the early blocks) is never written to memory and read back.
     /// </summary>
     /// <remarks>
-    /// Threads take chunks of output rows, each thread with its own ring, and recompute the few expanded rows at the edges
-    /// of each chunk (kernel - stride rows), so chunks are at least 8 rows and the planner fuses only blocks whose maps are
-    /// tall. The results are bit-identical to
+    /// Each thread takes a band of output rows with its own ring and recomputes the few expanded rows at the edges of its
+    /// band (kernel - stride rows), so the planner fuses only blocks whose maps are tall. The results are bit-identical to
     /// <see cref="PointwiseConvolution"/> followed by <see cref="DepthwiseConvolution"/>: the same code computes every value.
     /// </remarks>
     public static unsafe class ExpandDepthwise
@@ -58,13 +57,16 @@ namespace EffNet.Kernels
                 }
                 var job = (RowsJob)(workers.ExpandDepthwiseJob ??= new RowsJob());
                 job.Fused = fused;
-                job.Sums.Prepare(workers, outHeight, MinRowsPerThread, midChannels);
-                workers.Run(job, outHeight, grain: MinRowsPerThread);
+                // One band per thread: every chunk recomputes kernel - stride expanded rows (4 of a 5x5 conv), so smaller
+                // chunks would cost more than the balance they buy.
+                int band = (outHeight + workers.Threads - 1) / workers.Threads;
+                job.Sums.Prepare(workers, outHeight, band, midChannels);
+                workers.Run(job, outHeight, grain: band);
                 job.Sums.AddTo(sums, midChannels);
             }
         }
 
-        // Each chunk of output rows recomputes up to kernel - stride expanded rows; below this many rows that is too much.
+        // Each band of output rows recomputes up to kernel - stride expanded rows; below this many rows that is too much.
         const int MinRowsPerThread = 8;
 
         sealed class RowsJob : Threading.IParallelJob
