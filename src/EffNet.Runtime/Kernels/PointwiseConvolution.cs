@@ -181,6 +181,13 @@ namespace EffNet.Kernels
                     else if (vectors == 2) { Tile512<Two>(w, width, col, first, end); done = 32; }
                     else if (vectors == 1) { Tile512<One>(w, width, col, first, end); done = 16; }
                 }
+                else if (Vector256.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Fma.IsSupported)
+                {
+                    // AVX2: the same tile at half the width, 16 channels (two vectors) at a time.
+                    for (; done + 16 <= width; done += 16)
+                        Tile256<Two>(w + done, width, col + done, first, end);
+                    if (done + 8 <= width) { Tile256<One>(w + done, width, col + done, first, end); done += 8; }
+                }
                 for (; done + Vector<float>.Count <= width; done += Vector<float>.Count)
                     ColumnVector(w + done, width, col + done, first, end);
                 for (; done < width; done++)
@@ -251,6 +258,88 @@ namespace EffNet.Kernels
                     }
                     StoreRow<TV>(p, col, a0, a1, a2, a3);
                     Finish(p, 1, col, TV.Count * 16);
+                }
+            }
+
+            // The AVX2 tile: 6 pixels x TV vectors of 8 channels (12 of the 16 ymm registers hold accumulators).
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            void Tile256<TV>(float* w, int stride, int col, int first, int end) where TV : struct, IVectorCount
+            {
+                int k = _k;
+                Vector256<float> b0 = Vector256.Load(_bias + col);
+                Vector256<float> b1 = TV.Count > 1 ? Vector256.Load(_bias + col + 8) : default;
+                int p = first;
+                for (; p + Rows <= end; p += Rows)
+                {
+                    Vector256<float> a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1;
+                    Vector256<float> a30 = b0, a31 = b1, a40 = b0, a41 = b1, a50 = b0, a51 = b1;
+                    float* x0 = _x + (long)p * k;
+                    float* wk = w;
+                    for (int i = 0; i < k; i++, wk += stride)
+                    {
+                        Vector256<float> w0 = Vector256.Load(wk);
+                        Vector256<float> w1 = TV.Count > 1 ? Vector256.Load(wk + 8) : default;
+                        Vector256<float> v = Vector256.Create(x0[i]);
+                        a00 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(v, w0, a00); if (TV.Count > 1) a01 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(v, w1, a01);
+                        v = Vector256.Create(x0[k + i]);
+                        a10 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(v, w0, a10); if (TV.Count > 1) a11 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(v, w1, a11);
+                        v = Vector256.Create(x0[2 * k + i]);
+                        a20 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(v, w0, a20); if (TV.Count > 1) a21 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(v, w1, a21);
+                        v = Vector256.Create(x0[3 * k + i]);
+                        a30 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(v, w0, a30); if (TV.Count > 1) a31 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(v, w1, a31);
+                        v = Vector256.Create(x0[4 * k + i]);
+                        a40 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(v, w0, a40); if (TV.Count > 1) a41 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(v, w1, a41);
+                        v = Vector256.Create(x0[5 * k + i]);
+                        a50 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(v, w0, a50); if (TV.Count > 1) a51 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(v, w1, a51);
+                    }
+                    StoreRow256<TV>(p, col, a00, a01);
+                    StoreRow256<TV>(p + 1, col, a10, a11);
+                    StoreRow256<TV>(p + 2, col, a20, a21);
+                    StoreRow256<TV>(p + 3, col, a30, a31);
+                    StoreRow256<TV>(p + 4, col, a40, a41);
+                    StoreRow256<TV>(p + 5, col, a50, a51);
+                    FinishVectors(p, Rows, col, TV.Count * 8);
+                }
+                for (; p < end; p++)
+                {
+                    Vector256<float> a0 = b0, a1 = b1;
+                    float* x0 = _x + (long)p * k;
+                    float* wk = w;
+                    for (int i = 0; i < k; i++, wk += stride)
+                    {
+                        Vector256<float> v = Vector256.Create(x0[i]);
+                        a0 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(v, Vector256.Load(wk), a0);
+                        if (TV.Count > 1) a1 = System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(v, Vector256.Load(wk + 8), a1);
+                    }
+                    StoreRow256<TV>(p, col, a0, a1);
+                    FinishVectors(p, 1, col, TV.Count * 8);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            void StoreRow256<TV>(int p, int col, Vector256<float> a0, Vector256<float> a1) where TV : struct, IVectorCount
+            {
+                float* at = _y + (long)p * _n + col;
+                a0.Store(at);
+                if (TV.Count > 1) a1.Store(at + 8);
+            }
+
+            /// <summary><see cref="Finish"/> on <see cref="Vector{T}"/>: the epilogue of the AVX2 tile.</summary>
+            [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+            void FinishVectors(int firstRow, int rows, int col, int width)
+            {
+                if (_activation == Activation.None && _residual == null)
+                    return;
+                for (int p = firstRow; p < firstRow + rows; p++)
+                {
+                    long row = (long)p * _n + col;
+                    for (int j = 0; j < width; j += Vector<float>.Count)
+                    {
+                        Vector<float> a = Vector.Load(_y + row + j);
+                        if (_activation == Activation.SiLU) a = Simd.SiLU(a);
+                        if (_residual != null) a += Vector.Load(_residual + row + j);
+                        a.Store(_y + row + j);
+                    }
                 }
             }
 
