@@ -15,14 +15,15 @@ namespace EffNet.Kernels
         public static Vector<float> MultiplyAdd(Vector<float> a, Vector<float> b, Vector<float> c)
             => Fma.IsSupported ? Vector.FusedMultiplyAdd(a, b, c) : a * b + c;
 
-        // SiLU needs e^-x. With n = round(-x log2 e) and s = x + n ln2 (ln 2 split in two so n ln2High is exact),
-        // e^-x = 2^n e^-s with |s| <= ln2/2. e^-s is a degree-5 polynomial in s: the minimax fit of e^r on
+        // SiLU needs e^-x. With n = round(-x log2 e) and s = x + n ln2 (one FMA; ln 2 rounded to float is off by 1.9e-9,
+        // times |n| <= 128 wherever e^-x is a finite float), e^-x = 2^n e^-s with |s| <= ln2/2. e^-s is a degree-5 polynomial in s: the minimax fit of e^r on
         // [-ln2/2, ln2/2] (relative error 7.5e-8, 2.1e-7 as evaluated in float) with its odd coefficients negated, which
         // saves negating x. Every op counts: at small K the SiLU of the expand convs costs as much as their products.
         const float Log2E = 1.44269504f, Ln2 = 0.693147182f, Ln2High = 0.693145751953125f, Ln2Low = 1.42860677e-06f;
         const float P0 = 1.00000012f, P1 = -0.999999702f, P2 = 0.499988943f, P3 = -0.166675746f, P4 = 0.0419153832f, P5 = -0.00829765480f;
 
         // Above 88, e^-x is below float's normal range and 1 + e^-x is 1: clamping keeps 2^n finite and exact results.
+        // Below -88, e^-x is infinite in float.
         const float ExpInputMax = 88f, ExpInputMin = -88f;
 
         /// <summary>e^-s for |s| &lt;= ln2/2.</summary>
@@ -44,8 +45,6 @@ namespace EffNet.Kernels
             if (Avx512F.IsSupported)
             {
                 // vrndscaleps and vscalefps: no clamp below (2^n overflows to infinity, as e^-x does) and no exponent bits.
-                // One FMA with ln 2 rounded to float: wherever e^-x is a finite float |n| <= 128, so s is off by at most
-                // 128 x 1.9e-9 = 2.4e-7, and by less than 6e-8 where SiLU is not saturated (|x| < 17).
                 Vector512<float> n = Avx512F.RoundScale(x * Vector512.Create(-Log2E), 0);
                 Vector512<float> s = Vector512.FusedMultiplyAdd(n, Vector512.Create(Ln2), x);
                 return Avx512F.Scale(ExpNegReduced(s), n);
@@ -53,10 +52,8 @@ namespace EffNet.Kernels
             else
             {
                 Vector512<float> overflows = Vector512.LessThan(x, Vector512.Create(ExpInputMin));
-                x = Vector512.Max(x, Vector512.Create(ExpInputMin));
                 Vector512<float> n = Vector512.Round(x * Vector512.Create(-Log2E));
-                Vector512<float> s = Vector512.FusedMultiplyAdd(n, Vector512.Create(Ln2High), x);
-                s = Vector512.FusedMultiplyAdd(n, Vector512.Create(Ln2Low), s);
+                Vector512<float> s = Vector512.FusedMultiplyAdd(n, Vector512.Create(Ln2), x);
                 Vector512<int> exponent = Vector512.ShiftLeft(Vector512.ConvertToInt32(n), 23);
                 return Vector512.ConditionalSelect(overflows, Vector512.Create(float.PositiveInfinity), (ExpNegReduced(s).AsInt32() + exponent).AsSingle());
             }
@@ -66,11 +63,15 @@ namespace EffNet.Kernels
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector<float> ExpNeg(Vector<float> x)
         {
-            Vector<int> overflows = Vector.LessThan(x, new Vector<float>(ExpInputMin)); // e^-x is infinite in float there
-            x = Vector.Min(Vector.Max(x, new Vector<float>(ExpInputMin)), new Vector<float>(ExpInputMax));
+            // Clamped above only: below -88, e^-x is infinite in float, and those lanes' results (from an exponent that
+            // overflowed its bits) are replaced by +infinity at the end.
+            Vector<int> overflows = Vector.LessThan(x, new Vector<float>(ExpInputMin));
+            x = Vector.Min(x, new Vector<float>(ExpInputMax));
             Vector<float> n = Vector.Round(x * new Vector<float>(-Log2E));
-            Vector<float> s = MultiplyAdd(n, new Vector<float>(Ln2High), x);
-            s = MultiplyAdd(n, new Vector<float>(Ln2Low), s);
+            // Without FMA the product n ln2 is rounded on its own; ln 2 in two parts keeps n ln2High exact then.
+            Vector<float> s = Fma.IsSupported
+                ? MultiplyAdd(n, new Vector<float>(Ln2), x)
+                : n * new Vector<float>(Ln2Low) + (n * new Vector<float>(Ln2High) + x);
             Vector<float> p = MultiplyAdd(new Vector<float>(P5), s, new Vector<float>(P4));
             p = MultiplyAdd(p, s, new Vector<float>(P3));
             p = MultiplyAdd(p, s, new Vector<float>(P2));

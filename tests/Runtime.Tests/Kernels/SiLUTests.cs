@@ -56,6 +56,10 @@ namespace EffNet.Runtime.Tests.Kernels
             Assert.Equal(float.PositiveInfinity, Simd.SiLU(Vector512.Create(float.PositiveInfinity)).GetElement(0));
             Assert.True(float.IsNaN(Simd.SiLU(Vector512.Create(float.NaN)).GetElement(0)));
             Assert.Equal(float.PositiveInfinity, Simd.SiLU(new Vector<float>(float.PositiveInfinity))[0]);
+            Assert.True(float.IsNaN(Simd.SiLU(new Vector<float>(float.NaN))[0]));
+            // -inf / (1 + inf): NaN, as x * sigmoid(x) is in PyTorch.
+            Assert.True(float.IsNaN(Simd.SiLU(Vector512.Create(float.NegativeInfinity)).GetElement(0)));
+            Assert.True(float.IsNaN(Simd.SiLU(new Vector<float>(float.NegativeInfinity))[0]));
         }
     }
 }
