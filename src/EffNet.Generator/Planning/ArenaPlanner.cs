@@ -41,19 +41,44 @@ namespace EffNet.Generator.Planning
     }
 
     /// <summary>
-    /// Static memory planning: places tensors in one arena so that tensors alive at the same time never overlap.
-    /// Greedy by size (largest first), each at the lowest 64-byte aligned offset that fits between the tensors
-    /// already placed whose lifetimes intersect its own.
+    /// Static memory planning: places tensors in one arena so that tensors alive at the same time never overlap. Each
+    /// tensor goes to the lowest 64-byte aligned offset that fits between the tensors already placed whose lifetimes
+    /// intersect its own. Greedy placement depends on the order, so a few orders are tried (largest first; earliest
+    /// first; longest-lived first) and the smallest arena is kept; ties go to the earlier order, so plans are stable.
     /// </summary>
     static class ArenaPlanner
     {
         public const int AlignmentFloats = 16;
 
+        static readonly Func<IReadOnlyList<PlannedTensor>, IEnumerable<PlannedTensor>>[] Orders =
+        {
+            ts => ts.OrderByDescending(t => t.Floats).ThenBy(t => t.FirstStep),
+            ts => ts.OrderBy(t => t.FirstStep).ThenByDescending(t => t.Floats),
+            ts => ts.OrderByDescending(t => t.LastStep - t.FirstStep).ThenByDescending(t => t.Floats).ThenBy(t => t.FirstStep),
+        };
+
         /// <returns>The arena size in floats.</returns>
         public static long Place(IReadOnlyList<PlannedTensor> tensors)
         {
+            long[]? best = null;
+            long bestSize = long.MaxValue;
+            foreach (var order in Orders)
+            {
+                long size = PlaceInOrder(order(tensors));
+                if (size < bestSize)
+                {
+                    bestSize = size;
+                    best = tensors.Select(t => t.Offset).ToArray();
+                }
+            }
+            for (int i = 0; i < tensors.Count; i++) tensors[i].Offset = best![i];
+            return tensors.Count == 0 ? 0 : bestSize;
+        }
+
+        static long PlaceInOrder(IEnumerable<PlannedTensor> order)
+        {
             var placed = new List<PlannedTensor>();
-            foreach (PlannedTensor tensor in tensors.OrderByDescending(t => t.Floats).ThenBy(t => t.FirstStep))
+            foreach (PlannedTensor tensor in order)
             {
                 long offset = 0;
                 foreach (PlannedTensor other in placed.Where(tensor.LivesWith).OrderBy(t => t.Offset))
