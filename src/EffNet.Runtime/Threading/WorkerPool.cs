@@ -3,7 +3,10 @@ using System.Threading;
 
 namespace EffNet.Threading
 {
-    /// <summary>A piece of work split into <c>count</c> parts; <see cref="Execute"/> runs parts [start, end).</summary>
+    /// <summary>
+    /// A piece of work split into parts; <see cref="Execute"/> runs parts [start, end) on thread <c>worker</c>. A region
+    /// calls it once per chunk, so one thread may run several chunks, one after another.
+    /// </summary>
     public interface IParallelJob
     {
         void Execute(int start, int end, int worker);
