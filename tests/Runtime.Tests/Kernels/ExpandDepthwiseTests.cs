@@ -8,13 +8,7 @@ namespace EffNet.Runtime.Tests.Kernels
     /// <summary>The fused expand + depthwise kernel against the two kernels it replaces, run one after the other.</summary>
     public sealed class ExpandDepthwiseTests
     {
-        static float[] Random(int length, int seed)
-        {
-            var random = new Random(seed);
-            var values = new float[length];
-            for (int i = 0; i < length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
-            return values;
-        }
+        static float[] Random(int length, int seed) => KernelTestData.Random(length, seed);
 
         [Theory]
         // height, width, in, mid, kernel, stride, padTop, padLeft, threads

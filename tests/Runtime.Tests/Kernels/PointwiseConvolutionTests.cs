@@ -8,13 +8,7 @@ namespace EffNet.Runtime.Tests.Kernels
     /// <summary>The 1x1 conv kernel on panel-packed weights against the plain matrix product in double precision.</summary>
     public sealed class PointwiseConvolutionTests
     {
-        static float[] Random(int length, int seed)
-        {
-            var random = new Random(seed);
-            var values = new float[length];
-            for (int i = 0; i < length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
-            return values;
-        }
+        static float[] Random(int length, int seed) => KernelTestData.Random(length, seed);
 
         [Theory]
         // pixels, in, out, SiLU, residual, gate, threads
