@@ -115,7 +115,7 @@ namespace EffNet.Generator.Tests
             int last = plan.Tensors.Max(t => t.LastStep);
             return Enumerable.Range(0, last + 1)
                 .Max(step => plan.Tensors.Where(t => t.FirstStep <= step && step <= t.LastStep)
-                                         .Sum(t => (t.Floats + ArenaPlanner.AlignmentFloats - 1) / ArenaPlanner.AlignmentFloats * ArenaPlanner.AlignmentFloats));
+                                         .Sum(t => ArenaPlanner.AlignUp(t.Floats)));
         }
 
         [Theory]

@@ -93,6 +93,7 @@ namespace EffNet.Generator.Planning
             return placed.Count == 0 ? 0 : AlignUp(placed.Max(t => t.End));
         }
 
-        static long AlignUp(long floats) => (floats + AlignmentFloats - 1) / AlignmentFloats * AlignmentFloats;
+        /// <summary><paramref name="floats"/> rounded up to a whole number of 64-byte lines.</summary>
+        public static long AlignUp(long floats) => (floats + AlignmentFloats - 1) / AlignmentFloats * AlignmentFloats;
     }
 }

@@ -48,7 +48,7 @@ namespace EffNet.Generator.Planning
                 PlannedTensor? expanded = null;
                 bool fuses = KernelChoices.StreamsExpansion(b);
                 if (fuses)
-                    RowBufferFloats = Math.Max(RowBufferFloats, AlignUp(KernelChoices.RowBufferFloats(b.Kernel, b.InWidth, b.MidChannels)));
+                    RowBufferFloats = Math.Max(RowBufferFloats, ArenaPlanner.AlignUp(KernelChoices.RowBufferFloats(b.Kernel, b.InWidth, b.MidChannels)));
                 else if (b.HasExpansion)
                 {
                     step++;
@@ -93,7 +93,6 @@ namespace EffNet.Generator.Planning
 
         public static ForwardPlan Create(NetworkLayout layout) => new ForwardPlan(layout);
 
-        static long AlignUp(long floats) => (floats + ArenaPlanner.AlignmentFloats - 1) / ArenaPlanner.AlignmentFloats * ArenaPlanner.AlignmentFloats;
 
 
         public NetworkLayout Layout { get; }
