@@ -109,18 +109,9 @@ namespace EffNet.Bench
 
         static readonly byte[]? Flush = Environment.GetEnvironmentVariable("EFFNET_FLUSH") == "1" ? new byte[64 << 20] : null;
 
-        static double Time(Action action)
-        {
-            if (Flush is null) return Timing.BestOf(action, runs: 7);
-            double best = double.MaxValue;
-            for (int i = 0; i < 7; i++)
-            {
-                Array.Fill(Flush, (byte)i); // evicts every cache level, as the rest of a forward pass does
-                long start = Stopwatch.GetTimestamp();
-                action();
-                best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-            }
-            return best;
-        }
+        // Filling 64 MB evicts every cache level, as the rest of a forward pass does.
+        static double Time(Action action) => Flush is null
+            ? Timing.BestOf(action, runs: 7)
+            : Timing.BestOf(action, runs: 7, warmups: 0, beforeEach: () => Array.Fill(Flush, (byte)1));
     }
 }

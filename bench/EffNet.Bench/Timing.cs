@@ -7,13 +7,17 @@ namespace EffNet.Bench
 {
     static class Timing
     {
-        /// <summary>The fastest of <paramref name="runs"/> timed calls after <paramref name="warmups"/> untimed ones, in ms.</summary>
-        public static double BestOf(Action action, int runs, int warmups = 1)
+        /// <summary>
+        /// The fastest of <paramref name="runs"/> timed calls after <paramref name="warmups"/> untimed ones, in ms;
+        /// <paramref name="beforeEach"/>, untimed, runs before every timed call.
+        /// </summary>
+        public static double BestOf(Action action, int runs, int warmups = 1, Action? beforeEach = null)
         {
             for (int i = 0; i < warmups; i++) action();
             double best = double.MaxValue;
             for (int i = 0; i < runs; i++)
             {
+                beforeEach?.Invoke();
                 long start = Stopwatch.GetTimestamp();
                 action();
                 best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
