@@ -32,7 +32,7 @@ namespace EffNet.Kernels
 
             fixed (float* x = input, w = weights, b = bias, y = output, sums = channelSums)
             {
-                var conv = new Depthwise(x, inHeight, inWidth, channels, w, b, kernel, stride, padTop, padLeft, y, outHeight, outWidth, activation);
+                var conv = new Depthwise(x, inHeight, inWidth, channels, w, b, kernel, stride, padTop, padLeft, y, outWidth, activation);
                 if (workers is null || outHeight < MinRowsPerThread * workers.Threads)
                 {
                     conv.Rows(0, outHeight, sums);
@@ -70,14 +70,14 @@ namespace EffNet.Kernels
         internal readonly struct Depthwise
         {
             readonly float* _x, _w, _b, _y;
-            readonly int _inHeight, _inWidth, _channels, _kernel, _stride, _padTop, _padLeft, _outHeight, _outWidth;
+            readonly int _inHeight, _inWidth, _channels, _kernel, _stride, _padTop, _padLeft, _outWidth;
             readonly Activation _activation;
 
             public Depthwise(float* x, int inHeight, int inWidth, int channels, float* w, float* b, int kernel, int stride, int padTop, int padLeft,
-                             float* y, int outHeight, int outWidth, Activation activation)
+                             float* y, int outWidth, Activation activation)
             {
                 _x = x; _inHeight = inHeight; _inWidth = inWidth; _channels = channels; _w = w; _b = b; _kernel = kernel; _stride = stride;
-                _padTop = padTop; _padLeft = padLeft; _y = y; _outHeight = outHeight; _outWidth = outWidth; _activation = activation;
+                _padTop = padTop; _padLeft = padLeft; _y = y; _outWidth = outWidth; _activation = activation;
             }
 
             const int Quad = 4;

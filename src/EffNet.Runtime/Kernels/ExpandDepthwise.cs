@@ -46,9 +46,9 @@ namespace EffNet.Kernels
             fixed (float* x = input, we = expandWeights, be = expandBias, wd = depthwiseWeights, bd = depthwiseBias,
                    y = output, sums = channelSums, rings = rowBuffers)
             {
-                var fused = new Fused(x, inHeight, inWidth, inChannels, we, be, midChannels,
+                var fused = new Fused(x, inWidth, inChannels, we, be, midChannels,
                     new DepthwiseConvolution.Depthwise(null, inHeight, inWidth, midChannels, wd, bd, kernel, stride, padTop, padLeft,
-                                                       y, outHeight, outWidth, Activation.SiLU),
+                                                       y, outWidth, Activation.SiLU),
                     kernel, rings, ring);
                 if (workers is null || outHeight < MinRowsPerThread * workers.Threads)
                 {
@@ -84,14 +84,14 @@ namespace EffNet.Kernels
         readonly struct Fused
         {
             readonly float* _x, _expandWeights, _expandBias, _rings;
-            readonly int _inHeight, _inWidth, _inChannels, _midChannels, _kernel;
+            readonly int _inWidth, _inChannels, _midChannels, _kernel;
             readonly long _ringLength;
             readonly DepthwiseConvolution.Depthwise _depthwise;
 
-            public Fused(float* x, int inHeight, int inWidth, int inChannels, float* expandWeights, float* expandBias, int midChannels,
+            public Fused(float* x, int inWidth, int inChannels, float* expandWeights, float* expandBias, int midChannels,
                          DepthwiseConvolution.Depthwise depthwise, int kernel, float* rings, long ringLength)
             {
-                _x = x; _inHeight = inHeight; _inWidth = inWidth; _inChannels = inChannels;
+                _x = x; _inWidth = inWidth; _inChannels = inChannels;
                 _expandWeights = expandWeights; _expandBias = expandBias; _midChannels = midChannels;
                 _depthwise = depthwise; _kernel = kernel; _rings = rings; _ringLength = ringLength;
             }
