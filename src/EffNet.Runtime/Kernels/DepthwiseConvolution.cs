@@ -89,15 +89,15 @@ namespace EffNet.Kernels
                 return first >= 0 && last + _kernel <= _inWidth;
             }
 
-            // Outputs ox..ox+3 of row oy: whole 16-channel vectors here, any remaining channels per pixel.
+            // Outputs ox..ox+3 of row oy, channels [firstChannel, channels): whole 16-channel vectors up to wide, the rest narrower.
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void QuadPixels(int oy, int ox, float** rows, int kyBegin, int kyEnd, int wide, float* sums)
+            void QuadPixels(int oy, int ox, float** rows, int kyBegin, int kyEnd, int firstChannel, int wide, float* sums)
             {
                 long channels = _channels, step = _stride * channels;
                 int kernel = _kernel;
                 long left = (long)(ox * _stride - _padLeft) * channels;
                 float* to = _y + ((long)oy * _outWidth + ox) * channels;
-                for (int c = 0; c < wide; c += 16)
+                for (int c = firstChannel; c < wide; c += 16)
                 {
                     Vector512<float> bias = Vector512.Load(_b + c);
                     Vector512<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias;
@@ -121,8 +121,9 @@ namespace EffNet.Kernels
                 }
                 // Channels past the last whole 16-vector (8 of them in EfficientNet's 24-, 40- and 56-channel layers): the
                 // same four outputs on Vector<float>, then any channels left pixel by pixel.
-                int narrow = wide + (_channels - wide) / Vector<float>.Count * Vector<float>.Count;
-                for (int c = wide; c < narrow; c += Vector<float>.Count)
+                int start = Math.Max(firstChannel, wide);
+                int narrow = start + (_channels - start) / Vector<float>.Count * Vector<float>.Count;
+                for (int c = start; c < narrow; c += Vector<float>.Count)
                 {
                     Vector<float> bias = Vector.Load(_b + c);
                     Vector<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias;
@@ -236,17 +237,103 @@ namespace EffNet.Kernels
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public void Row(int oy, float** rows, int kyBegin, int kyEnd, float* sums)
             {
+                int wide = Vector512.IsHardwareAccelerated ? _channels - _channels % 16 : 0;
+                if (wide > 0)
+                {
+                    // The kernel sizes and strides EfficientNet uses: the 16-channel vectors through the unrolled taps,
+                    // then the channels past them pixel by pixel.
+                    bool unrolled = true;
+                    switch (_kernel * 10 + _stride)
+                    {
+                        case 31: WideRow<Taps3Stride1>(oy, rows, kyBegin, kyEnd, wide, sums); break;
+                        case 32: WideRow<Taps3Stride2>(oy, rows, kyBegin, kyEnd, wide, sums); break;
+                        case 51: WideRow<Taps5Stride1>(oy, rows, kyBegin, kyEnd, wide, sums); break;
+                        case 52: WideRow<Taps5Stride2>(oy, rows, kyBegin, kyEnd, wide, sums); break;
+                        default: unrolled = false; break;
+                    }
+                    if (unrolled)
+                    {
+                        if (wide < _channels)
+                            PixelRow(oy, rows, kyBegin, kyEnd, wide, wide, sums);
+                        return;
+                    }
+                }
+                PixelRow(oy, rows, kyBegin, kyEnd, 0, wide, sums);
+            }
+
+            /// <summary>
+            /// Channels [16 x 0, wide) of output row <paramref name="oy"/>: channel vector by channel vector, four outputs
+            /// at a time along the row, so the four accumulators of a group are independent FMA chains and the inputs of
+            /// neighbouring outputs are loaded once (<see cref="IDepthwiseTaps"/>). Groups that reach into the padding (or
+            /// past the row's end) check their input columns; the rest do not.
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            void WideRow<TTaps>(int oy, float** rows, int kyBegin, int kyEnd, int wide, float* sums) where TTaps : struct, IDepthwiseTaps
+            {
+                long channels = _channels;
+                float* outRow = _y + (long)oy * _outWidth * channels;
+                for (int c = 0; c < wide; c += 16)
+                {
+                    Vector512<float> bias = Vector512.Load(_b + c), sum = Vector512<float>.Zero;
+                    for (int ox = 0; ox < _outWidth; ox += Quad)
+                    {
+                        int column = ox * TTaps.Stride - _padLeft;
+                        float* to = outRow + ox * channels + c;
+                        if (column >= 0 && (ox + Quad - 1) * TTaps.Stride - _padLeft + TTaps.Kernel <= _inWidth && ox + Quad <= _outWidth)
+                            sum += FourOutputs<TTaps, Interior>(rows, kyBegin, kyEnd, column, c, bias, to, Quad);
+                        else
+                            sum += FourOutputs<TTaps, Edge>(rows, kyBegin, kyEnd, column, c, bias, to, Math.Min(Quad, _outWidth - ox));
+                    }
+                    (Vector512.Load(sums + c) + sum).Store(sums + c);
+                }
+            }
+
+            /// <summary>
+            /// Outputs ox .. ox + 3 (the first <paramref name="count"/> of them are stored) of channel vector
+            /// <paramref name="c"/>, whose windows start at input column <paramref name="column"/>; returns their sum.
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            Vector512<float> FourOutputs<TTaps, TEdge>(float** rows, int kyBegin, int kyEnd, int column, int c, Vector512<float> bias, float* to, int count)
+                where TTaps : struct, IDepthwiseTaps where TEdge : struct, IEdgeMode
+            {
+                long channels = _channels;
+                long left = column * channels + c;
+                Vector512<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+                for (int ky = kyBegin; ky < kyEnd; ky++)
+                    TTaps.Accumulate<TEdge>(rows[ky] + left, _w + ky * TTaps.Kernel * channels + c, channels, column, _inWidth,
+                                            ref a0, ref a1, ref a2, ref a3);
+                a0 = Simd.Activate(a0, _activation); a1 = Simd.Activate(a1, _activation);
+                a2 = Simd.Activate(a2, _activation); a3 = Simd.Activate(a3, _activation);
+                if (!TEdge.Checked || count == Quad)
+                {
+                    a0.Store(to); a1.Store(to + channels); a2.Store(to + 2 * channels); a3.Store(to + 3 * channels);
+                    return (a0 + a1) + (a2 + a3);
+                }
+                // The row's last outputs, fewer than four.
+                a0.Store(to);
+                Vector512<float> sum = a0;
+                if (count > 1) { a1.Store(to + channels); sum += a1; }
+                if (count > 2) { a2.Store(to + 2 * channels); sum += a2; }
+                return sum;
+            }
+
+            /// <summary>
+            /// Output row <paramref name="oy"/> pixel by pixel: channels [<paramref name="firstChannel"/>, channels), AVX-512 up to
+            /// <paramref name="wide"/> and <see cref="Vector{T}"/> past it (all of them without AVX-512).
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            void PixelRow(int oy, float** rows, int kyBegin, int kyEnd, int firstChannel, int wide, float* sums)
+            {
                 int channels = _channels, kernel = _kernel;
                 float* w = _w, b = _b;
-                int wide = Vector512.IsHardwareAccelerated ? channels - channels % 16 : 0;
-                bool quads = Vector.IsHardwareAccelerated && channels >= Vector<float>.Count; // AVX2 machines too
+                bool quads = Vector.IsHardwareAccelerated && channels - firstChannel >= Vector<float>.Count; // AVX2 machines too
                 for (int ox = 0; ox < _outWidth; ox++)
                 {
                     // Four neighbouring outputs whose windows are all inside: four independent accumulators per
                     // channel vector (a single output is one dependent FMA chain, bound by FMA latency).
                     if (quads && ox + Quad <= _outWidth && QuadInside(ox))
                     {
-                        QuadPixels(oy, ox, rows, kyBegin, kyEnd, wide, sums);
+                        QuadPixels(oy, ox, rows, kyBegin, kyEnd, firstChannel, wide, sums);
                         ox += Quad - 1;
                         continue;
                     }
@@ -256,7 +343,7 @@ namespace EffNet.Kernels
                     float* to = _y + ((long)oy * _outWidth + ox) * channels;
 
                     // A pixel at the edge: four channel vectors at a time, so four FMA chains are in flight rather than one.
-                    int c = 0;
+                    int c = firstChannel;
                     for (; c + 64 <= wide; c += 64)
                     {
                         Vector512<float> a0 = Vector512.Load(b + c), a1 = Vector512.Load(b + c + 16);
@@ -297,7 +384,7 @@ namespace EffNet.Kernels
                         (Vector512.Load(sums + c) + acc).Store(sums + c);
                     }
                     if (wide < channels)
-                        NarrowPixel(oy, ox, rows, kyBegin, kyEnd, wide, sums);
+                        NarrowPixel(oy, ox, rows, kyBegin, kyEnd, Math.Max(firstChannel, wide), sums);
                 }
             }
         }
