@@ -20,6 +20,9 @@ namespace EffNet.Bench
             Depthwise(112, 96, 3, 2);
             Depthwise(56, 144, 3, 1);
             Depthwise(14, 672, 5, 1);
+            // Without the activation: how much of a depthwise conv is its SiLU.
+            Depthwise(56, 144, 3, 1, Activation.None);
+            Depthwise(14, 672, 5, 1, Activation.None);
             return 0;
         }
 
@@ -30,12 +33,12 @@ namespace EffNet.Bench
             Console.WriteLine($"pointwise P={p} K={k} N={n} {activation}: {ms:F3} ms, {2.0 * p * k * n / ms / 1e6:F1} GFLOP/s");
         }
 
-        static void Depthwise(int size, int c, int kernel, int stride)
+        static void Depthwise(int size, int c, int kernel, int stride, Activation activation = Activation.SiLU)
         {
             int o = (size + stride - 1) / stride;
             var x = Random(size * size * c); var w = Random(kernel * kernel * c); var b = Random(c); var y = new float[o * o * c]; var sums = new float[c];
-            double ms = Time(() => DepthwiseConvolution.Run(x, size, size, c, w, b, kernel, stride, kernel / 2, kernel / 2, y, o, o, Activation.SiLU, sums));
-            Console.WriteLine($"depthwise {size}x{size}x{c} k{kernel} s{stride}: {ms:F3} ms, {2.0 * o * o * c * kernel * kernel / ms / 1e6:F1} GFLOP/s");
+            double ms = Time(() => DepthwiseConvolution.Run(x, size, size, c, w, b, kernel, stride, kernel / 2, kernel / 2, y, o, o, activation, sums));
+            Console.WriteLine($"depthwise {size}x{size}x{c} k{kernel} s{stride} {activation}: {ms:F3} ms, {2.0 * o * o * c * kernel * kernel / ms / 1e6:F1} GFLOP/s");
         }
 
         static void Stem(int size, int channels)
