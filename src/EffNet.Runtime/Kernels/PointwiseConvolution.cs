@@ -174,12 +174,15 @@ namespace EffNet.Kernels
                 int done = 0;
                 if (Vector512.IsHardwareAccelerated)
                 {
-                    // Whole 16-channel vectors through the AVX-512 tile, widest first.
+                    // Whole 16-channel vectors through the AVX-512 tile, widest first; an 8-channel rest (the 24- and
+                    // 40-channel project convs) rides along in the same tile as a 256-bit column.
                     int vectors = width / 16;
-                    if (vectors == 4) { Tile512<Four>(w, width, col, first, end); done = 64; }
-                    else if (vectors == 3) { Tile512<Three>(w, width, col, first, end); done = 48; }
-                    else if (vectors == 2) { Tile512<Two>(w, width, col, first, end); done = 32; }
-                    else if (vectors == 1) { Tile512<One>(w, width, col, first, end); done = 16; }
+                    bool half = width % 16 == 8;
+                    if (vectors == 4) { Tile512<Four, Zero>(w, width, col, first, end); done = 64; }
+                    else if (vectors == 3) { if (half) Tile512<Three, One>(w, width, col, first, end); else Tile512<Three, Zero>(w, width, col, first, end); }
+                    else if (vectors == 2) { if (half) Tile512<Two, One>(w, width, col, first, end); else Tile512<Two, Zero>(w, width, col, first, end); }
+                    else if (vectors == 1) { if (half) Tile512<One, One>(w, width, col, first, end); else Tile512<One, Zero>(w, width, col, first, end); }
+                    if (vectors is > 0 and < 4) done = vectors * 16 + (half ? 8 : 0);
                 }
                 else if (Vector256.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Fma.IsSupported)
                 {
@@ -194,9 +197,10 @@ namespace EffNet.Kernels
                     ColumnScalar(w + done, width, col + done, first, end);
             }
 
-            // 6 pixels x TV vectors of 16 channels per step of the K loop: 6 broadcasts, TV loads, 6 x TV FMAs.
+            // 6 pixels x TV vectors of 16 channels (plus TH of 8) per step of the K loop: 6 broadcasts, TV (+ TH) loads,
+            // 6 x (TV + TH) FMAs.
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void Tile512<TV>(float* w, int stride, int col, int first, int end) where TV : struct, IVectorCount
+            void Tile512<TV, TH>(float* w, int stride, int col, int first, int end) where TV : struct, IVectorCount where TH : struct, IVectorCount
             {
                 int k = _k;
                 float* bias = _bias + col;
@@ -204,6 +208,8 @@ namespace EffNet.Kernels
                 Vector512<float> b1 = TV.Count > 1 ? Vector512.Load(bias + 16) : default;
                 Vector512<float> b2 = TV.Count > 2 ? Vector512.Load(bias + 32) : default;
                 Vector512<float> b3 = TV.Count > 3 ? Vector512.Load(bias + 48) : default;
+                Vector256<float> bh = TH.Count > 0 ? Vector256.Load(bias + 16 * TV.Count) : default;
+                int width = TV.Count * 16 + TH.Count * 8;
 
                 int p = first;
                 for (; p + Rows <= end; p += Rows)
@@ -214,6 +220,7 @@ namespace EffNet.Kernels
                     Vector512<float> a30 = b0, a31 = b1, a32 = b2, a33 = b3;
                     Vector512<float> a40 = b0, a41 = b1, a42 = b2, a43 = b3;
                     Vector512<float> a50 = b0, a51 = b1, a52 = b2, a53 = b3;
+                    Vector256<float> h0 = bh, h1 = bh, h2 = bh, h3 = bh, h4 = bh, h5 = bh;
                     float* x0 = _x + (long)p * k;
                     float* wk = w;
                     for (int i = 0; i < k; i++, wk += stride)
@@ -222,30 +229,38 @@ namespace EffNet.Kernels
                         Vector512<float> w1 = TV.Count > 1 ? Vector512.Load(wk + 16) : default;
                         Vector512<float> w2 = TV.Count > 2 ? Vector512.Load(wk + 32) : default;
                         Vector512<float> w3 = TV.Count > 3 ? Vector512.Load(wk + 48) : default;
+                        Vector256<float> wh = TH.Count > 0 ? Vector256.Load(wk + 16 * TV.Count) : default;
                         Vector512<float> v = Vector512.Create(x0[i]);
                         a00 = Fma(v, w0, a00); if (TV.Count > 1) a01 = Fma(v, w1, a01); if (TV.Count > 2) a02 = Fma(v, w2, a02); if (TV.Count > 3) a03 = Fma(v, w3, a03);
+                        if (TH.Count > 0) h0 = Fma(v.GetLower(), wh, h0);
                         v = Vector512.Create(x0[k + i]);
                         a10 = Fma(v, w0, a10); if (TV.Count > 1) a11 = Fma(v, w1, a11); if (TV.Count > 2) a12 = Fma(v, w2, a12); if (TV.Count > 3) a13 = Fma(v, w3, a13);
+                        if (TH.Count > 0) h1 = Fma(v.GetLower(), wh, h1);
                         v = Vector512.Create(x0[2 * k + i]);
                         a20 = Fma(v, w0, a20); if (TV.Count > 1) a21 = Fma(v, w1, a21); if (TV.Count > 2) a22 = Fma(v, w2, a22); if (TV.Count > 3) a23 = Fma(v, w3, a23);
+                        if (TH.Count > 0) h2 = Fma(v.GetLower(), wh, h2);
                         v = Vector512.Create(x0[3 * k + i]);
                         a30 = Fma(v, w0, a30); if (TV.Count > 1) a31 = Fma(v, w1, a31); if (TV.Count > 2) a32 = Fma(v, w2, a32); if (TV.Count > 3) a33 = Fma(v, w3, a33);
+                        if (TH.Count > 0) h3 = Fma(v.GetLower(), wh, h3);
                         v = Vector512.Create(x0[4 * k + i]);
                         a40 = Fma(v, w0, a40); if (TV.Count > 1) a41 = Fma(v, w1, a41); if (TV.Count > 2) a42 = Fma(v, w2, a42); if (TV.Count > 3) a43 = Fma(v, w3, a43);
+                        if (TH.Count > 0) h4 = Fma(v.GetLower(), wh, h4);
                         v = Vector512.Create(x0[5 * k + i]);
                         a50 = Fma(v, w0, a50); if (TV.Count > 1) a51 = Fma(v, w1, a51); if (TV.Count > 2) a52 = Fma(v, w2, a52); if (TV.Count > 3) a53 = Fma(v, w3, a53);
+                        if (TH.Count > 0) h5 = Fma(v.GetLower(), wh, h5);
                     }
-                    StoreRow<TV>(p, col, a00, a01, a02, a03);
-                    StoreRow<TV>(p + 1, col, a10, a11, a12, a13);
-                    StoreRow<TV>(p + 2, col, a20, a21, a22, a23);
-                    StoreRow<TV>(p + 3, col, a30, a31, a32, a33);
-                    StoreRow<TV>(p + 4, col, a40, a41, a42, a43);
-                    StoreRow<TV>(p + 5, col, a50, a51, a52, a53);
-                    Finish(p, Rows, col, TV.Count * 16);
+                    StoreRow<TV, TH>(p, col, a00, a01, a02, a03, h0);
+                    StoreRow<TV, TH>(p + 1, col, a10, a11, a12, a13, h1);
+                    StoreRow<TV, TH>(p + 2, col, a20, a21, a22, a23, h2);
+                    StoreRow<TV, TH>(p + 3, col, a30, a31, a32, a33, h3);
+                    StoreRow<TV, TH>(p + 4, col, a40, a41, a42, a43, h4);
+                    StoreRow<TV, TH>(p + 5, col, a50, a51, a52, a53, h5);
+                    Finish(p, Rows, col, width);
                 }
                 for (; p < end; p++)
                 {
                     Vector512<float> a0 = b0, a1 = b1, a2 = b2, a3 = b3;
+                    Vector256<float> h = bh;
                     float* x0 = _x + (long)p * k;
                     float* wk = w;
                     for (int i = 0; i < k; i++, wk += stride)
@@ -255,9 +270,10 @@ namespace EffNet.Kernels
                         if (TV.Count > 1) a1 = Fma(v, Vector512.Load(wk + 16), a1);
                         if (TV.Count > 2) a2 = Fma(v, Vector512.Load(wk + 32), a2);
                         if (TV.Count > 3) a3 = Fma(v, Vector512.Load(wk + 48), a3);
+                        if (TH.Count > 0) h = Fma(v.GetLower(), Vector256.Load(wk + 16 * TV.Count), h);
                     }
-                    StoreRow<TV>(p, col, a0, a1, a2, a3);
-                    Finish(p, 1, col, TV.Count * 16);
+                    StoreRow<TV, TH>(p, col, a0, a1, a2, a3, h);
+                    Finish(p, 1, col, width);
                 }
             }
 
@@ -346,14 +362,15 @@ namespace EffNet.Kernels
             // The tile stores raw sums; the epilogue runs afterwards on the rows still in L1. Keeping calls (Exp) out of the
             // tile loop lets the JIT hold all 24 accumulators in registers instead of spilling them on every step.
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            void StoreRow<TV>(int p, int col, Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3)
-                where TV : struct, IVectorCount
+            void StoreRow<TV, TH>(int p, int col, Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, Vector256<float> h)
+                where TV : struct, IVectorCount where TH : struct, IVectorCount
             {
                 float* at = _y + (long)p * _n + col;
                 a0.Store(at);
                 if (TV.Count > 1) a1.Store(at + 16);
                 if (TV.Count > 2) a2.Store(at + 32);
                 if (TV.Count > 3) a3.Store(at + 48);
+                if (TH.Count > 0) h.Store(at + 16 * TV.Count);
             }
 
             /// <summary>Activation, then the residual add, over rows [firstRow, firstRow + rows) of columns [col, col + width).</summary>
@@ -365,11 +382,20 @@ namespace EffNet.Kernels
                 for (int p = firstRow; p < firstRow + rows; p++)
                 {
                     long row = (long)p * _n + col;
-                    for (int j = 0; j < width; j += 16)
+                    int j = 0;
+                    for (; j + 16 <= width; j += 16)
                     {
                         Vector512<float> a = Vector512.Load(_y + row + j);
                         if (_activation == Activation.SiLU) a = Simd.SiLU(a);
                         if (_residual != null) a += Vector512.Load(_residual + row + j);
+                        a.Store(_y + row + j);
+                    }
+                    if (j < width)
+                    {
+                        // The 8-channel rest: the AVX-512 SiLU on a vector whose upper half is zero.
+                        Vector256<float> a = Vector256.Load(_y + row + j);
+                        if (_activation == Activation.SiLU) a = Simd.SiLU(Vector512.Create(a, Vector256<float>.Zero)).GetLower();
+                        if (_residual != null) a += Vector256.Load(_residual + row + j);
                         a.Store(_y + row + j);
                     }
                 }
@@ -438,11 +464,15 @@ namespace EffNet.Kernels
 
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
         }
     }
 
     /// <summary>How many vectors wide a register tile is; a type parameter so the JIT compiles one tile per width.</summary>
     interface IVectorCount { static abstract int Count { get; } }
+    struct Zero : IVectorCount { public static int Count => 0; }
     struct One : IVectorCount { public static int Count => 1; }
     struct Two : IVectorCount { public static int Count => 2; }
     struct Three : IVectorCount { public static int Count => 3; }

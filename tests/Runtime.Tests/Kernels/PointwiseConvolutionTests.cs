@@ -16,6 +16,9 @@ namespace EffNet.Runtime.Tests.Kernels
         [InlineData(49, 192, 40, false, true, false, 2)]   // one narrow panel (40 = 32 + an 8-wide vector)
         [InlineData(37, 24, 200, false, true, true, 3)]    // three whole panels and an 8-wide one, gated
         [InlineData(7, 12, 20, true, false, true, 1)]      // a 4-wide scalar tail
+        [InlineData(3136, 144, 24, false, true, false, 2)] // B0 features.2.1's project: 16 + 8 in one tile, with the residual
+        [InlineData(29, 40, 56, true, true, false, 1)]     // 48 + 8 in one tile, SiLU on the 8 too; a 5-pixel tail
+        [InlineData(20, 33, 136, true, false, true, 2)]    // two whole panels and an 8-wide one alone (B3's 136 channels)
         public void Packed_weights_give_the_plain_matrix_product(int pixels, int k, int n, bool silu, bool withResidual, bool gated, int threads)
         {
             float[] x = Random(pixels * k, 1), w = Random(k * n, 2), bias = Random(n, 3);
