@@ -144,11 +144,28 @@ namespace EffNet.Kernels
             readonly float* _x, _y, _w, _bias, _residual;
             readonly int _pixels, _k, _n;
             readonly Activation _activation;
+            // Null for a [pixels, k] input. Otherwise tap i of pixel p is at _x + p * _pitch + _tapOffsets[i]: the stem
+            // reads its image windows in place instead of gathering them into rows.
+            readonly int* _tapOffsets;
+            readonly int _pitch;
 
             public Gemm(float* x, int pixels, int k, float* y, int n, float* w, float* bias, float* residual, Activation activation)
             {
                 _x = x; _pixels = pixels; _k = k; _y = y; _n = n; _w = w; _bias = bias; _residual = residual; _activation = activation;
+                _pitch = k;
             }
+
+            /// <summary>A GEMM whose input pixel p has its k taps at <paramref name="x"/> + p * pitch + tapOffsets[i].</summary>
+            public Gemm(float* x, int pixels, int pitch, int* tapOffsets, int k, float* y, int n, float* w, float* bias, Activation activation)
+                : this(x, pixels, k, y, n, w, bias, null, activation)
+            {
+                _pitch = pitch;
+                _tapOffsets = tapOffsets;
+            }
+
+            /// <summary>Whether <paramref name="n"/> output channels go through the AVX-512 tile alone, which is the only
+            /// path that reads taps through offsets.</summary>
+            public static bool TilesAll(int n) => Vector512.IsHardwareAccelerated && n >= 16 && n <= PanelWidth && n % 8 == 0;
 
             public int PixelCount => _pixels;
 
@@ -178,11 +195,12 @@ namespace EffNet.Kernels
                     // 40-channel project convs) rides along in the same tile as a 256-bit column.
                     int vectors = width / 16;
                     bool half = width % 16 == 8;
-                    if (vectors == 4) { Tile512<Four, Zero>(w, width, col, first, end); done = 64; }
-                    else if (vectors == 3) { if (half) Tile512<Three, One>(w, width, col, first, end); else Tile512<Three, Zero>(w, width, col, first, end); }
-                    else if (vectors == 2) { if (half) Tile512<Two, One>(w, width, col, first, end); else Tile512<Two, Zero>(w, width, col, first, end); }
-                    else if (vectors == 1) { if (half) Tile512<One, One>(w, width, col, first, end); else Tile512<One, Zero>(w, width, col, first, end); }
-                    if (vectors is > 0 and < 4) done = vectors * 16 + (half ? 8 : 0);
+                    if (_tapOffsets != null) Windows(w, width, col, first, end, vectors, half);
+                    else if (vectors == 4) Tile512<Four, Zero, Rows>(w, width, col, first, end);
+                    else if (vectors == 3) { if (half) Tile512<Three, One, Rows>(w, width, col, first, end); else Tile512<Three, Zero, Rows>(w, width, col, first, end); }
+                    else if (vectors == 2) { if (half) Tile512<Two, One, Rows>(w, width, col, first, end); else Tile512<Two, Zero, Rows>(w, width, col, first, end); }
+                    else if (vectors == 1) { if (half) Tile512<One, One, Rows>(w, width, col, first, end); else Tile512<One, Zero, Rows>(w, width, col, first, end); }
+                    if (vectors > 0) done = vectors * 16 + (half ? 8 : 0);
                 }
                 else if (Vector256.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Fma.IsSupported)
                 {
@@ -197,10 +215,20 @@ namespace EffNet.Kernels
                     ColumnScalar(w + done, width, col + done, first, end);
             }
 
+            // The stem's tiles: the same widths, taps read through the offsets (see TilesAll).
+            void Windows(float* w, int width, int col, int first, int end, int vectors, bool half)
+            {
+                if (vectors == 4) Tile512<Four, Zero, Windows>(w, width, col, first, end);
+                else if (vectors == 3) { if (half) Tile512<Three, One, Windows>(w, width, col, first, end); else Tile512<Three, Zero, Windows>(w, width, col, first, end); }
+                else if (vectors == 2) { if (half) Tile512<Two, One, Windows>(w, width, col, first, end); else Tile512<Two, Zero, Windows>(w, width, col, first, end); }
+                else if (vectors == 1) { if (half) Tile512<One, One, Windows>(w, width, col, first, end); else Tile512<One, Zero, Windows>(w, width, col, first, end); }
+            }
+
             // 6 pixels x TV vectors of 16 channels (plus TH of 8) per step of the K loop: 6 broadcasts, TV (+ TH) loads,
             // 6 x (TV + TH) FMAs.
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void Tile512<TV, TH>(float* w, int stride, int col, int first, int end) where TV : struct, IVectorCount where TH : struct, IVectorCount
+            void Tile512<TV, TH, TL>(float* w, int stride, int col, int first, int end)
+                where TV : struct, IVectorCount where TH : struct, IVectorCount where TL : struct, IInputLayout
             {
                 int k = _k;
                 float* bias = _bias + col;
@@ -210,6 +238,7 @@ namespace EffNet.Kernels
                 Vector512<float> b3 = TV.Count > 3 ? Vector512.Load(bias + 48) : default;
                 Vector256<float> bh = TH.Count > 0 ? Vector256.Load(bias + 16 * TV.Count) : default;
                 int width = TV.Count * 16 + TH.Count * 8;
+                long pitch = _pitch;
 
                 int p = first;
                 for (; p + Rows <= end; p += Rows)
@@ -221,31 +250,32 @@ namespace EffNet.Kernels
                     Vector512<float> a40 = b0, a41 = b1, a42 = b2, a43 = b3;
                     Vector512<float> a50 = b0, a51 = b1, a52 = b2, a53 = b3;
                     Vector256<float> h0 = bh, h1 = bh, h2 = bh, h3 = bh, h4 = bh, h5 = bh;
-                    float* x0 = _x + (long)p * k;
+                    float* x0 = _x + (long)p * pitch;
                     float* wk = w;
                     for (int i = 0; i < k; i++, wk += stride)
                     {
+                        float* xi = x0 + TL.Tap(i, _tapOffsets);
                         Vector512<float> w0 = Vector512.Load(wk);
                         Vector512<float> w1 = TV.Count > 1 ? Vector512.Load(wk + 16) : default;
                         Vector512<float> w2 = TV.Count > 2 ? Vector512.Load(wk + 32) : default;
                         Vector512<float> w3 = TV.Count > 3 ? Vector512.Load(wk + 48) : default;
                         Vector256<float> wh = TH.Count > 0 ? Vector256.Load(wk + 16 * TV.Count) : default;
-                        Vector512<float> v = Vector512.Create(x0[i]);
+                        Vector512<float> v = Vector512.Create(xi[0]);
                         a00 = Fma(v, w0, a00); if (TV.Count > 1) a01 = Fma(v, w1, a01); if (TV.Count > 2) a02 = Fma(v, w2, a02); if (TV.Count > 3) a03 = Fma(v, w3, a03);
                         if (TH.Count > 0) h0 = Fma(v.GetLower(), wh, h0);
-                        v = Vector512.Create(x0[k + i]);
+                        v = Vector512.Create(xi[pitch]);
                         a10 = Fma(v, w0, a10); if (TV.Count > 1) a11 = Fma(v, w1, a11); if (TV.Count > 2) a12 = Fma(v, w2, a12); if (TV.Count > 3) a13 = Fma(v, w3, a13);
                         if (TH.Count > 0) h1 = Fma(v.GetLower(), wh, h1);
-                        v = Vector512.Create(x0[2 * k + i]);
+                        v = Vector512.Create(xi[2 * pitch]);
                         a20 = Fma(v, w0, a20); if (TV.Count > 1) a21 = Fma(v, w1, a21); if (TV.Count > 2) a22 = Fma(v, w2, a22); if (TV.Count > 3) a23 = Fma(v, w3, a23);
                         if (TH.Count > 0) h2 = Fma(v.GetLower(), wh, h2);
-                        v = Vector512.Create(x0[3 * k + i]);
+                        v = Vector512.Create(xi[3 * pitch]);
                         a30 = Fma(v, w0, a30); if (TV.Count > 1) a31 = Fma(v, w1, a31); if (TV.Count > 2) a32 = Fma(v, w2, a32); if (TV.Count > 3) a33 = Fma(v, w3, a33);
                         if (TH.Count > 0) h3 = Fma(v.GetLower(), wh, h3);
-                        v = Vector512.Create(x0[4 * k + i]);
+                        v = Vector512.Create(xi[4 * pitch]);
                         a40 = Fma(v, w0, a40); if (TV.Count > 1) a41 = Fma(v, w1, a41); if (TV.Count > 2) a42 = Fma(v, w2, a42); if (TV.Count > 3) a43 = Fma(v, w3, a43);
                         if (TH.Count > 0) h4 = Fma(v.GetLower(), wh, h4);
-                        v = Vector512.Create(x0[5 * k + i]);
+                        v = Vector512.Create(xi[5 * pitch]);
                         a50 = Fma(v, w0, a50); if (TV.Count > 1) a51 = Fma(v, w1, a51); if (TV.Count > 2) a52 = Fma(v, w2, a52); if (TV.Count > 3) a53 = Fma(v, w3, a53);
                         if (TH.Count > 0) h5 = Fma(v.GetLower(), wh, h5);
                     }
@@ -261,11 +291,11 @@ namespace EffNet.Kernels
                 {
                     Vector512<float> a0 = b0, a1 = b1, a2 = b2, a3 = b3;
                     Vector256<float> h = bh;
-                    float* x0 = _x + (long)p * k;
+                    float* x0 = _x + (long)p * pitch;
                     float* wk = w;
                     for (int i = 0; i < k; i++, wk += stride)
                     {
-                        Vector512<float> v = Vector512.Create(x0[i]);
+                        Vector512<float> v = Vector512.Create(x0[TL.Tap(i, _tapOffsets)]);
                         a0 = Fma(v, Vector512.Load(wk), a0);
                         if (TV.Count > 1) a1 = Fma(v, Vector512.Load(wk + 16), a1);
                         if (TV.Count > 2) a2 = Fma(v, Vector512.Load(wk + 32), a2);
@@ -471,6 +501,13 @@ namespace EffNet.Kernels
     }
 
     /// <summary>How many vectors wide a register tile is; a type parameter so the JIT compiles one tile per width.</summary>
+    /// <summary>Where a GEMM pixel's taps are, relative to its first: a type parameter so the 1x1 convs pay nothing for the stem's case.</summary>
+    unsafe interface IInputLayout { static abstract long Tap(int i, int* offsets); }
+    /// <summary>The [pixels, k] matrix of the 1x1 convs: tap i is the i-th float of the pixel's row.</summary>
+    unsafe struct Rows : IInputLayout { public static long Tap(int i, int* offsets) => i; }
+    /// <summary>The stem's image windows, read in place: tap i is offsets[i] floats from the window's corner.</summary>
+    unsafe struct Windows : IInputLayout { public static long Tap(int i, int* offsets) => offsets[i]; }
+
     interface IVectorCount { static abstract int Count { get; } }
     struct Zero : IVectorCount { public static int Count => 0; }
     struct One : IVectorCount { public static int Count => 1; }

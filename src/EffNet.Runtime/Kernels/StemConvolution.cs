@@ -5,8 +5,9 @@ namespace EffNet.Kernels
 {
     /// <summary>
     /// The stem: a k x k strided convolution that reads the CHW image the user passes and writes an HWC map, with bias and
-    /// activation fused. Each stretch of an output row is gathered into patches (im2col: one row of k x k x inChannels taps
-    /// per pixel, 27 for EfficientNet) and multiplied by the weights in the 1x1 conv's register-tiled GEMM.
+    /// activation fused, in the 1x1 conv's register-tiled GEMM (k x k x inChannels taps per pixel, 27 for EfficientNet).
+    /// Windows inside the image are read in place through a table of tap offsets; those that reach into the padding are
+    /// gathered into patches first (im2col), zeros included.
     /// </summary>
     public static unsafe class StemConvolution
     {
@@ -74,15 +75,47 @@ namespace EffNet.Kernels
                 int taps = _kernel * _kernel * _inChannels;
                 int chunk = PatchFloats / taps / PointwiseConvolution.Gemm.Rows * PointwiseConvolution.Gemm.Rows;
                 float* patches = stackalloc float[chunk * taps];
+                // Where tap (ky, kx, channel) of a window is, from its top-left corner in the CHW image.
+                int* offsets = stackalloc int[taps];
+                long plane = (long)_inHeight * _inWidth;
+                for (int ky = 0, t = 0; ky < _kernel; ky++)
+                    for (int kx = 0; kx < _kernel; kx++)
+                        for (int ci = 0; ci < _inChannels; ci++)
+                            offsets[t++] = (int)(ci * plane + ky * _inWidth + kx);
+                bool inPlace = PointwiseConvolution.Gemm.TilesAll(_outChannels) && plane * _inChannels <= int.MaxValue;
+                // Output columns whose windows lie inside the image horizontally: [insideBegin, insideEnd).
+                int insideBegin = Math.Min(_outWidth, (_padLeft + _stride - 1) / _stride);
+                int lastInside = _inWidth - _kernel + _padLeft; // the largest ox * stride whose window fits
+                int insideEnd = lastInside < 0 ? insideBegin : Math.Max(insideBegin, Math.Min(_outWidth, lastInside / _stride + 1));
                 for (int oy = first; oy < end; oy++)
-                    for (int ox0 = 0; ox0 < _outWidth; ox0 += chunk)
+                {
+                    int iy0 = oy * _stride - _padTop;
+                    if (!inPlace || iy0 < 0 || iy0 + _kernel > _inHeight)
                     {
-                        int pixels = Math.Min(chunk, _outWidth - ox0);
-                        Gather(oy, ox0, pixels, patches);
-                        var gemm = new PointwiseConvolution.Gemm(patches, pixels, taps, _y + ((long)oy * _outWidth + ox0) * _outChannels,
-                                                                 _outChannels, _w, _b, null, _activation);
-                        gemm.Pixels(0, pixels);
+                        Gathered(oy, 0, _outWidth, patches, chunk, taps);
+                        continue;
                     }
+                    // Windows inside the image are read in place by the GEMM; only those in the padding are gathered.
+                    Gathered(oy, 0, insideBegin, patches, chunk, taps);
+                    float* corner = _x + (long)iy0 * _inWidth + (insideBegin * _stride - _padLeft);
+                    var gemm = new PointwiseConvolution.Gemm(corner, insideEnd - insideBegin, _stride, offsets, taps,
+                                                             _y + ((long)oy * _outWidth + insideBegin) * _outChannels, _outChannels, _w, _b, _activation);
+                    gemm.Pixels(0, insideEnd - insideBegin);
+                    Gathered(oy, insideEnd, _outWidth, patches, chunk, taps);
+                }
+            }
+
+            // Output pixels [begin, end) of row oy through patches gathered chunk by chunk (im2col).
+            void Gathered(int oy, int begin, int end, float* patches, int chunk, int taps)
+            {
+                for (int ox0 = begin; ox0 < end; ox0 += chunk)
+                {
+                    int pixels = Math.Min(chunk, end - ox0);
+                    Gather(oy, ox0, pixels, patches);
+                    var gemm = new PointwiseConvolution.Gemm(patches, pixels, taps, _y + ((long)oy * _outWidth + ox0) * _outChannels,
+                                                             _outChannels, _w, _b, null, _activation);
+                    gemm.Pixels(0, pixels);
+                }
             }
 
             // The receptive fields of output pixels ox0 .. ox0 + pixels - 1 of row oy, one row of taps per pixel in weight order
