@@ -237,11 +237,11 @@ namespace EffNet.Kernels
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public void Row(int oy, float** rows, int kyBegin, int kyEnd, float* sums)
             {
-                int wide = Vector512.IsHardwareAccelerated ? _channels - _channels % 16 : 0;
+                int wide = Vector512.IsHardwareAccelerated ? _channels - _channels % 8 : 0;
                 if (wide > 0)
                 {
-                    // The kernel sizes and strides EfficientNet uses: the 16-channel vectors through the unrolled taps,
-                    // then the channels past them pixel by pixel.
+                    // The kernel sizes and strides EfficientNet uses: the 16-channel vectors (and an 8-channel rest)
+                    // through the unrolled taps, then any channels past them pixel by pixel.
                     bool unrolled = true;
                     switch (_kernel * 10 + _stride)
                     {
@@ -258,34 +258,45 @@ namespace EffNet.Kernels
                         return;
                     }
                 }
-                PixelRow(oy, rows, kyBegin, kyEnd, 0, wide, sums);
+                PixelRow(oy, rows, kyBegin, kyEnd, 0, Vector512.IsHardwareAccelerated ? _channels - _channels % 16 : 0, sums);
             }
 
             /// <summary>
-            /// Channels [16 x 0, wide) of output row <paramref name="oy"/>: channel vector by channel vector, four outputs
-            /// at a time along the row, so the four accumulators of a group are independent FMA chains and the inputs of
-            /// neighbouring outputs are loaded once (<see cref="IDepthwiseTaps"/>). Groups that reach into the padding (or
-            /// past the row's end) check their input columns; the rest do not.
+            /// Channels [0, wide) of output row <paramref name="oy"/> (wide a multiple of 8): channel vector by channel
+            /// vector, four outputs at a time along the row, so the four accumulators of a group are independent FMA chains
+            /// and the inputs of neighbouring outputs are loaded once (<see cref="IDepthwiseTaps"/>). Groups that reach into
+            /// the padding (or past the row's end) check their input columns; the rest do not.
             /// </summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             void WideRow<TTaps>(int oy, float** rows, int kyBegin, int kyEnd, int wide, float* sums) where TTaps : struct, IDepthwiseTaps
             {
+                int c = 0;
+                for (; c + 16 <= wide; c += 16)
+                    ChannelRow<TTaps, Interior, Edge>(oy, rows, kyBegin, kyEnd, c, sums);
+                if (c < wide) // 8 channels left (the 24- and 40-channel convs of B3 and up)
+                    ChannelRow<TTaps, InteriorHalf, EdgeHalf>(oy, rows, kyBegin, kyEnd, c, sums);
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            void ChannelRow<TTaps, TInterior, TEdge>(int oy, float** rows, int kyBegin, int kyEnd, int c, float* sums)
+                where TTaps : struct, IDepthwiseTaps where TInterior : struct, ITapMode where TEdge : struct, ITapMode
+            {
                 long channels = _channels;
                 float* outRow = _y + (long)oy * _outWidth * channels;
-                for (int c = 0; c < wide; c += 16)
+                Vector512<float> bias = DepthwiseTaps.Load<TInterior>(_b + c), sum = Vector512<float>.Zero;
+                for (int ox = 0; ox < _outWidth; ox += Quad)
                 {
-                    Vector512<float> bias = Vector512.Load(_b + c), sum = Vector512<float>.Zero;
-                    for (int ox = 0; ox < _outWidth; ox += Quad)
-                    {
-                        int column = ox * TTaps.Stride - _padLeft;
-                        float* to = outRow + ox * channels + c;
-                        if (column >= 0 && (ox + Quad - 1) * TTaps.Stride - _padLeft + TTaps.Kernel <= _inWidth && ox + Quad <= _outWidth)
-                            sum += FourOutputs<TTaps, Interior>(rows, kyBegin, kyEnd, column, c, bias, to, Quad);
-                        else
-                            sum += FourOutputs<TTaps, Edge>(rows, kyBegin, kyEnd, column, c, bias, to, Math.Min(Quad, _outWidth - ox));
-                    }
-                    (Vector512.Load(sums + c) + sum).Store(sums + c);
+                    int column = ox * TTaps.Stride - _padLeft;
+                    float* to = outRow + ox * channels + c;
+                    if (column >= 0 && (ox + Quad - 1) * TTaps.Stride - _padLeft + TTaps.Kernel <= _inWidth && ox + Quad <= _outWidth)
+                        sum += FourOutputs<TTaps, TInterior>(rows, kyBegin, kyEnd, column, c, bias, to, Quad);
+                    else
+                        sum += FourOutputs<TTaps, TEdge>(rows, kyBegin, kyEnd, column, c, bias, to, Math.Min(Quad, _outWidth - ox));
                 }
+                if (TInterior.Half)
+                    (Vector256.Load(sums + c) + sum.GetLower()).Store(sums + c);
+                else
+                    (Vector512.Load(sums + c) + sum).Store(sums + c);
             }
 
             /// <summary>
@@ -293,28 +304,37 @@ namespace EffNet.Kernels
             /// <paramref name="c"/>, whose windows start at input column <paramref name="column"/>; returns their sum.
             /// </summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            Vector512<float> FourOutputs<TTaps, TEdge>(float** rows, int kyBegin, int kyEnd, int column, int c, Vector512<float> bias, float* to, int count)
-                where TTaps : struct, IDepthwiseTaps where TEdge : struct, IEdgeMode
+            Vector512<float> FourOutputs<TTaps, TMode>(float** rows, int kyBegin, int kyEnd, int column, int c, Vector512<float> bias, float* to, int count)
+                where TTaps : struct, IDepthwiseTaps where TMode : struct, ITapMode
             {
                 long channels = _channels;
                 long left = column * channels + c;
                 Vector512<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias;
                 for (int ky = kyBegin; ky < kyEnd; ky++)
-                    TTaps.Accumulate<TEdge>(rows[ky] + left, _w + ky * TTaps.Kernel * channels + c, channels, column, _inWidth,
+                    TTaps.Accumulate<TMode>(rows[ky] + left, _w + ky * TTaps.Kernel * channels + c, channels, column, _inWidth,
                                             ref a0, ref a1, ref a2, ref a3);
                 a0 = Simd.Activate(a0, _activation); a1 = Simd.Activate(a1, _activation);
                 a2 = Simd.Activate(a2, _activation); a3 = Simd.Activate(a3, _activation);
-                if (!TEdge.Checked || count == Quad)
+                // With an 8-channel rest the upper halves are zero throughout (zero bias, inputs and weights; SiLU(0) = 0),
+                // so they add nothing to the sums.
+                if (!TMode.Checked || count == Quad)
                 {
-                    a0.Store(to); a1.Store(to + channels); a2.Store(to + 2 * channels); a3.Store(to + 3 * channels);
+                    Store<TMode>(a0, to); Store<TMode>(a1, to + channels); Store<TMode>(a2, to + 2 * channels); Store<TMode>(a3, to + 3 * channels);
                     return (a0 + a1) + (a2 + a3);
                 }
                 // The row's last outputs, fewer than four.
-                a0.Store(to);
+                Store<TMode>(a0, to);
                 Vector512<float> sum = a0;
-                if (count > 1) { a1.Store(to + channels); sum += a1; }
-                if (count > 2) { a2.Store(to + 2 * channels); sum += a2; }
+                if (count > 1) { Store<TMode>(a1, to + channels); sum += a1; }
+                if (count > 2) { Store<TMode>(a2, to + 2 * channels); sum += a2; }
                 return sum;
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            static void Store<TMode>(Vector512<float> a, float* to) where TMode : struct, ITapMode
+            {
+                if (TMode.Half) a.GetLower().Store(to);
+                else a.Store(to);
             }
 
             /// <summary>

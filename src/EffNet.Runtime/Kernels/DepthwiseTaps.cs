@@ -10,7 +10,8 @@ namespace EffNet.Kernels
     /// </summary>
     /// <remarks>
     /// Every accumulator adds its taps in kernel-column order, as the per-pixel path does, so both give the same bits.
-    /// With the edge mode on, columns outside [0, inWidth) read as zero (the conv's zero padding).
+    /// The mode says whether columns outside [0, inWidth) must read as zero (the conv's zero padding) and whether the
+    /// vector is the 8 channels left past the last whole 16 (loaded into the low half, the high half zero).
     /// </remarks>
     unsafe interface IDepthwiseTaps
     {
@@ -20,22 +21,36 @@ namespace EffNet.Kernels
         /// <param name="from">input row at column <paramref name="column"/>, at the channel vector</param>
         /// <param name="taps">the kernel row's first weight, at the channel vector</param>
         /// <param name="step">floats from one column (or tap) to the next: the channel count</param>
-        static abstract void Accumulate<TEdge>(float* from, float* taps, long step, int column, int inWidth,
+        static abstract void Accumulate<TMode>(float* from, float* taps, long step, int column, int inWidth,
                                                ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
-            where TEdge : struct, IEdgeMode;
+            where TMode : struct, ITapMode;
     }
 
-    /// <summary>Whether the input columns of a four-output group need bounds checks; a type so the JIT drops them where not.</summary>
-    interface IEdgeMode { static abstract bool Checked { get; } }
-    struct Interior : IEdgeMode { public static bool Checked => false; }
-    struct Edge : IEdgeMode { public static bool Checked => true; }
+    /// <summary>
+    /// Whether the input columns of a four-output group need bounds checks, and whether the channel vector is an 8-wide
+    /// rest; types, so the JIT drops what a group does not need.
+    /// </summary>
+    interface ITapMode
+    {
+        static abstract bool Checked { get; }
+        static abstract bool Half { get; }
+    }
+    struct Interior : ITapMode { public static bool Checked => false; public static bool Half => false; }
+    struct Edge : ITapMode { public static bool Checked => true; public static bool Half => false; }
+    struct InteriorHalf : ITapMode { public static bool Checked => false; public static bool Half => true; }
+    struct EdgeHalf : ITapMode { public static bool Checked => true; public static bool Half => true; }
 
     static unsafe class DepthwiseTaps
     {
         /// <summary>Input column <paramref name="column"/> + <paramref name="j"/>, or zero in the padding.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Input<TEdge>(float* from, long step, int j, int column, int inWidth) where TEdge : struct, IEdgeMode
-            => TEdge.Checked && (uint)(column + j) >= (uint)inWidth ? Vector512<float>.Zero : Vector512.Load(from + j * step);
+        public static Vector512<float> Input<TMode>(float* from, long step, int j, int column, int inWidth) where TMode : struct, ITapMode
+            => TMode.Checked && (uint)(column + j) >= (uint)inWidth ? Vector512<float>.Zero : Load<TMode>(from + j * step);
+
+        /// <summary>16 floats, or 8 and zeros (a 256-bit load zeroes the upper half, so this costs nothing).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Load<TMode>(float* at) where TMode : struct, ITapMode
+            => TMode.Half ? Vector512.Create(Vector256.Load(at), Vector256<float>.Zero) : Vector512.Load(at);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<float> Fma(Vector512<float> x, Vector512<float> w, Vector512<float> a) => Vector512.FusedMultiplyAdd(x, w, a);
@@ -48,22 +63,22 @@ namespace EffNet.Kernels
         public static int Stride => 1;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Accumulate<TEdge>(float* from, float* taps, long step, int column, int inWidth,
+        public static void Accumulate<TMode>(float* from, float* taps, long step, int column, int inWidth,
                                              ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
-            where TEdge : struct, IEdgeMode
+            where TMode : struct, ITapMode
         {
-            Vector512<float> w0 = Vector512.Load(taps), w1 = Vector512.Load(taps + step), w2 = Vector512.Load(taps + 2 * step);
-            Vector512<float> x0 = DepthwiseTaps.Input<TEdge>(from, step, 0, column, inWidth);
-            Vector512<float> x1 = DepthwiseTaps.Input<TEdge>(from, step, 1, column, inWidth);
-            Vector512<float> x2 = DepthwiseTaps.Input<TEdge>(from, step, 2, column, inWidth);
+            Vector512<float> w0 = DepthwiseTaps.Load<TMode>(taps), w1 = DepthwiseTaps.Load<TMode>(taps + step), w2 = DepthwiseTaps.Load<TMode>(taps + 2 * step);
+            Vector512<float> x0 = DepthwiseTaps.Input<TMode>(from, step, 0, column, inWidth);
+            Vector512<float> x1 = DepthwiseTaps.Input<TMode>(from, step, 1, column, inWidth);
+            Vector512<float> x2 = DepthwiseTaps.Input<TMode>(from, step, 2, column, inWidth);
             a0 = DepthwiseTaps.Fma(x0, w0, a0); a0 = DepthwiseTaps.Fma(x1, w1, a0); a0 = DepthwiseTaps.Fma(x2, w2, a0);
             a1 = DepthwiseTaps.Fma(x1, w0, a1); a1 = DepthwiseTaps.Fma(x2, w1, a1);
             a2 = DepthwiseTaps.Fma(x2, w0, a2);
-            Vector512<float> x3 = DepthwiseTaps.Input<TEdge>(from, step, 3, column, inWidth);
+            Vector512<float> x3 = DepthwiseTaps.Input<TMode>(from, step, 3, column, inWidth);
             a1 = DepthwiseTaps.Fma(x3, w2, a1); a2 = DepthwiseTaps.Fma(x3, w1, a2); a3 = DepthwiseTaps.Fma(x3, w0, a3);
-            Vector512<float> x4 = DepthwiseTaps.Input<TEdge>(from, step, 4, column, inWidth);
+            Vector512<float> x4 = DepthwiseTaps.Input<TMode>(from, step, 4, column, inWidth);
             a2 = DepthwiseTaps.Fma(x4, w2, a2); a3 = DepthwiseTaps.Fma(x4, w1, a3);
-            Vector512<float> x5 = DepthwiseTaps.Input<TEdge>(from, step, 5, column, inWidth);
+            Vector512<float> x5 = DepthwiseTaps.Input<TMode>(from, step, 5, column, inWidth);
             a3 = DepthwiseTaps.Fma(x5, w2, a3);
         }
     }
@@ -75,26 +90,26 @@ namespace EffNet.Kernels
         public static int Stride => 2;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Accumulate<TEdge>(float* from, float* taps, long step, int column, int inWidth,
+        public static void Accumulate<TMode>(float* from, float* taps, long step, int column, int inWidth,
                                              ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
-            where TEdge : struct, IEdgeMode
+            where TMode : struct, ITapMode
         {
-            Vector512<float> w0 = Vector512.Load(taps), w1 = Vector512.Load(taps + step), w2 = Vector512.Load(taps + 2 * step);
-            Vector512<float> x0 = DepthwiseTaps.Input<TEdge>(from, step, 0, column, inWidth);
-            Vector512<float> x1 = DepthwiseTaps.Input<TEdge>(from, step, 1, column, inWidth);
-            Vector512<float> x2 = DepthwiseTaps.Input<TEdge>(from, step, 2, column, inWidth);
+            Vector512<float> w0 = DepthwiseTaps.Load<TMode>(taps), w1 = DepthwiseTaps.Load<TMode>(taps + step), w2 = DepthwiseTaps.Load<TMode>(taps + 2 * step);
+            Vector512<float> x0 = DepthwiseTaps.Input<TMode>(from, step, 0, column, inWidth);
+            Vector512<float> x1 = DepthwiseTaps.Input<TMode>(from, step, 1, column, inWidth);
+            Vector512<float> x2 = DepthwiseTaps.Input<TMode>(from, step, 2, column, inWidth);
             a0 = DepthwiseTaps.Fma(x0, w0, a0); a0 = DepthwiseTaps.Fma(x1, w1, a0); a0 = DepthwiseTaps.Fma(x2, w2, a0);
             a1 = DepthwiseTaps.Fma(x2, w0, a1);
-            Vector512<float> x3 = DepthwiseTaps.Input<TEdge>(from, step, 3, column, inWidth);
-            Vector512<float> x4 = DepthwiseTaps.Input<TEdge>(from, step, 4, column, inWidth);
+            Vector512<float> x3 = DepthwiseTaps.Input<TMode>(from, step, 3, column, inWidth);
+            Vector512<float> x4 = DepthwiseTaps.Input<TMode>(from, step, 4, column, inWidth);
             a1 = DepthwiseTaps.Fma(x3, w1, a1); a1 = DepthwiseTaps.Fma(x4, w2, a1);
             a2 = DepthwiseTaps.Fma(x4, w0, a2);
-            Vector512<float> x5 = DepthwiseTaps.Input<TEdge>(from, step, 5, column, inWidth);
-            Vector512<float> x6 = DepthwiseTaps.Input<TEdge>(from, step, 6, column, inWidth);
+            Vector512<float> x5 = DepthwiseTaps.Input<TMode>(from, step, 5, column, inWidth);
+            Vector512<float> x6 = DepthwiseTaps.Input<TMode>(from, step, 6, column, inWidth);
             a2 = DepthwiseTaps.Fma(x5, w1, a2); a2 = DepthwiseTaps.Fma(x6, w2, a2);
             a3 = DepthwiseTaps.Fma(x6, w0, a3);
-            Vector512<float> x7 = DepthwiseTaps.Input<TEdge>(from, step, 7, column, inWidth);
-            Vector512<float> x8 = DepthwiseTaps.Input<TEdge>(from, step, 8, column, inWidth);
+            Vector512<float> x7 = DepthwiseTaps.Input<TMode>(from, step, 7, column, inWidth);
+            Vector512<float> x8 = DepthwiseTaps.Input<TMode>(from, step, 8, column, inWidth);
             a3 = DepthwiseTaps.Fma(x7, w1, a3); a3 = DepthwiseTaps.Fma(x8, w2, a3);
         }
     }
@@ -106,27 +121,27 @@ namespace EffNet.Kernels
         public static int Stride => 1;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Accumulate<TEdge>(float* from, float* taps, long step, int column, int inWidth,
+        public static void Accumulate<TMode>(float* from, float* taps, long step, int column, int inWidth,
                                              ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
-            where TEdge : struct, IEdgeMode
+            where TMode : struct, ITapMode
         {
-            Vector512<float> w0 = Vector512.Load(taps), w1 = Vector512.Load(taps + step), w2 = Vector512.Load(taps + 2 * step);
-            Vector512<float> w3 = Vector512.Load(taps + 3 * step), w4 = Vector512.Load(taps + 4 * step);
-            Vector512<float> x0 = DepthwiseTaps.Input<TEdge>(from, step, 0, column, inWidth);
-            Vector512<float> x1 = DepthwiseTaps.Input<TEdge>(from, step, 1, column, inWidth);
-            Vector512<float> x2 = DepthwiseTaps.Input<TEdge>(from, step, 2, column, inWidth);
-            Vector512<float> x3 = DepthwiseTaps.Input<TEdge>(from, step, 3, column, inWidth);
+            Vector512<float> w0 = DepthwiseTaps.Load<TMode>(taps), w1 = DepthwiseTaps.Load<TMode>(taps + step), w2 = DepthwiseTaps.Load<TMode>(taps + 2 * step);
+            Vector512<float> w3 = DepthwiseTaps.Load<TMode>(taps + 3 * step), w4 = DepthwiseTaps.Load<TMode>(taps + 4 * step);
+            Vector512<float> x0 = DepthwiseTaps.Input<TMode>(from, step, 0, column, inWidth);
+            Vector512<float> x1 = DepthwiseTaps.Input<TMode>(from, step, 1, column, inWidth);
+            Vector512<float> x2 = DepthwiseTaps.Input<TMode>(from, step, 2, column, inWidth);
+            Vector512<float> x3 = DepthwiseTaps.Input<TMode>(from, step, 3, column, inWidth);
             a0 = DepthwiseTaps.Fma(x0, w0, a0); a0 = DepthwiseTaps.Fma(x1, w1, a0); a0 = DepthwiseTaps.Fma(x2, w2, a0); a0 = DepthwiseTaps.Fma(x3, w3, a0);
             a1 = DepthwiseTaps.Fma(x1, w0, a1); a1 = DepthwiseTaps.Fma(x2, w1, a1); a1 = DepthwiseTaps.Fma(x3, w2, a1);
             a2 = DepthwiseTaps.Fma(x2, w0, a2); a2 = DepthwiseTaps.Fma(x3, w1, a2);
             a3 = DepthwiseTaps.Fma(x3, w0, a3);
-            Vector512<float> x4 = DepthwiseTaps.Input<TEdge>(from, step, 4, column, inWidth);
+            Vector512<float> x4 = DepthwiseTaps.Input<TMode>(from, step, 4, column, inWidth);
             a0 = DepthwiseTaps.Fma(x4, w4, a0); a1 = DepthwiseTaps.Fma(x4, w3, a1); a2 = DepthwiseTaps.Fma(x4, w2, a2); a3 = DepthwiseTaps.Fma(x4, w1, a3);
-            Vector512<float> x5 = DepthwiseTaps.Input<TEdge>(from, step, 5, column, inWidth);
+            Vector512<float> x5 = DepthwiseTaps.Input<TMode>(from, step, 5, column, inWidth);
             a1 = DepthwiseTaps.Fma(x5, w4, a1); a2 = DepthwiseTaps.Fma(x5, w3, a2); a3 = DepthwiseTaps.Fma(x5, w2, a3);
-            Vector512<float> x6 = DepthwiseTaps.Input<TEdge>(from, step, 6, column, inWidth);
+            Vector512<float> x6 = DepthwiseTaps.Input<TMode>(from, step, 6, column, inWidth);
             a2 = DepthwiseTaps.Fma(x6, w4, a2); a3 = DepthwiseTaps.Fma(x6, w3, a3);
-            Vector512<float> x7 = DepthwiseTaps.Input<TEdge>(from, step, 7, column, inWidth);
+            Vector512<float> x7 = DepthwiseTaps.Input<TMode>(from, step, 7, column, inWidth);
             a3 = DepthwiseTaps.Fma(x7, w4, a3);
         }
     }
@@ -138,31 +153,31 @@ namespace EffNet.Kernels
         public static int Stride => 2;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Accumulate<TEdge>(float* from, float* taps, long step, int column, int inWidth,
+        public static void Accumulate<TMode>(float* from, float* taps, long step, int column, int inWidth,
                                              ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
-            where TEdge : struct, IEdgeMode
+            where TMode : struct, ITapMode
         {
-            Vector512<float> w0 = Vector512.Load(taps), w1 = Vector512.Load(taps + step), w2 = Vector512.Load(taps + 2 * step);
-            Vector512<float> w3 = Vector512.Load(taps + 3 * step), w4 = Vector512.Load(taps + 4 * step);
-            Vector512<float> x0 = DepthwiseTaps.Input<TEdge>(from, step, 0, column, inWidth);
-            Vector512<float> x1 = DepthwiseTaps.Input<TEdge>(from, step, 1, column, inWidth);
-            Vector512<float> x2 = DepthwiseTaps.Input<TEdge>(from, step, 2, column, inWidth);
-            Vector512<float> x3 = DepthwiseTaps.Input<TEdge>(from, step, 3, column, inWidth);
+            Vector512<float> w0 = DepthwiseTaps.Load<TMode>(taps), w1 = DepthwiseTaps.Load<TMode>(taps + step), w2 = DepthwiseTaps.Load<TMode>(taps + 2 * step);
+            Vector512<float> w3 = DepthwiseTaps.Load<TMode>(taps + 3 * step), w4 = DepthwiseTaps.Load<TMode>(taps + 4 * step);
+            Vector512<float> x0 = DepthwiseTaps.Input<TMode>(from, step, 0, column, inWidth);
+            Vector512<float> x1 = DepthwiseTaps.Input<TMode>(from, step, 1, column, inWidth);
+            Vector512<float> x2 = DepthwiseTaps.Input<TMode>(from, step, 2, column, inWidth);
+            Vector512<float> x3 = DepthwiseTaps.Input<TMode>(from, step, 3, column, inWidth);
             a0 = DepthwiseTaps.Fma(x0, w0, a0); a0 = DepthwiseTaps.Fma(x1, w1, a0); a0 = DepthwiseTaps.Fma(x2, w2, a0); a0 = DepthwiseTaps.Fma(x3, w3, a0);
             a1 = DepthwiseTaps.Fma(x2, w0, a1); a1 = DepthwiseTaps.Fma(x3, w1, a1);
-            Vector512<float> x4 = DepthwiseTaps.Input<TEdge>(from, step, 4, column, inWidth);
+            Vector512<float> x4 = DepthwiseTaps.Input<TMode>(from, step, 4, column, inWidth);
             a0 = DepthwiseTaps.Fma(x4, w4, a0); a1 = DepthwiseTaps.Fma(x4, w2, a1); a2 = DepthwiseTaps.Fma(x4, w0, a2);
-            Vector512<float> x5 = DepthwiseTaps.Input<TEdge>(from, step, 5, column, inWidth);
+            Vector512<float> x5 = DepthwiseTaps.Input<TMode>(from, step, 5, column, inWidth);
             a1 = DepthwiseTaps.Fma(x5, w3, a1); a2 = DepthwiseTaps.Fma(x5, w1, a2);
-            Vector512<float> x6 = DepthwiseTaps.Input<TEdge>(from, step, 6, column, inWidth);
+            Vector512<float> x6 = DepthwiseTaps.Input<TMode>(from, step, 6, column, inWidth);
             a1 = DepthwiseTaps.Fma(x6, w4, a1); a2 = DepthwiseTaps.Fma(x6, w2, a2); a3 = DepthwiseTaps.Fma(x6, w0, a3);
-            Vector512<float> x7 = DepthwiseTaps.Input<TEdge>(from, step, 7, column, inWidth);
+            Vector512<float> x7 = DepthwiseTaps.Input<TMode>(from, step, 7, column, inWidth);
             a2 = DepthwiseTaps.Fma(x7, w3, a2); a3 = DepthwiseTaps.Fma(x7, w1, a3);
-            Vector512<float> x8 = DepthwiseTaps.Input<TEdge>(from, step, 8, column, inWidth);
+            Vector512<float> x8 = DepthwiseTaps.Input<TMode>(from, step, 8, column, inWidth);
             a2 = DepthwiseTaps.Fma(x8, w4, a2); a3 = DepthwiseTaps.Fma(x8, w2, a3);
-            Vector512<float> x9 = DepthwiseTaps.Input<TEdge>(from, step, 9, column, inWidth);
+            Vector512<float> x9 = DepthwiseTaps.Input<TMode>(from, step, 9, column, inWidth);
             a3 = DepthwiseTaps.Fma(x9, w3, a3);
-            Vector512<float> x10 = DepthwiseTaps.Input<TEdge>(from, step, 10, column, inWidth);
+            Vector512<float> x10 = DepthwiseTaps.Input<TMode>(from, step, 10, column, inWidth);
             a3 = DepthwiseTaps.Fma(x10, w4, a3);
         }
     }

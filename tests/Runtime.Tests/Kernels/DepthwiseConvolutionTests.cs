@@ -42,7 +42,8 @@ namespace EffNet.Runtime.Tests.Kernels
         [InlineData(7, 7, 1152, 5, 1, 2, 2, 1)]    // B0 features.6.x: every group touches the padding
         [InlineData(28, 28, 240, 5, 2, 1, 2, 1)]   // 5x5 stride 2, uneven padding
         [InlineData(19, 19, 48, 5, 2, 2, 2, 3)]    // odd map, a group of one at the row's end, three threads
-        [InlineData(10, 10, 40, 3, 1, 1, 1, 1)]    // 40 channels: two 16-vectors, then an 8-wide tail
+        [InlineData(10, 10, 40, 3, 1, 1, 1, 1)]    // 40 channels: two 16-vectors, then an 8-wide rest in half a vector
+        [InlineData(31, 31, 40, 5, 2, 2, 2, 2)]    // the 8-wide rest with stride 2, two threads
         [InlineData(9, 6, 24, 5, 1, 2, 2, 2)]      // 24 channels, a map narrower than one group plus the padding
         [InlineData(11, 13, 20, 3, 2, 1, 1, 1)]    // 20 channels: a 16-vector and four single channels
         [InlineData(12, 12, 32, 7, 1, 3, 3, 1)]    // a 7x7 kernel: the pixel-by-pixel path
