@@ -6,7 +6,7 @@ namespace EffNet.Kernels
     /// <summary>
     /// One kernel row of a depthwise conv for four neighbouring outputs and one 16-channel vector, with the taps unrolled
     /// for a fixed kernel size and stride. Each input column is loaded once and used by every output whose window covers
-    /// it (a sliding window), so a 3x3 stride-1 row is 6 input loads and 3 weight loads for 12 FMAs instead of 15 loads.
+    /// it (a sliding window), so a 5x5 stride-1 row is 8 input loads and 5 weight loads for 20 FMAs instead of 25 loads.
     /// </summary>
     /// <remarks>
     /// Every accumulator adds its taps in kernel-column order, as the per-pixel path does, so both give the same bits.
@@ -54,64 +54,6 @@ namespace EffNet.Kernels
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<float> Fma(Vector512<float> x, Vector512<float> w, Vector512<float> a) => Vector512.FusedMultiplyAdd(x, w, a);
-    }
-
-    /// <summary>3 taps, stride 1: outputs 0-3 read input columns 0-5.</summary>
-    unsafe struct Taps3Stride1 : IDepthwiseTaps
-    {
-        public static int Kernel => 3;
-        public static int Stride => 1;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Accumulate<TMode>(float* from, float* taps, long step, int column, int inWidth,
-                                             ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
-            where TMode : struct, ITapMode
-        {
-            Vector512<float> w0 = DepthwiseTaps.Load<TMode>(taps), w1 = DepthwiseTaps.Load<TMode>(taps + step), w2 = DepthwiseTaps.Load<TMode>(taps + 2 * step);
-            Vector512<float> x0 = DepthwiseTaps.Input<TMode>(from, step, 0, column, inWidth);
-            Vector512<float> x1 = DepthwiseTaps.Input<TMode>(from, step, 1, column, inWidth);
-            Vector512<float> x2 = DepthwiseTaps.Input<TMode>(from, step, 2, column, inWidth);
-            a0 = DepthwiseTaps.Fma(x0, w0, a0); a0 = DepthwiseTaps.Fma(x1, w1, a0); a0 = DepthwiseTaps.Fma(x2, w2, a0);
-            a1 = DepthwiseTaps.Fma(x1, w0, a1); a1 = DepthwiseTaps.Fma(x2, w1, a1);
-            a2 = DepthwiseTaps.Fma(x2, w0, a2);
-            Vector512<float> x3 = DepthwiseTaps.Input<TMode>(from, step, 3, column, inWidth);
-            a1 = DepthwiseTaps.Fma(x3, w2, a1); a2 = DepthwiseTaps.Fma(x3, w1, a2); a3 = DepthwiseTaps.Fma(x3, w0, a3);
-            Vector512<float> x4 = DepthwiseTaps.Input<TMode>(from, step, 4, column, inWidth);
-            a2 = DepthwiseTaps.Fma(x4, w2, a2); a3 = DepthwiseTaps.Fma(x4, w1, a3);
-            Vector512<float> x5 = DepthwiseTaps.Input<TMode>(from, step, 5, column, inWidth);
-            a3 = DepthwiseTaps.Fma(x5, w2, a3);
-        }
-    }
-
-    /// <summary>3 taps, stride 2: output q reads input columns 2q to 2q + 2 (0-8 in all).</summary>
-    unsafe struct Taps3Stride2 : IDepthwiseTaps
-    {
-        public static int Kernel => 3;
-        public static int Stride => 2;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Accumulate<TMode>(float* from, float* taps, long step, int column, int inWidth,
-                                             ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
-            where TMode : struct, ITapMode
-        {
-            Vector512<float> w0 = DepthwiseTaps.Load<TMode>(taps), w1 = DepthwiseTaps.Load<TMode>(taps + step), w2 = DepthwiseTaps.Load<TMode>(taps + 2 * step);
-            Vector512<float> x0 = DepthwiseTaps.Input<TMode>(from, step, 0, column, inWidth);
-            Vector512<float> x1 = DepthwiseTaps.Input<TMode>(from, step, 1, column, inWidth);
-            Vector512<float> x2 = DepthwiseTaps.Input<TMode>(from, step, 2, column, inWidth);
-            a0 = DepthwiseTaps.Fma(x0, w0, a0); a0 = DepthwiseTaps.Fma(x1, w1, a0); a0 = DepthwiseTaps.Fma(x2, w2, a0);
-            a1 = DepthwiseTaps.Fma(x2, w0, a1);
-            Vector512<float> x3 = DepthwiseTaps.Input<TMode>(from, step, 3, column, inWidth);
-            Vector512<float> x4 = DepthwiseTaps.Input<TMode>(from, step, 4, column, inWidth);
-            a1 = DepthwiseTaps.Fma(x3, w1, a1); a1 = DepthwiseTaps.Fma(x4, w2, a1);
-            a2 = DepthwiseTaps.Fma(x4, w0, a2);
-            Vector512<float> x5 = DepthwiseTaps.Input<TMode>(from, step, 5, column, inWidth);
-            Vector512<float> x6 = DepthwiseTaps.Input<TMode>(from, step, 6, column, inWidth);
-            a2 = DepthwiseTaps.Fma(x5, w1, a2); a2 = DepthwiseTaps.Fma(x6, w2, a2);
-            a3 = DepthwiseTaps.Fma(x6, w0, a3);
-            Vector512<float> x7 = DepthwiseTaps.Input<TMode>(from, step, 7, column, inWidth);
-            Vector512<float> x8 = DepthwiseTaps.Input<TMode>(from, step, 8, column, inWidth);
-            a3 = DepthwiseTaps.Fma(x7, w1, a3); a3 = DepthwiseTaps.Fma(x8, w2, a3);
-        }
     }
 
     /// <summary>5 taps, stride 1: outputs 0-3 read input columns 0-7.</summary>
