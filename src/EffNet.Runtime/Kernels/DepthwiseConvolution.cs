@@ -82,6 +82,11 @@ namespace EffNet.Kernels
 
             const int Quad = 4;
 
+            // The unrolled taps walk a row channel vector by channel vector, a stride of one pixel between loads, so the
+            // hardware prefetcher (which stops at page boundaries) does not help them: they pay off while the kernel's
+            // input rows stay in L2 from one output row to the next. Half of a 1 MB L2 is the bound.
+            const long UnrolledRowsBytes = 512 * 1024;
+
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             bool QuadInside(int ox)
             {
@@ -238,7 +243,7 @@ namespace EffNet.Kernels
             public void Row(int oy, float** rows, int kyBegin, int kyEnd, float* sums)
             {
                 int wide = Vector512.IsHardwareAccelerated ? _channels - _channels % 8 : 0;
-                if (wide > 0)
+                if (wide > 0 && (long)_kernel * _inWidth * _channels * sizeof(float) <= UnrolledRowsBytes)
                 {
                     // 5x5 kernels: the 16-channel vectors (and an 8-channel rest) through the unrolled taps, then any
                     // channels past them pixel by pixel. The 3x3 kernels stay pixel by pixel: with 9 taps the loads the
