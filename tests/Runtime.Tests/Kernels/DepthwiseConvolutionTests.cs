@@ -41,6 +41,7 @@ namespace EffNet.Runtime.Tests.Kernels
         [InlineData(14, 14, 672, 5, 1, 2, 2, 2)]   // B0 features.5.x: unrolled 5x5, a group of two at the row's end, two threads
         [InlineData(7, 7, 1152, 5, 1, 2, 2, 1)]    // B0 features.6.x: every group touches the padding
         [InlineData(28, 28, 240, 5, 2, 1, 2, 1)]   // 5x5 stride 2, uneven padding
+        [InlineData(8, 160, 208, 5, 1, 2, 2, 1)]   // 5x5 rows too wide for the unrolled taps (5 x 160 x 208 floats > 512 KB)
         [InlineData(19, 19, 48, 5, 2, 2, 2, 3)]    // odd map, a group of one at the row's end, three threads
         [InlineData(10, 10, 40, 3, 1, 1, 1, 1)]    // 40 channels, 3x3: two 16-vectors, then an 8-wide Vector<T> rest
         [InlineData(31, 31, 40, 5, 2, 2, 2, 2)]    // 40 channels, 5x5 stride 2: the 8-wide rest in half a vector, two threads
