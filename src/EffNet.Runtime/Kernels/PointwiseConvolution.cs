@@ -195,7 +195,7 @@ namespace EffNet.Kernels
                     // 40-channel project convs) rides along in the same tile as a 256-bit column.
                     int vectors = width / 16;
                     bool half = width % 16 == 8;
-                    if (_tapOffsets != null) Windows(w, width, col, first, end, vectors, half);
+                    if (_tapOffsets != null) WindowTiles(w, width, col, first, end, vectors, half);
                     else if (vectors == 4) Tile512<Four, Zero, Rows>(w, width, col, first, end);
                     else if (vectors == 3) { if (half) Tile512<Three, One, Rows>(w, width, col, first, end); else Tile512<Three, Zero, Rows>(w, width, col, first, end); }
                     else if (vectors == 2) { if (half) Tile512<Two, One, Rows>(w, width, col, first, end); else Tile512<Two, Zero, Rows>(w, width, col, first, end); }
@@ -216,7 +216,7 @@ namespace EffNet.Kernels
             }
 
             // The stem's tiles: the same widths, taps read through the offsets (see TilesAll).
-            void Windows(float* w, int width, int col, int first, int end, int vectors, bool half)
+            void WindowTiles(float* w, int width, int col, int first, int end, int vectors, bool half)
             {
                 if (vectors == 4) Tile512<Four, Zero, Windows>(w, width, col, first, end);
                 else if (vectors == 3) { if (half) Tile512<Three, One, Windows>(w, width, col, first, end); else Tile512<Three, Zero, Windows>(w, width, col, first, end); }
