@@ -278,7 +278,7 @@ namespace EffNet.Kernels
                 int c = 0;
                 for (; c + 16 <= wide; c += 16)
                     ChannelRow<TTaps, Interior, Edge>(oy, rows, kyBegin, kyEnd, c, sums);
-                if (c < wide) // 8 channels left (the 24- and 40-channel convs of B3 and up)
+                if (c < wide) // 8 channels left (a 5x5 conv on 24, 40 or 56 channels)
                     ChannelRow<TTaps, InteriorHalf, EdgeHalf>(oy, rows, kyBegin, kyEnd, c, sums);
             }
 
