@@ -195,11 +195,9 @@ namespace EffNet.Kernels
                     // 40-channel project convs) rides along in the same tile as a 256-bit column.
                     int vectors = width / 16;
                     bool half = width % 16 == 8;
-                    if (_tapOffsets != null) WindowTiles(w, width, col, first, end, vectors, half);
-                    else if (vectors == 4) Tile512<Four, Zero, Rows>(w, width, col, first, end);
-                    else if (vectors == 3) { if (half) Tile512<Three, One, Rows>(w, width, col, first, end); else Tile512<Three, Zero, Rows>(w, width, col, first, end); }
-                    else if (vectors == 2) { if (half) Tile512<Two, One, Rows>(w, width, col, first, end); else Tile512<Two, Zero, Rows>(w, width, col, first, end); }
-                    else if (vectors == 1) { if (half) Tile512<One, One, Rows>(w, width, col, first, end); else Tile512<One, Zero, Rows>(w, width, col, first, end); }
+                    // The stem's windows read their taps through the offsets (see TilesAll); the 1x1 convs read rows.
+                    if (_tapOffsets != null) Tiles512<Windows>(w, col, width, vectors, half, first, end);
+                    else Tiles512<Rows>(w, col, width, vectors, half, first, end);
                     if (vectors > 0) done = vectors * 16 + (half ? 8 : 0);
                 }
                 else if (Vector256.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Fma.IsSupported)
@@ -215,13 +213,13 @@ namespace EffNet.Kernels
                     ColumnScalar(w + done, width, col + done, first, end);
             }
 
-            // The stem's tiles: the same widths, taps read through the offsets (see TilesAll).
-            void WindowTiles(float* w, int width, int col, int first, int end, int vectors, bool half)
+            // The tile instance for a panel of `vectors` 16-channel vectors, plus 8 channels when `half`.
+            void Tiles512<TL>(float* w, int col, int width, int vectors, bool half, int first, int end) where TL : struct, IInputLayout
             {
-                if (vectors == 4) Tile512<Four, Zero, Windows>(w, width, col, first, end);
-                else if (vectors == 3) { if (half) Tile512<Three, One, Windows>(w, width, col, first, end); else Tile512<Three, Zero, Windows>(w, width, col, first, end); }
-                else if (vectors == 2) { if (half) Tile512<Two, One, Windows>(w, width, col, first, end); else Tile512<Two, Zero, Windows>(w, width, col, first, end); }
-                else if (vectors == 1) { if (half) Tile512<One, One, Windows>(w, width, col, first, end); else Tile512<One, Zero, Windows>(w, width, col, first, end); }
+                if (vectors == 4) Tile512<Four, Zero, TL>(w, width, col, first, end);
+                else if (vectors == 3) { if (half) Tile512<Three, One, TL>(w, width, col, first, end); else Tile512<Three, Zero, TL>(w, width, col, first, end); }
+                else if (vectors == 2) { if (half) Tile512<Two, One, TL>(w, width, col, first, end); else Tile512<Two, Zero, TL>(w, width, col, first, end); }
+                else if (vectors == 1) { if (half) Tile512<One, One, TL>(w, width, col, first, end); else Tile512<One, Zero, TL>(w, width, col, first, end); }
             }
 
             // 6 pixels x TV vectors of 16 channels (plus TH of 8) per step of the K loop: 6 broadcasts, TV (+ TH) loads,
