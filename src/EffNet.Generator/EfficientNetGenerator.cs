@@ -32,10 +32,24 @@ namespace EffNet.Generator
                 .Select(static (request, _) => request!)
                 .WithTrackingName(RequestStep);
 
+            // User types named like the namespaces generated code uses (EFN0016): looked up on every compilation (a few
+            // dictionary lookups), reported once when there is a model to generate, and no model is generated meanwhile.
+            IncrementalValueProvider<EquatableArray<DiagnosticInfo>> collisions = context.CompilationProvider
+                .Select(static (compilation, _) => NamespaceCollisions.Find(compilation));
+            context.RegisterSourceOutput(collisions.Combine(requests.Collect()), static (output, pair) =>
+            {
+                if (pair.Right.IsEmpty) return;
+                foreach (DiagnosticInfo diagnostic in pair.Left)
+                    output.ReportDiagnostic(diagnostic.ToDiagnostic(null));
+            });
+
             // Valid requests: scale, plan and emit. Cached for as long as the request is unchanged.
             IncrementalValuesProvider<GeneratedModel> models = requests
                 .Where(static request => !request.HasErrors)
-                .Select(static (request, token) => Generate(request, token))
+                .Combine(collisions)
+                .Select(static (pair, token) => pair.Right.Count == 0
+                    ? Generate(pair.Left, token)
+                    : new GeneratedModel(ModelEmitter.HintName(pair.Left), null, EquatableArray<DiagnosticInfo>.Empty))
                 .WithTrackingName(OutputStep);
             context.RegisterSourceOutput(models, static (output, model) =>
             {

@@ -1,40 +1,66 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
+using System.Threading;
 using EffNet.Memory;
 using EffNet.Model;
+using EffNet.Threading;
 
 namespace EffNet
 {
     /// <summary>
-    /// The state behind one generated model instance: its validated weights and its activation arena.
-    /// Generated classes hold one; user code does not need it. Not thread-safe: one instance runs one inference at a time.
+    /// The state behind one generated model instance: its validated weights, shared by every call, and a small pool of
+    /// activation arenas, one per inference in flight. Generated classes hold one; user code does not need it.
     /// </summary>
+    /// <remarks>
+    /// <para>Thread safety: any number of threads may run inferences on one session at once. Each call takes an arena of its
+    /// own (the pool grows to the peak number of concurrent calls, then allocates nothing); the worker threads serve one
+    /// call at a time, and a call that finds them busy runs the same chunks in the same order on its own thread, so every
+    /// call gives the same bits whichever arena and threads it got.</para>
+    /// <para>Lifetime: a call holds the session open from <see cref="BeginCall"/> to <see cref="Call.Dispose"/>. <see cref="Dispose"/>
+    /// is idempotent and thread-safe; calls that begin after it get <see cref="ObjectDisposedException"/>, and the native
+    /// memory and the worker threads are released when the last call in flight ends. A session that is never disposed
+    /// releases them when it is collected: the worker threads do not reference it.</para>
+    /// </remarks>
     public sealed class ModelSession : IDisposable
     {
         readonly WeightBlob _weights;
-        readonly AlignedBuffer _arena;
         readonly string _modelName;
+        readonly long _arenaFloats; // the planned tensors, then one row buffer per thread
+        readonly int _threads;
+
+        // Arenas not in use. The one that owns the worker threads waits in _primary, so a lone caller always gets them.
+        InferenceContext? _primary;
+        readonly Stack<InferenceContext> _spare = new Stack<InferenceContext>();
+        readonly List<InferenceContext> _everyContext = new List<InferenceContext>(); // guarded by _spare, like the stack
+
+        int _state;    // 2 x calls in flight, plus DisposedBit once Dispose has been called
+        int _released; // 1 once the weights, arenas and threads are freed
+        const int DisposedBit = 1, OneCall = 2;
 
         ModelSession(WeightBlob weights, NetworkLayout layout, long arenaFloats, long rowBufferFloats, string modelName, ModelOptions? options)
         {
             _weights = weights;
-            weights.PackForKernels(layout);
             _modelName = modelName;
-            int threads = (options ?? ModelOptions.Default).Threads;
-            // The planned tensors, then one row buffer per thread for the blocks that stream expand into depthwise.
-            long floats = arenaFloats + threads * rowBufferFloats;
-            if (floats > Array.MaxLength)
+            _threads = (options ?? ModelOptions.Default).Threads;
+            _arenaFloats = arenaFloats + _threads * rowBufferFloats;
+            try
+            {
+                if (_arenaFloats > Array.MaxLength)
+                    throw new ArgumentOutOfRangeException(nameof(options), _threads,
+                        $"{modelName} with {_threads} threads needs {_arenaFloats:N0} floats of activations and row buffers, more than one span can hold; use fewer threads.");
+                weights.PackForKernels(layout);
+                _primary = NewContext(_threads > 1 ? new WorkerPool(_threads) : null, primary: true);
+            }
+            catch
             {
                 weights.Dispose();
-                throw new ArgumentOutOfRangeException(nameof(options), threads,
-                    $"{modelName} with {threads} threads needs {floats:N0} floats of activations and row buffers, more than one span can hold; use fewer threads.");
+                GC.SuppressFinalize(this);
+                throw;
             }
-            _arena = new AlignedBuffer(floats);
-            Workers = threads > 1 ? new Threading.WorkerPool(threads) : null;
         }
 
-        /// <summary>The instance's worker threads, or null when it runs on the calling thread only.</summary>
-        public Threading.WorkerPool? Workers { get; }
+        ~ModelSession() => Release(joinWorkers: false);
 
         /// <summary>
         /// Loads weights for the model the generator compiled from <paramref name="config"/>. The generator's fingerprint is
@@ -67,32 +93,104 @@ namespace EffNet
             return layout;
         }
 
-        /// <summary>What the loaded blob says about itself.</summary>
+        /// <summary>What the loaded blob says about itself (readable after <see cref="Dispose"/> too).</summary>
         public WeightBlobInfo WeightInfo => _weights.Info;
 
-        /// <summary>The blob's weights, with every 1x1 conv's weights in the kernels' panel order.</summary>
-        public ReadOnlySpan<float> Weights
+        /// <summary>Arenas made so far: the peak number of calls that were in flight at once.</summary>
+        public int ArenaCount
         {
-            get
-            {
-                ThrowIfDisposed();
-                return _weights.Weights;
-            }
+            get { lock (_spare) return _everyContext.Count; }
         }
 
-        public Span<float> Arena
+        /// <summary>
+        /// Starts one inference: holds the session open and takes an arena until the returned call is disposed (generated
+        /// code does this with <c>using</c>). Throws <see cref="ObjectDisposedException"/> once the session is disposed.
+        /// </summary>
+        public Call BeginCall()
         {
-            get
+            if ((Interlocked.Add(ref _state, OneCall) & DisposedBit) != 0)
             {
-                ThrowIfDisposed();
-                return _arena.Span;
+                EndCallCount();
+                throw Disposed();
             }
+            InferenceContext context;
+            try
+            {
+                context = Interlocked.Exchange(ref _primary, null) ?? TakeSpare();
+            }
+            catch
+            {
+                EndCallCount();
+                throw;
+            }
+            return new Call(this, context);
         }
 
+        InferenceContext TakeSpare()
+        {
+            lock (_spare)
+                if (_spare.Count > 0) return _spare.Pop();
+            // A call in flight on every arena: one more, which splits regions like the threaded one (so the bits agree).
+            return NewContext(_threads > 1 ? WorkerPool.Sequential(_threads) : null, primary: false);
+        }
+
+        InferenceContext NewContext(WorkerPool? workers, bool primary)
+        {
+            var context = new InferenceContext(new AlignedBuffer(_arenaFloats), workers, primary);
+            lock (_spare) _everyContext.Add(context);
+            return context;
+        }
+
+        void EndCall(InferenceContext context)
+        {
+            if (context.IsPrimary) Volatile.Write(ref _primary, context);
+            else lock (_spare) _spare.Push(context);
+            EndCallCount();
+        }
+
+        void EndCallCount()
+        {
+            if (Interlocked.Add(ref _state, -OneCall) == DisposedBit)
+                Release(joinWorkers: true);
+        }
+
+        /// <summary>
+        /// Ends the session: later calls get <see cref="ObjectDisposedException"/>. Calls in flight finish normally, and the
+        /// last of them frees the memory and the threads. Safe to call more than once and from several threads.
+        /// </summary>
+        public void Dispose()
+        {
+            if (Interlocked.Or(ref _state, DisposedBit) == 0)
+                Release(joinWorkers: true);
+            GC.SuppressFinalize(this);
+        }
+
+        // Exactly once: when no call is in flight after Dispose, or from the finalizer (no call can be in flight then: a
+        // call holds a reference to the session).
+        void Release(bool joinWorkers)
+        {
+            if (Interlocked.Exchange(ref _released, 1) != 0) return;
+            InferenceContext[] contexts;
+            lock (_spare) contexts = _everyContext.ToArray();
+            foreach (InferenceContext context in contexts)
+            {
+                if (context.Workers is WorkerPool workers)
+                {
+                    if (joinWorkers) workers.Dispose();
+                    else workers.Stop();
+                }
+                context.Arena.Dispose();
+            }
+            _weights.Dispose();
+        }
+
+        ObjectDisposedException Disposed()
+            => new ObjectDisposedException(_modelName, $"This {_modelName} has been disposed; load the weights again to run it.");
+
+        /// <summary>Throws <see cref="ObjectDisposedException"/> naming the model once it is disposed.</summary>
         public void ThrowIfDisposed()
         {
-            if (_arena.IsDisposed)
-                throw new ObjectDisposedException(_modelName, $"This {_modelName} has been disposed; load the weights again to run it.");
+            if ((Volatile.Read(ref _state) & DisposedBit) != 0) throw Disposed();
         }
 
         /// <summary>Checks a caller's span length; the message says what the model expects.</summary>
@@ -102,11 +200,65 @@ namespace EffNet
                 throw new ArgumentException($"{parameter} must hold exactly {expected} floats ({what}) but holds {actual}.", parameter);
         }
 
-        public void Dispose()
+        /// <summary>
+        /// Checks that <paramref name="image"/> is one [3, <paramref name="height"/>, <paramref name="width"/>] image of finite
+        /// values: a NaN or infinity would make every output NaN. A vectorised scan, about 1 % of B0's time.
+        /// </summary>
+        public static void CheckImage(ReadOnlySpan<float> image, int height, int width)
         {
-            Workers?.Dispose();
-            _arena.Dispose();
-            _weights.Dispose();
+            CheckLength(image.Length, 3 * height * width, nameof(image), "one CHW image, InputLength");
+            int index = NonFiniteValues.IndexOf(image);
+            if (index >= 0)
+                throw new ArgumentException(
+                    $"image holds {NonFiniteValues.Name(image[index])} at {NonFiniteValues.Position(index, new[] { 3, height, width })}; " +
+                    "every output would be NaN. Check the decoding and normalisation that produced it.", nameof(image));
         }
+
+        /// <summary>One inference in flight: the shared weights and this call's arena and threads. Dispose it once.</summary>
+        public readonly ref struct Call
+        {
+            readonly ModelSession _session;
+            readonly InferenceContext _context;
+
+            internal Call(ModelSession session, InferenceContext context)
+            {
+                _session = session;
+                _context = context;
+                Weights = session._weights.Weights;
+                Arena = context.Arena.Span;
+            }
+
+            /// <summary>Every packed weight, as the model's layout places them.</summary>
+            public ReadOnlySpan<float> Weights { get; }
+
+            /// <summary>This call's activations: the planned tensors, then the row buffers of each thread.</summary>
+            public Span<float> Arena { get; }
+
+            /// <summary>The threads this call splits its layers over, or null for the calling thread only.</summary>
+            public WorkerPool? Workers => _context.Workers;
+
+            /// <summary>Returns the arena and lets the session go.</summary>
+            public void Dispose() => _session.EndCall(_context);
+        }
+    }
+
+    /// <summary>
+    /// One arena and the pool that splits its regions. The primary context, made at load, owns the session's worker
+    /// threads; the ones made for concurrent calls split regions the same way and run them on their caller.
+    /// </summary>
+    sealed class InferenceContext
+    {
+        public InferenceContext(AlignedBuffer arena, WorkerPool? workers, bool isPrimary)
+        {
+            Arena = arena;
+            Workers = workers;
+            IsPrimary = isPrimary;
+        }
+
+        public AlignedBuffer Arena { get; }
+
+        public WorkerPool? Workers { get; }
+
+        public bool IsPrimary { get; }
     }
 }

@@ -9,7 +9,7 @@ using static EffNet.Generator.Tests.Infrastructure.DiagnosticTest;
 namespace EffNet.Generator.Tests
 {
     /// <summary>
-    /// EFN0001..EFN0011: each is an error with the exact id, message arguments and location ({|#0:...|} marks the span).
+    /// EFN0001..EFN0016: each is an error with the exact id, message arguments and location ({|#0:...|} marks the span).
     /// Class-shape errors point at the class name; attribute-value errors at the offending named argument.
     /// </summary>
     public class DiagnosticTests
@@ -207,6 +207,72 @@ namespace EffNet.Generator.Tests
             public partial class Classifier;
             """);
 
+        [Fact]
+        public Task A_user_written_constructor_reports_EFN0015_at_the_constructor() => VerifyAsync("""
+            using EffNet;
+            namespace Demo;
+            [EfficientNet(Phi = 0)]
+            public partial class Classifier
+            {
+                public {|#0:Classifier|}() { }
+            }
+            """,
+            Error("EFN0015", "Classifier"));
+
+        [Fact]
+        public Task A_primary_constructor_reports_EFN0015() => VerifyAsync("""
+            using EffNet;
+            namespace Demo;
+            [EfficientNet(Phi = 0)]
+            public partial class {|#0:Classifier|}(int size);
+            """,
+            Error("EFN0015", "Classifier"));
+
+        [Theory]
+        [InlineData("EffNet", "Kernels")]
+        [InlineData("EffNet", "Generated")]
+        [InlineData("EffNet", "Threading")]
+        public Task A_user_type_named_like_an_EffNet_namespace_reports_EFN0016_at_that_type(string ns, string name) => VerifyAsync($$"""
+            using EffNet;
+            namespace Demo { [EfficientNet(Phi = 0)] public partial class Classifier; }
+            namespace {{ns}} { public class {|#0:{{name}}|} { } }
+            """,
+            Error("EFN0016", ns + "." + name));
+
+        [Fact]
+        public void A_user_type_named_like_an_EffNet_namespace_stops_generation_until_renamed()
+        {
+            var (result, _) = GeneratorHarness.Run("""
+                namespace Demo { [EffNet.EfficientNet(Phi = 0)] public partial class Classifier; }
+                namespace EffNet { class Kernels { } }
+                """);
+
+            Assert.Equal("EFN0016", Assert.Single(result.Diagnostics).Id);
+            Assert.Empty(result.GeneratedSources);
+        }
+
+        [Fact]
+        public void User_types_named_like_the_kernels_and_System_types_do_not_break_the_generated_code()
+        {
+            // Every name in the generated file is written from global::, so these cannot take the place of ours.
+            var (result, compilation) = GeneratorHarness.Run("""
+                using EffNet;
+                namespace Demo
+                {
+                    [EfficientNet(Phi = 0)] public partial class Classifier;
+                    public class Span<T> { }
+                    public class ReadOnlySpan<T> { }
+                    public class Activation { }
+                    public class ModelSession { }
+                }
+                namespace EffNet.Generated { public class PointwiseConvolution { } public class Span<T> { } }
+                """);
+
+            Assert.Empty(result.Diagnostics);
+            Assert.Single(result.GeneratedSources);
+            Assert.DoesNotContain(GeneratorHarness.CompileToMemory(compilation), problem => problem.Contains(": error "));
+        }
+
         [Theory]
         [InlineData("[EfficientNet(Phi = 0)] public class Classifier { }", "EFN0001")]
         [InlineData("public class Outer { [EfficientNet(Phi = 0)] public partial class Classifier; }", "EFN0002")]
@@ -219,6 +285,7 @@ namespace EffNet.Generator.Tests
         [InlineData("[EfficientNet(Phi = 1, Width = 1.0)] public partial class Classifier;", "EFN0009")]
         [InlineData("[EfficientNet(Phi = 0)] public abstract partial class Classifier;", "EFN0010")]
         [InlineData("[EfficientNet(Phi = 0, Padding = (EfficientNetPadding)7)] public partial class Classifier;", "EFN0011")]
+        [InlineData("[EfficientNet(Phi = 0)] public partial class Classifier { Classifier(int x) { } }", "EFN0015")]
         public void Class_with_errors_generates_no_source(string declaration, string id)
         {
             var (result, _) = GeneratorHarness.Run("using EffNet; namespace Demo; " + declaration);

@@ -63,6 +63,14 @@ namespace EffNet.Generator.Diagnostics
             "Records are not supported",
             "'{0}' is a record; a model owns native memory that record copies ('with', the copy constructor) would share, so declare it 'partial class {0}'");
 
+        public static readonly DiagnosticDescriptor UserConstructor = Error("EFN0015",
+            "The class declares a constructor",
+            "'{0}' declares a constructor; an [EfficientNet] instance is created only by {0}.Load, which loads its weights, so remove the constructor (wrap the model in a class of your own to add state)");
+
+        public static readonly DiagnosticDescriptor TypeNamedLikeRuntimeNamespace = Error("EFN0016",
+            "A type is named like an EffNet namespace",
+            "The type '{0}' has the name of the namespace '{0}' that generated models use, so their code cannot name it; rename the type or move it to another namespace");
+
         public static readonly DiagnosticDescriptor InternalError = Error("EFN0013",
             "Internal generator error",
             "The EffNet generator failed on '{0}' and generated nothing: {1}. Please report this with the attribute you used.");

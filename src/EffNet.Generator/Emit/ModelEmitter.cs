@@ -30,10 +30,9 @@ namespace EffNet.Generator.Emit
             if (request.Namespace != null) w.Close();
 
             w.Line();
+            // Every name below is written from global::, so no type of the user's (a 'Span' or an 'Activation' in their
+            // namespaces) can take its place; types named like these namespaces are reported as EFN0016 instead.
             w.Open("namespace EffNet.Generated");
-            w.Line("using System;");
-            w.Line("using EffNet.Kernels;");
-            w.Line();
             WriteNetwork(w, request, plan);
             w.Close();
             return w.ToString();
@@ -89,7 +88,7 @@ namespace EffNet.Generator.Emit
             int resolution = config.Resolution;
 
             w.Line($"/// <summary>{config.DisplayName}, compiled to C# by EffNet. Load weights with <see cref=\"Load(string, global::EffNet.ModelOptions)\"/>, then call <see cref=\"Run\"/>.</summary>");
-            w.Line("/// <remarks>One instance runs one inference at a time (it owns one activation arena and its worker threads); use one instance per calling thread.</remarks>");
+            w.Line("/// <remarks>Thread-safe: concurrent calls share the weights and each take an activation arena of their own. Dispose frees the native memory and the worker threads once the calls in flight end.</remarks>");
             w.Line($"[global::System.CodeDom.Compiler.GeneratedCode(\"{GeneratorName}\", \"{GeneratorVersion}\")]");
             w.Open($"partial class {name} : global::EffNet.IEfficientNetModel");
 
@@ -132,24 +131,23 @@ namespace EffNet.Generator.Emit
             w.Line();
             w.Line("/// <summary>Like <see cref=\"Run\"/>, and hands the output of every torchvision stage to <paramref name=\"observer\"/> (for checking an import).</summary>");
             w.Open("public void RunTraced(global::System.ReadOnlySpan<float> image, global::System.Span<float> logits, global::EffNet.StageObserver? observer)");
-            w.Line("global::EffNet.ModelSession.CheckLength(image.Length, InputLength, nameof(image), \"one CHW image, InputLength\");");
+            w.Line("global::EffNet.ModelSession.CheckImage(image, InputHeight, InputWidth);");
             w.Line("global::EffNet.ModelSession.CheckLength(logits.Length, NumClasses, nameof(logits), \"NumClasses\");");
-            w.Line("global::System.ReadOnlySpan<float> weights = _session.Weights;");
-            w.Line("global::System.Span<float> arena = _session.Arena;");
-            w.Line($"{network}.Forward(image, weights, arena, _session.Workers, observer);");
-            w.Line($"{network}.Classify(weights, arena, logits, _session.Workers);");
+            w.Line("using global::EffNet.ModelSession.Call call = _session.BeginCall(); // holds the weights and this call's arena until it returns");
+            w.Line($"{network}.Forward(image, call.Weights, call.Arena, call.Workers, observer);");
+            w.Line($"{network}.Classify(call.Weights, call.Arena, logits, call.Workers);");
             w.Close();
             w.Line();
             w.Line($"/// <summary>The pooled {layout.FeatureCount}-float embedding of one image (the classifier's input). Allocates nothing.</summary>");
             w.Open("public void Features(global::System.ReadOnlySpan<float> image, global::System.Span<float> features)");
-            w.Line("global::EffNet.ModelSession.CheckLength(image.Length, InputLength, nameof(image), \"one CHW image, InputLength\");");
+            w.Line("global::EffNet.ModelSession.CheckImage(image, InputHeight, InputWidth);");
             w.Line("global::EffNet.ModelSession.CheckLength(features.Length, FeatureCount, nameof(features), \"FeatureCount\");");
-            w.Line("global::System.Span<float> arena = _session.Arena;");
-            w.Line($"{network}.Forward(image, _session.Weights, arena, _session.Workers, null);");
-            w.Line($"arena.Slice({plan.Features.Offset}, {plan.Features.Floats}).CopyTo(features);");
+            w.Line("using global::EffNet.ModelSession.Call call = _session.BeginCall();");
+            w.Line($"{network}.Forward(image, call.Weights, call.Arena, call.Workers, null);");
+            w.Line($"call.Arena.Slice({plan.Features.Offset}, {plan.Features.Floats}).CopyTo(features);");
             w.Close();
             w.Line();
-            w.Line("/// <summary>Frees the weights and the arena; the instance cannot run afterwards.</summary>");
+            w.Line("/// <summary>Frees the weights, the arenas and the worker threads (after any call in flight ends); later calls throw ObjectDisposedException. Safe to call twice.</summary>");
             w.Line("public void Dispose() => _session.Dispose();");
             w.Line();
             w.Line("global::EffNet.Model.ModelConfig global::EffNet.IEfficientNetModel.Config => Config;");
@@ -184,7 +182,7 @@ namespace EffNet.Generator.Emit
         static void WriteForward(SourceWriter w, ForwardPlan plan)
         {
             w.Line("/// <summary>Image to pooled features; the stage outputs go to the observer when there is one.</summary>");
-            w.Open("public static void Forward(ReadOnlySpan<float> image, ReadOnlySpan<float> w, Span<float> arena, EffNet.Threading.WorkerPool? workers, EffNet.StageObserver? observer)");
+            w.Open("public static void Forward(global::System.ReadOnlySpan<float> image, global::System.ReadOnlySpan<float> w, global::System.Span<float> arena, global::EffNet.Threading.WorkerPool? workers, global::EffNet.StageObserver? observer)");
             w.Line("Stem(image, w, arena, workers);");
             Observe(w, "features.0", plan.StemOutput);
             foreach (BlockTensors block in plan.Blocks)
@@ -195,7 +193,7 @@ namespace EffNet.Generator.Emit
             }
             w.Line("Head(w, arena, workers);");
             Observe(w, "features.8", plan.HeadOutput);
-            w.Line($"GlobalAveragePool.Run({Slice("arena", plan.HeadOutput)}, pixels: {plan.HeadOutput.Height * plan.HeadOutput.Width}, channels: {plan.HeadOutput.Channels}, {Slice("arena", plan.Features)});");
+            w.Line($"global::EffNet.Kernels.GlobalAveragePool.Run({Slice("arena", plan.HeadOutput)}, pixels: {plan.HeadOutput.Height * plan.HeadOutput.Width}, channels: {plan.HeadOutput.Channels}, {Slice("arena", plan.Features)});");
             Observe(w, "avgpool", plan.Features);
             w.Close();
             w.Line();
@@ -209,11 +207,11 @@ namespace EffNet.Generator.Emit
             StemLayout stem = plan.Layout.Stem;
             ConvLayer conv = stem.Conv;
             w.Line($"/// <summary>features.0: conv {conv.Kernel}x{conv.Kernel} stride 2, 3 -> {stem.OutChannels}, {stem.InHeight}x{stem.InWidth} -> {stem.OutHeight}x{stem.OutWidth}, BatchNorm folded, SiLU.</summary>");
-            w.Open("static void Stem(ReadOnlySpan<float> image, ReadOnlySpan<float> w, Span<float> arena, EffNet.Threading.WorkerPool? workers)");
+            w.Open("static void Stem(global::System.ReadOnlySpan<float> image, global::System.ReadOnlySpan<float> w, global::System.Span<float> arena, global::EffNet.Threading.WorkerPool? workers)");
             Declare(w, "output", plan.StemOutput);
-            w.Line($"StemConvolution.Run(image, inChannels: 3, inHeight: {stem.InHeight}, inWidth: {stem.InWidth},");
+            w.Line($"global::EffNet.Kernels.StemConvolution.Run(image, inChannels: 3, inHeight: {stem.InHeight}, inWidth: {stem.InWidth},");
             w.Line($"    {Weights(conv)}, kernel: {conv.Kernel}, stride: 2, padTop: {stem.PadTop}, padLeft: {stem.PadLeft},");
-            w.Line($"    output, outHeight: {stem.OutHeight}, outWidth: {stem.OutWidth}, outChannels: {stem.OutChannels}, Activation.SiLU, workers);");
+            w.Line($"    output, outHeight: {stem.OutHeight}, outWidth: {stem.OutWidth}, outChannels: {stem.OutChannels}, global::EffNet.Kernels.Activation.SiLU, workers);");
             w.Close();
             w.Line();
         }
@@ -225,14 +223,14 @@ namespace EffNet.Generator.Emit
             w.Line($"/// <summary>{b.Module} (block {b.Index}): MBConv{b.ExpandRatio}, {b.Kernel}x{b.Kernel} depthwise stride {b.Stride}, " +
                    $"{b.InChannels} -> {b.MidChannels} -> {b.OutChannels} channels, {b.InHeight}x{b.InWidth} -> {b.OutHeight}x{b.OutWidth}, " +
                    $"squeeze-excitation {b.SqueezeChannels}{(b.HasResidual ? ", residual" : "")}.</summary>");
-            w.Open($"static void Block{b.Index}(ReadOnlySpan<float> w, Span<float> arena, EffNet.Threading.WorkerPool? workers)");
+            w.Open($"static void Block{b.Index}(global::System.ReadOnlySpan<float> w, global::System.Span<float> arena, global::EffNet.Threading.WorkerPool? workers)");
             Declare(w, "input", t.Input, readOnly: true);
             if (t.Expanded != null) Declare(w, "expanded", t.Expanded);
             Declare(w, "depthwise", t.Depthwise);
             Declare(w, "output", t.Output);
             if (t.Panel != null) Declare(w, "panel", t.Panel);
-            w.Line($"Span<float> gate = stackalloc float[{b.MidChannels}]; // channel sums, then the squeeze-excitation gate");
-            w.Line($"Span<float> squeeze = stackalloc float[{b.SqueezeChannels}];");
+            w.Line($"global::System.Span<float> gate = stackalloc float[{b.MidChannels}]; // channel sums, then the squeeze-excitation gate");
+            w.Line($"global::System.Span<float> squeeze = stackalloc float[{b.SqueezeChannels}];");
             w.Line();
 
             if (t.FusesExpand) WriteFusedExpandDepthwise(w, b, plan);
@@ -242,15 +240,15 @@ namespace EffNet.Generator.Emit
             w.Line($"// {Sub(se)}: squeeze-excitation {b.MidChannels} -> {b.SqueezeChannels} -> {b.MidChannels}; " +
                    (gatesMap ? $"with {outPixels} pixels and {b.OutChannels} outputs, the gate scales the map in place (fewer multiplies than the weights)"
                              : "the gate scales the projection's input channels"));
-            w.Line($"SqueezeExcitation.Run(gate, pixels: {outPixels}, channels: {b.MidChannels},");
+            w.Line($"global::EffNet.Kernels.SqueezeExcitation.Run(gate, pixels: {outPixels}, channels: {b.MidChannels},");
             w.Line($"    {Weights(b.SqueezeReduce, "reduceWeights", "reduceBias")},");
             w.Line($"    {Weights(b.SqueezeExpand, "expandWeights", "expandBias")}, squeezeChannels: {b.SqueezeChannels}, squeeze);");
             if (gatesMap)
-                w.Line($"SqueezeExcitation.ScaleChannels(depthwise, gate, pixels: {outPixels}, channels: {b.MidChannels});");
+                w.Line($"global::EffNet.Kernels.SqueezeExcitation.ScaleChannels(depthwise, gate, pixels: {outPixels}, channels: {b.MidChannels});");
             ConvLayer project = b.Project;
             w.Line($"// {Sub(project)}: project 1x1 of the gated map, {b.MidChannels} -> {b.OutChannels}, BatchNorm folded, no activation{(b.HasResidual ? ", plus the block input" : "")}");
-            w.Line($"PointwiseConvolution.Run(depthwise, {Weights(project)}, output,");
-            w.Line($"    pixels: {outPixels}, inChannels: {b.MidChannels}, outChannels: {b.OutChannels}, Activation.None,");
+            w.Line($"global::EffNet.Kernels.PointwiseConvolution.Run(depthwise, {Weights(project)}, output,");
+            w.Line($"    pixels: {outPixels}, inChannels: {b.MidChannels}, outChannels: {b.OutChannels}, global::EffNet.Kernels.Activation.None,");
             w.Line($"    {(b.HasResidual ? "residual: input, " : "")}{(gatesMap ? "" : "inputScale: gate, panelScratch: panel, ")}workers: workers);");
             w.Close();
             w.Line();
@@ -260,10 +258,10 @@ namespace EffNet.Generator.Emit
         static void WriteFusedExpandDepthwise(SourceWriter w, BlockLayout b, ForwardPlan plan)
         {
             ConvLayer expand = b.Expand!, dw = b.Depthwise;
-            w.Line($"Span<float> rowBuffers = arena.Slice({plan.ArenaFloats}); // after the planned tensors: {plan.RowBufferFloats} floats per thread");
+            w.Line($"global::System.Span<float> rowBuffers = arena.Slice({plan.ArenaFloats}); // after the planned tensors: {plan.RowBufferFloats} floats per thread");
             w.Line($"// {Sub(expand)} + {Sub(dw)}: expand 1x1, {b.InChannels} -> {b.MidChannels}, SiLU, streamed row by row into depthwise {b.Kernel}x{b.Kernel} stride {b.Stride},");
             w.Line($"// padding {b.PadTop} top / {b.PadLeft} left, SiLU (BatchNorm folded into both); sums each channel for the SE pool");
-            w.Line($"ExpandDepthwise.Run(input, inHeight: {b.InHeight}, inWidth: {b.InWidth}, inChannels: {b.InChannels},");
+            w.Line($"global::EffNet.Kernels.ExpandDepthwise.Run(input, inHeight: {b.InHeight}, inWidth: {b.InWidth}, inChannels: {b.InChannels},");
             w.Line($"    {Weights(expand, "expandWeights", "expandBias")}, midChannels: {b.MidChannels},");
             w.Line($"    {Weights(dw, "depthwiseWeights", "depthwiseBias")}, kernel: {b.Kernel}, stride: {b.Stride}, padTop: {b.PadTop}, padLeft: {b.PadLeft},");
             w.Line($"    depthwise, outHeight: {b.OutHeight}, outWidth: {b.OutWidth}, channelSums: gate, rowBuffers, workers);");
@@ -275,15 +273,15 @@ namespace EffNet.Generator.Emit
             if (b.Expand is ConvLayer expand)
             {
                 w.Line($"// {Sub(expand)}: expand 1x1, {b.InChannels} -> {b.MidChannels}, BatchNorm folded, SiLU");
-                w.Line($"PointwiseConvolution.Run(input, {Weights(expand)}, expanded,");
-                w.Line($"    pixels: {b.InHeight * b.InWidth}, inChannels: {b.InChannels}, outChannels: {b.MidChannels}, Activation.SiLU, workers: workers);");
+                w.Line($"global::EffNet.Kernels.PointwiseConvolution.Run(input, {Weights(expand)}, expanded,");
+                w.Line($"    pixels: {b.InHeight * b.InWidth}, inChannels: {b.InChannels}, outChannels: {b.MidChannels}, global::EffNet.Kernels.Activation.SiLU, workers: workers);");
                 depthwiseInput = "expanded";
             }
             ConvLayer dw = b.Depthwise;
             w.Line($"// {Sub(dw)}: depthwise {b.Kernel}x{b.Kernel} stride {b.Stride}, padding {b.PadTop} top / {b.PadLeft} left, BatchNorm folded, SiLU; sums each channel for the SE pool");
-            w.Line($"DepthwiseConvolution.Run({depthwiseInput}, inHeight: {b.InHeight}, inWidth: {b.InWidth}, channels: {b.MidChannels},");
+            w.Line($"global::EffNet.Kernels.DepthwiseConvolution.Run({depthwiseInput}, inHeight: {b.InHeight}, inWidth: {b.InWidth}, channels: {b.MidChannels},");
             w.Line($"    {Weights(dw)}, kernel: {b.Kernel}, stride: {b.Stride}, padTop: {b.PadTop}, padLeft: {b.PadLeft},");
-            w.Line($"    depthwise, outHeight: {b.OutHeight}, outWidth: {b.OutWidth}, Activation.SiLU, channelSums: gate, workers);");
+            w.Line($"    depthwise, outHeight: {b.OutHeight}, outWidth: {b.OutWidth}, global::EffNet.Kernels.Activation.SiLU, channelSums: gate, workers);");
         }
 
         static void WriteHead(SourceWriter w, ForwardPlan plan)
@@ -291,11 +289,11 @@ namespace EffNet.Generator.Emit
             HeadLayout head = plan.Layout.Head;
             BlockTensors last = plan.Blocks[plan.Blocks.Count - 1];
             w.Line($"/// <summary>features.8: head conv 1x1, {head.InChannels} -> {head.OutChannels}, {head.Height}x{head.Width}, BatchNorm folded, SiLU.</summary>");
-            w.Open("static void Head(ReadOnlySpan<float> w, Span<float> arena, EffNet.Threading.WorkerPool? workers)");
+            w.Open("static void Head(global::System.ReadOnlySpan<float> w, global::System.Span<float> arena, global::EffNet.Threading.WorkerPool? workers)");
             Declare(w, "input", last.Output, readOnly: true);
             Declare(w, "output", plan.HeadOutput);
-            w.Line($"PointwiseConvolution.Run(input, {Weights(head.Conv)}, output,");
-            w.Line($"    pixels: {head.Height * head.Width}, inChannels: {head.InChannels}, outChannels: {head.OutChannels}, Activation.SiLU, workers: workers);");
+            w.Line($"global::EffNet.Kernels.PointwiseConvolution.Run(input, {Weights(head.Conv)}, output,");
+            w.Line($"    pixels: {head.Height * head.Width}, inChannels: {head.InChannels}, outChannels: {head.OutChannels}, global::EffNet.Kernels.Activation.SiLU, workers: workers);");
             w.Close();
             w.Line();
         }
@@ -304,8 +302,8 @@ namespace EffNet.Generator.Emit
         {
             ConvLayer fc = plan.Layout.Classifier;
             w.Line($"/// <summary>classifier.1: Linear {fc.InChannels} -> {fc.OutChannels} on the pooled features (dropout is identity at inference).</summary>");
-            w.Open("public static void Classify(ReadOnlySpan<float> w, Span<float> arena, Span<float> logits, EffNet.Threading.WorkerPool? workers)");
-            w.Line($"FullyConnected.Run({Slice("arena", plan.Features)}, {Weights(fc)}, logits, inFeatures: {fc.InChannels}, outFeatures: {fc.OutChannels}, workers);");
+            w.Open("public static void Classify(global::System.ReadOnlySpan<float> w, global::System.Span<float> arena, global::System.Span<float> logits, global::EffNet.Threading.WorkerPool? workers)");
+            w.Line($"global::EffNet.Kernels.FullyConnected.Run({Slice("arena", plan.Features)}, {Weights(fc)}, logits, inFeatures: {fc.InChannels}, outFeatures: {fc.OutChannels}, workers);");
             w.Close();
         }
 
@@ -316,7 +314,7 @@ namespace EffNet.Generator.Emit
         }
 
         static void Declare(SourceWriter w, string name, PlannedTensor t, bool readOnly = false)
-            => w.Line($"{(readOnly ? "ReadOnlySpan" : "Span")}<float> {name} = {Slice("arena", t)}; // {t.Description} {Shape(t)}");
+            => w.Line($"{(readOnly ? "global::System.ReadOnlySpan" : "global::System.Span")}<float> {name} = {Slice("arena", t)}; // {t.Description} {Shape(t)}");
 
         static string Slice(string buffer, PlannedTensor t) => $"{buffer}.Slice({t.Offset}, {t.Floats})";
 

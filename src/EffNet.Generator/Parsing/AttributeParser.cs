@@ -69,6 +69,10 @@ namespace EffNet.Generator.Parsing
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.GenericClass, nameLocation, type.Name));
             if (type.IsStatic || type.IsAbstract)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.StaticOrAbstract, nameLocation, type.Name, type.IsStatic ? "static" : "abstract"));
+            // The generated Load is the only way to a usable instance: a constructor of the user's would leave the session null.
+            foreach (IMethodSymbol constructor in type.InstanceConstructors)
+                if (!constructor.IsImplicitlyDeclared)
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UserConstructor, constructor.Locations.FirstOrDefault() ?? nameLocation, type.Name));
             for (INamedTypeSymbol? outer = type.ContainingType; outer != null; outer = outer.ContainingType)
             {
                 bool partial = outer.DeclaringSyntaxReferences.All(r =>

@@ -19,6 +19,12 @@ namespace EffNet.Threading
     /// when all are done. Between regions a worker spins for about a millisecond
     /// (the next layer usually starts within microseconds) and then sleeps on its semaphore, so an idle model costs
     /// nothing; nothing is allocated per region.
+    /// <para>
+    /// The threads reference only the pool, never the model that owns it, so a model that is dropped without
+    /// <see cref="Dispose"/> is still collected; its finalizer calls <see cref="Stop"/>. A pool made by
+    /// <see cref="Sequential"/> has no threads: it runs the same chunks in order on the caller, so a job that keeps one
+    /// partial result per chunk gives the same bits as on the threaded pool of the same size.
+    /// </para>
     /// </summary>
     public sealed class WorkerPool : IDisposable
     {
@@ -41,13 +47,17 @@ namespace EffNet.Threading
         volatile bool _stopping;
         Exception? _failure;
 
-        public WorkerPool(int threads)
+        public WorkerPool(int threads) : this(threads, startThreads: true)
+        {
+        }
+
+        WorkerPool(int threads, bool startThreads)
         {
             if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "A pool needs at least the calling thread.");
             Threads = threads;
-            _threads = new Thread[threads - 1];
-            _start = new SemaphoreSlim[threads - 1];
-            _sleeping = new int[threads - 1];
+            _threads = new Thread[startThreads ? threads - 1 : 0];
+            _start = new SemaphoreSlim[_threads.Length];
+            _sleeping = new int[_threads.Length];
             for (int i = 0; i < _threads.Length; i++)
             {
                 _start[i] = new SemaphoreSlim(0);
@@ -57,7 +67,13 @@ namespace EffNet.Threading
             }
         }
 
-        /// <summary>Threads a region uses, the caller included.</summary>
+        /// <summary>
+        /// A pool without threads that splits every region exactly as a threaded pool of <paramref name="threads"/> would and
+        /// runs the chunks in order on the caller: for an inference that runs while another one holds the threads.
+        /// </summary>
+        public static WorkerPool Sequential(int threads) => new WorkerPool(threads, startThreads: false);
+
+        /// <summary>Threads a region is split for, the caller included (a <see cref="Sequential"/> pool runs them all on the caller).</summary>
         public int Threads { get; }
 
         // One reusable job object per kernel kind, so a region allocates nothing.
@@ -74,6 +90,14 @@ namespace EffNet.Threading
                 job.Execute(0, parts, 0);
                 return;
             }
+            if (_threads.Length == 0)
+            {
+                int chunk = ChunkSize(parts, grain);
+                for (int start = 0; start < parts; start += chunk)
+                    job.Execute(start, Math.Min(start + chunk, parts), 0);
+                return;
+            }
+            ObjectDisposedException.ThrowIf(_stopping, this); // its workers are gone: waiting for them would never end
             _job = job;
             _parts = parts;
             _chunk = ChunkSize(parts, grain);
@@ -160,7 +184,11 @@ namespace EffNet.Threading
             }
         }
 
-        public void Dispose()
+        /// <summary>
+        /// Tells the workers to exit and wakes the sleeping ones, without waiting: safe from a finalizer. The pool must not
+        /// be running a region. Idempotent.
+        /// </summary>
+        public void Stop()
         {
             if (_stopping) return;
             _stopping = true;
@@ -168,8 +196,14 @@ namespace EffNet.Threading
             for (int i = 0; i < _start.Length; i++)
                 if (Interlocked.Exchange(ref _sleeping[i], 0) == 1)
                     _start[i].Release();
-            foreach (Thread thread in _threads) thread.Join();
-            foreach (SemaphoreSlim start in _start) start.Dispose();
+        }
+
+        /// <summary>Stops the workers and waits for them to exit (the semaphores hold no OS handle, so there is nothing else to free).</summary>
+        public void Dispose()
+        {
+            Stop();
+            foreach (Thread thread in _threads)
+                if (thread != Thread.CurrentThread) thread.Join();
         }
     }
 }

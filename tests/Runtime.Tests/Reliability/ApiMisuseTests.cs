@@ -50,6 +50,23 @@ namespace EffNet.Runtime.Tests.Reliability
             Assert.Contains("load the weights again", Assert.Throws<ObjectDisposedException>(() => model.RunTraced(image, new float[10], null)).Message);
         }
 
+        [Theory]
+        [InlineData(float.NaN, 0, "NaN at index 0 ([0, 0, 0] of [3, 64, 64])")]
+        [InlineData(float.PositiveInfinity, 4097, "+Infinity at index 4097 ([1, 0, 1] of [3, 64, 64])")]
+        [InlineData(float.NegativeInfinity, 3 * 64 * 64 - 1, "-Infinity at index 12287 ([2, 63, 63] of [3, 64, 64])")]
+        public void Run_and_Features_refuse_an_image_holding_NaN_or_infinity_naming_the_first_one(float bad, int index, string where)
+        {
+            using Small64 model = Small64.Load(_blob);
+            var image = new float[Small64.InputLength];
+            image[index] = bad;
+            if (index + 1 < image.Length) image[index + 1] = float.NaN; // only the first is named
+            var run = Assert.Throws<ArgumentException>(() => model.Run(image, new float[Small64.NumClasses]));
+            Assert.Equal("image", run.ParamName);
+            Assert.Contains("image holds " + where, run.Message);
+            Assert.Contains("every output would be NaN", run.Message);
+            Assert.Contains(where, Assert.Throws<ArgumentException>(() => model.Features(image, new float[Small64.FeatureCount])).Message);
+        }
+
         [Fact]
         public void A_disposed_WeightBlob_refuses_its_weights()
         {
