@@ -14,9 +14,10 @@ namespace EffNet.Imaging
     /// <remarks>
     /// PNG and BMP pixels are identical to PIL's. JPEG goes through stb_image's IDCT and colour conversion rather than
     /// libjpeg's, so a decoded pixel can differ from PIL's by a few levels. Radiance HDR is refused: PIL cannot read it,
-    /// so torchvision has no preprocessing for it. Before any pixel buffer is allocated the header's width x height is
-    /// checked against a pixel limit (<see cref="DefaultMaxPixels"/> unless the caller gives another), so a small file
-    /// that claims a huge image is refused instead of exhausting memory. JPEG, PNG, BMP and GIF data that ends early is
+    /// so torchvision has no preprocessing for it. A file or stream is read only up to a byte limit
+    /// (<see cref="DefaultMaxFileBytes"/> unless the caller gives another), so an endless input is refused. Before any
+    /// pixel buffer is allocated the header's width x height is checked against a pixel limit (<see cref="DefaultMaxPixels"/>
+    /// unless the caller gives another), so a small file that claims a huge image is refused instead of exhausting memory. JPEG, PNG, BMP and GIF data that ends early is
     /// refused with a message saying so (stb_image alone would fill the rest of a JPEG, BMP or GIF with grey or black), and
     /// so is TGA and PSD pixel data (raw or run-length) that does not cover the image.
     /// </remarks>
@@ -28,28 +29,94 @@ namespace EffNet.Imaging
         /// </summary>
         public const long DefaultMaxPixels = 1L << 26;
 
-        /// <summary>Reads and decodes the image file at <paramref name="path"/>.</summary>
+        /// <summary>
+        /// The default limit on the encoded bytes read for one image: 512 MiB. That holds an image at the default pixel
+        /// limit stored uncompressed at 4 bytes per pixel (32-bit BMP or TGA) with room for metadata, and any compressed
+        /// one. Reading stops as soon as more arrives, so a special file or pipe that never ends (<c>/dev/zero</c>, a FIFO
+        /// whose writer keeps writing) is refused after that many bytes instead of exhausting memory.
+        /// </summary>
+        public const long DefaultMaxFileBytes = 1L << 29;
+
+        /// <summary>Reads and decodes the image file at <paramref name="path"/>, opening it once and reading it as a stream.</summary>
+        /// <remarks>Special files work: a FIFO or <c>/dev/stdin</c> is read to its end, and <c>/dev/zero</c> is refused at <paramref name="maxFileBytes"/>.</remarks>
         /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-        /// <exception cref="ImageFormatException">The file is not a readable image, is truncated, or is too large.</exception>
-        public static RgbImage Decode(string path, long maxPixels = DefaultMaxPixels)
+        /// <exception cref="ImageFormatException">The path is a directory, or the file is not a readable image, is truncated, or is too large.</exception>
+        public static RgbImage Decode(string path, long maxPixels = DefaultMaxPixels, long maxFileBytes = DefaultMaxFileBytes)
         {
             ArgumentNullException.ThrowIfNull(path);
-            if (!File.Exists(path))
-                throw new FileNotFoundException($"Image file '{path}' does not exist.", path);
-            long length = new FileInfo(path).Length;
-            if (length > System.Array.MaxLength)
-                throw new ImageFormatException(path, $"the file is {length:N0} bytes, more than an image of at most {maxPixels:N0} pixels can need.");
-            return Decode(File.ReadAllBytes(path), path, maxPixels);
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPixels);
+            CheckMaxFileBytes(maxFileBytes);
+            byte[] data;
+            try
+            {
+                // No FileStream buffer: ReadToLimit asks for large blocks itself.
+                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+                data = ReadToLimit(stream, path, maxFileBytes);
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                throw new FileNotFoundException($"Image file '{path}' does not exist.", path, e);
+            }
+            catch (UnauthorizedAccessException e) when (Directory.Exists(path))
+            {
+                throw new ImageFormatException(path, "this is a directory, not an image file; give the path of an image file.", e);
+            }
+            return Decode(data, path, maxPixels);
         }
 
-        /// <summary>Reads <paramref name="stream"/> to its end and decodes it; <paramref name="name"/> labels errors.</summary>
+        /// <summary>
+        /// Reads <paramref name="stream"/> to its end, at most <paramref name="maxFileBytes"/> bytes, and decodes it;
+        /// <paramref name="name"/> labels errors.
+        /// </summary>
         /// <exception cref="ImageFormatException">The data is not a readable image, is truncated, or is too large.</exception>
-        public static RgbImage Decode(Stream stream, string? name = null, long maxPixels = DefaultMaxPixels)
+        public static RgbImage Decode(Stream stream, string? name = null, long maxPixels = DefaultMaxPixels, long maxFileBytes = DefaultMaxFileBytes)
         {
             ArgumentNullException.ThrowIfNull(stream);
-            using var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            return Decode(copy.ToArray(), name, maxPixels);
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPixels);
+            CheckMaxFileBytes(maxFileBytes);
+            return Decode(ReadToLimit(stream, name, maxFileBytes), name, maxPixels);
+        }
+
+        static void CheckMaxFileBytes(long maxFileBytes)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxFileBytes);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(maxFileBytes, (long)Array.MaxLength); // the bytes are held in one array
+        }
+
+        /// <summary>
+        /// The rest of <paramref name="stream"/>, refused as soon as it passes <paramref name="maxFileBytes"/>. A length the
+        /// stream reports is used to refuse early and to size the buffer, but reading always goes to the real end: special
+        /// files report 0 (<c>/dev/zero</c> never ends) and a file can grow while it is read.
+        /// </summary>
+        static byte[] ReadToLimit(Stream stream, string? name, long maxFileBytes)
+        {
+            long known = stream.CanSeek ? Math.Max(stream.Length - stream.Position, 0) : 0;
+            if (known > maxFileBytes)
+                throw new ImageFormatException(name,
+                    $"the file is {known:N0} bytes, above the image file limit of {maxFileBytes:N0} bytes; " +
+                    "re-encode it smaller (JPEG or PNG) or pass a larger maxFileBytes to ImageDecoder.Decode.");
+            var buffer = new byte[known > 0 ? known : Math.Min(64 * 1024, maxFileBytes)];
+            int filled = 0;
+            while (true)
+            {
+                if (filled == buffer.Length)
+                {
+                    // Full: one more byte tells the end (keep the buffer as it is) from more data (grow it).
+                    int probe = stream.ReadByte();
+                    if (probe < 0)
+                        return buffer;
+                    if (filled >= maxFileBytes)
+                        throw new ImageFormatException(name,
+                            $"the data goes on past the image file limit of {maxFileBytes:N0} bytes (an endless source such as /dev/zero, " +
+                            "or a pipe that is never closed?); give an image file, or pass a larger maxFileBytes to ImageDecoder.Decode.");
+                    Array.Resize(ref buffer, (int)Math.Min(2L * buffer.Length, maxFileBytes));
+                    buffer[filled++] = (byte)probe;
+                }
+                int read = stream.Read(buffer, filled, buffer.Length - filled);
+                if (read == 0)
+                    return buffer.AsSpan(0, filled).ToArray();
+                filled += read;
+            }
         }
 
         /// <summary>Decodes an encoded image held in memory; <paramref name="name"/> labels errors (a file name, or null).</summary>
