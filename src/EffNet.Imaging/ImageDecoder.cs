@@ -126,24 +126,21 @@ namespace EffNet.Imaging
             ArgumentNullException.ThrowIfNull(data);
             ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPixels);
             if (data.Length == 0)
-                throw new ImageFormatException(name, "the file is empty.");
+                throw new ImageFormatException(name, $"the file is empty. {GetItAgain}");
 
             ImageContainer container = ImageContainers.Identify(data);
             if (container == ImageContainer.Hdr)
-                throw new ImageFormatException(name, "Radiance HDR images are not supported: torchvision's reference pipeline (PIL) cannot read them.");
+                throw new ImageFormatException(name, "Radiance HDR images are not supported: torchvision's reference pipeline (PIL) cannot read them; convert it to 8-bit PNG.");
 
+            // stb_image calls a PNG, BMP or PSD header with a size it will not decode invalid, so the limit is checked first.
+            if (ImageContainers.HeaderSize(container, data) is var (width, height))
+                CheckSize(name, container, width, height, maxPixels);
             ImageInfo info = ReadInfo(data, name, container);
-            long pixels = (long)info.Width * info.Height;
-            if (info.Width <= 0 || info.Height <= 0)
-                throw new ImageFormatException(name, $"the {container.Describe()} header gives an empty image ({info.Width}x{info.Height}).");
-            if (pixels > maxPixels)
-                throw new ImageFormatException(name,
-                    $"the {container.Describe()} header says {info.Width}x{info.Height} = {pixels:N0} pixels, above the limit of {maxPixels:N0} " +
-                    "(a guard against decompression bombs). Pass a larger maxPixels to decode it anyway.");
+            CheckSize(name, container, info.Width, info.Height, maxPixels);
 
-            string? truncation = ImageContainers.FindTruncation(container, data);
-            if (truncation is not null)
-                throw new ImageFormatException(name, truncation);
+            string? damage = ImageContainers.FindStructuralDamage(container, data);
+            if (damage is not null)
+                throw new ImageFormatException(name, $"{damage} {GetItAgain}");
 
             RgbImage image;
             try
@@ -154,13 +151,30 @@ namespace EffNet.Imaging
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                throw new ImageFormatException(name, $"the {container.Describe()} data is corrupt: {Reason(e)}.", e);
+                throw new ImageFormatException(name, $"the {container.Describe()} data is corrupt ({Reason(e)}). {GetItAgain}", e);
             }
 
             if (image.Width != info.Width || image.Height != info.Height)
                 throw new ImageFormatException(name,
-                    $"the {container.Describe()} header says {info.Width}x{info.Height} but the decoded image is {image.Width}x{image.Height}.");
+                    $"the {container.Describe()} header says {info.Width}x{info.Height} but the decoded image is {image.Width}x{image.Height}. {GetItAgain}");
             return image;
+        }
+
+        static void CheckSize(string? name, ImageContainer container, long width, long height, long maxPixels)
+        {
+            if (width <= 0 || height <= 0)
+                throw new ImageFormatException(name,
+                    $"the {container.Describe()} header gives an empty or negative size ({width}x{height}). {GetItAgain}");
+            if (width > maxPixels / height) // width * height > maxPixels, without overflowing for PSD's 32-bit sides
+                throw new ImageFormatException(name,
+                    $"the {container.Describe()} header says {width}x{height} = {(decimal)width * height:N0} pixels, above the limit of {maxPixels:N0} pixels{Square(maxPixels)} " +
+                    "(a guard against decompression bombs); downscale the image, or pass a larger maxPixels to ImageDecoder.Decode.");
+
+            static string Square(long limit)
+            {
+                long side = (long)Math.Sqrt(limit);
+                return side * side == limit ? $" ({side} x {side})" : "";
+            }
         }
 
         static ImageInfo ReadInfo(byte[] data, string? name, ImageContainer container)
@@ -173,16 +187,34 @@ namespace EffNet.Imaging
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                throw new ImageFormatException(name, $"the {container.Describe()} header cannot be read: {Reason(e)}.", e);
+                throw new ImageFormatException(name, $"the {container.Describe()} header cannot be read ({Reason(e)}). {GetItAgain}", e);
             }
             if (info is null)
-            {
-                string what = container == ImageContainer.Unknown
-                    ? "not an image format this decoder reads (JPEG, PNG, BMP, GIF, TGA, PSD)"
-                    : $"the {container.Describe()} header is invalid";
-                throw new ImageFormatException(name, $"{what} ({StbImage.stbi__g_failure_reason ?? "no header found"}).");
-            }
+                throw new ImageFormatException(name, container == ImageContainer.Unknown
+                    ? "not an image format this decoder reads (JPEG, PNG, BMP, GIF, TGA, PSD); convert it to PNG or JPEG."
+                    : $"the {container.Describe()} header is invalid ({HeaderFailure(data, container)}). {GetItAgain}");
             return info.Value;
+        }
+
+        /// <summary>
+        /// stb_image's own reason why the header of <paramref name="container"/>'s format cannot be read. After trying every
+        /// format in turn its failure reason is the last one's ("unknown image type"), so ask the one the signature names.
+        /// </summary>
+        static unsafe string HeaderFailure(byte[] data, ImageContainer container)
+        {
+            using var stream = new StbInput(data);
+            var context = new StbImage.stbi__context(stream);
+            StbImage.stbi__g_failure_reason = "";
+            _ = container switch
+            {
+                ImageContainer.Png => StbImage.stbi__png_info(context, null, null, null),
+                ImageContainer.Jpeg => StbImage.stbi__jpeg_info(context, null, null, null),
+                ImageContainer.Bmp => StbImage.stbi__bmp_info(context, null, null, null),
+                ImageContainer.Gif => StbImage.stbi__gif_info(context, null, null, null),
+                ImageContainer.Psd => StbImage.stbi__psd_info(context, null, null, null),
+                _ => StbImage.stbi__tga_info(context, null, null, null),
+            };
+            return string.IsNullOrWhiteSpace(StbImage.stbi__g_failure_reason) ? "stb_image gives no reason" : $"stb_image: {StbImage.stbi__g_failure_reason}";
         }
 
         static RgbImage DecodeRgb8(byte[] data)
@@ -220,7 +252,18 @@ namespace EffNet.Imaging
             }
         }
 
-        static string Reason(Exception e) =>
-            string.IsNullOrWhiteSpace(e.Message) ? e.GetType().Name : e.Message.TrimEnd('.');
+        /// <summary>The fix for data that is damaged, cut short or mislabelled.</summary>
+        const string GetItAgain = "Copy, download or export the image again.";
+
+        /// <summary>
+        /// stb_image reports a failure as InvalidOperationException carrying its short reason, which can be empty; any other
+        /// exception is a fault inside the decoder on data it did not expect (the inner exception keeps it for a bug report).
+        /// </summary>
+        static string Reason(Exception e) => e switch
+        {
+            InvalidOperationException when !string.IsNullOrWhiteSpace(e.Message) => "stb_image: " + e.Message.TrimEnd('.'),
+            InvalidOperationException => "stb_image gives no reason",
+            _ => $"the decoder failed on it with {e.GetType().Name}",
+        };
     }
 }
