@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Runtime.InteropServices;
 using StbImageSharp;
@@ -95,28 +96,45 @@ namespace EffNet.Imaging
                 throw new ImageFormatException(name,
                     $"the file is {known:N0} bytes, above the image file limit of {maxFileBytes:N0} bytes; " +
                     "re-encode it smaller (JPEG or PNG) or pass a larger maxFileBytes to ImageDecoder.Decode.");
-            var buffer = new byte[known > 0 ? known : Math.Min(64 * 1024, maxFileBytes)];
+            // Chunks that double the total, kept apart until the end: refusing an endless input holds the limit in memory
+            // once, not a half-size copy beside it as a growing array would.
+            var chunks = new List<byte[]>();
+            long total = 0;
+            var chunk = new byte[known > 0 ? known : Math.Min(64 * 1024, maxFileBytes)];
             int filled = 0;
             while (true)
             {
-                if (filled == buffer.Length)
-                {
-                    // Full: one more byte tells the end (keep the buffer as it is) from more data (grow it).
-                    int probe = stream.ReadByte();
-                    if (probe < 0)
-                        return buffer;
-                    if (filled >= maxFileBytes)
-                        throw new ImageFormatException(name,
-                            $"the data goes on past the image file limit of {maxFileBytes:N0} bytes (an endless source such as /dev/zero, " +
-                            "or a pipe that is never closed?); give an image file, or pass a larger maxFileBytes to ImageDecoder.Decode.");
-                    Array.Resize(ref buffer, (int)Math.Min(2L * buffer.Length, maxFileBytes));
-                    buffer[filled++] = (byte)probe;
-                }
-                int read = stream.Read(buffer, filled, buffer.Length - filled);
+                int read = stream.Read(chunk, filled, chunk.Length - filled);
                 if (read == 0)
-                    return buffer.AsSpan(0, filled).ToArray();
+                    break;
                 filled += read;
+                if (filled < chunk.Length)
+                    continue;
+                chunks.Add(chunk);
+                total += filled;
+                filled = 0;
+                // Full: one more byte tells the end from more data.
+                int probe = stream.ReadByte();
+                if (probe < 0)
+                    break;
+                if (total >= maxFileBytes)
+                    throw new ImageFormatException(name,
+                        $"the data goes on past the image file limit of {maxFileBytes:N0} bytes (an endless source such as /dev/zero, " +
+                        "or a pipe that is never closed?); give an image file, or pass a larger maxFileBytes to ImageDecoder.Decode.");
+                chunk = new byte[Math.Min(total, maxFileBytes - total)];
+                chunk[filled++] = (byte)probe;
             }
+            if (chunks.Count == 1 && filled == 0)
+                return chunks[0]; // a file whose length was known: read in place
+            var data = new byte[total + filled];
+            long at = 0;
+            foreach (byte[] full in chunks)
+            {
+                full.CopyTo(data, at);
+                at += full.Length;
+            }
+            Array.Copy(chunk, 0, data, at, filled);
+            return data;
         }
 
         /// <summary>Decodes an encoded image held in memory; <paramref name="name"/> labels errors (a file name, or null).</summary>
