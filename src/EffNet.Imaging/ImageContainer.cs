@@ -50,16 +50,41 @@ namespace EffNet.Imaging
         };
 
         /// <summary>
-        /// Why the data ends too early, or null. stb_image reads past the end of its input as zeros, so a truncated JPEG,
-        /// BMP or GIF comes back partly grey or black without an error (where PIL raises "image file is truncated"), and a
-        /// truncated PNG fails with a terse chunk error; these walks of each format's structure name the problem instead.
+        /// The width and height a PNG, BMP or PSD header gives, or null for other formats and a header cut short. stb_image
+        /// refuses sizes of these formats above 2^24 a side (PNG above 2^30 bytes) and then reports only "unknown image type",
+        /// so the pixel limit is checked on this first. JPEG, GIF and TGA sides are 16-bit and stb_image reads them as they are.
         /// </summary>
-        public static string? FindTruncation(ImageContainer container, ReadOnlySpan<byte> data) => container switch
+        public static (long Width, long Height)? HeaderSize(ImageContainer container, ReadOnlySpan<byte> data)
+        {
+            switch (container)
+            {
+                case ImageContainer.Png when data.Length >= 24 && data[12..16].SequenceEqual("IHDR"u8):
+                    return (BinaryPrimitives.ReadUInt32BigEndian(data[16..]), BinaryPrimitives.ReadUInt32BigEndian(data[20..]));
+                case ImageContainer.Psd when data.Length >= 22:
+                    return (BinaryPrimitives.ReadUInt32BigEndian(data[18..]), BinaryPrimitives.ReadUInt32BigEndian(data[14..]));
+                case ImageContainer.Bmp when data.Length >= 26:
+                    int infoSize = BinaryPrimitives.ReadInt32LittleEndian(data[14..]);
+                    if (infoSize == 12) // OS/2 BITMAPCOREHEADER: 16-bit sides
+                        return (BinaryPrimitives.ReadUInt16LittleEndian(data[18..]), BinaryPrimitives.ReadUInt16LittleEndian(data[20..]));
+                    // A negative height means the rows are stored top-down.
+                    return (BinaryPrimitives.ReadInt32LittleEndian(data[18..]), Math.Abs((long)BinaryPrimitives.ReadInt32LittleEndian(data[22..])));
+                default:
+                    return null;
+            }
+        }
+
+        /// <summary>
+        /// Why the data ends too early or its structure is broken, or null. stb_image reads past the end of its input as
+        /// zeros, so a truncated JPEG, BMP or GIF comes back partly grey or black without an error (where PIL raises "image
+        /// file is truncated"), a truncated PNG fails with a terse chunk error, and some GIF damage fails with no reason at
+        /// all; these walks of each format's structure name the problem and its offset instead.
+        /// </summary>
+        public static string? FindStructuralDamage(ImageContainer container, ReadOnlySpan<byte> data) => container switch
         {
             ImageContainer.Jpeg => FindJpegTruncation(data),
             ImageContainer.Png => FindPngTruncation(data),
             ImageContainer.Bmp => FindBmpTruncation(data),
-            ImageContainer.Gif => FindGifTruncation(data),
+            ImageContainer.Gif => FindGifDamage(data),
             ImageContainer.Psd => FindPsdTruncation(data),
             _ => FindTgaTruncation(data), // stb_image read a header from data without a signature: TGA
         };
@@ -157,8 +182,14 @@ namespace EffNet.Imaging
             return $"the PNG data ends at offset {data.Length:N0}, before its IEND chunk (the file is truncated).";
         }
 
-        /// <summary>The blocks of a GIF must reach the end of the first image's compressed data (the frame PIL and stb_image read); the trailer may be missing.</summary>
-        static string? FindGifTruncation(ReadOnlySpan<byte> data)
+        const int MaxLzwCodeSize = 12; // the largest stb_image and PIL decode
+
+        /// <summary>
+        /// The blocks of a GIF must reach the end of the first image's compressed data (the frame PIL and stb_image read);
+        /// the trailer may be missing. The walk also names what stb_image refuses without a reason: a trailer before any
+        /// image, and an LZW code size above 12.
+        /// </summary>
+        static string? FindGifDamage(ReadOnlySpan<byte> data)
         {
             string Truncated = $"the GIF data ends at offset {data.Length:N0}, inside its first image (the file is truncated).";
             if (data.Length < 13)
@@ -178,12 +209,21 @@ namespace EffNet.Imaging
                 {
                     if (pos + 9 > data.Length)
                         return Truncated;
-                    long start = pos + 9 + ColorTableBytes(data[(int)pos + 8]) + 1;
-                    return SkipSubBlocks(data, ref pos, start) ? null : Truncated;
+                    long codeSizeAt = pos + 9 + ColorTableBytes(data[(int)pos + 8]);
+                    if (codeSizeAt >= data.Length)
+                        return Truncated;
+                    int codeSize = data[(int)codeSizeAt];
+                    if (codeSize > MaxLzwCodeSize)
+                        return $"the GIF's LZW code size at offset {codeSizeAt:N0} is {codeSize}: GIF images use 2..8 and a decoder accepts at most {MaxLzwCodeSize} (the file is damaged).";
+                    return SkipSubBlocks(data, ref pos, codeSizeAt + 1) ? null : Truncated;
+                }
+                else if (block == 0x3B)
+                {
+                    return $"the GIF's trailer at offset {pos - 1:N0} comes before any image (the file has no picture in it).";
                 }
                 else
                 {
-                    return null; // a trailer before any image, or junk: stb_image reports it
+                    return $"the GIF block at offset {pos - 1:N0} starts with 0x{block:X2}, not an image (0x2C), extension (0x21) or trailer (0x3B) (the file is damaged).";
                 }
             }
 

@@ -3,8 +3,8 @@ using System;
 namespace EffNet.Imaging
 {
     /// <summary>
-    /// An image that cannot be used: not a format the decoder reads, corrupt, truncated, or larger than the pixel limit.
-    /// The message names the file (when there is one) and what is wrong with it.
+    /// An image that cannot be used: not a format the decoder reads, corrupt, truncated, or larger than the byte or pixel
+    /// limit. The one-line message names the file (when there is one), what is wrong with it and what to do.
     /// </summary>
     public sealed class ImageFormatException : Exception
     {

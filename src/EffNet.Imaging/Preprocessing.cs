@@ -200,10 +200,11 @@ namespace EffNet.Imaging
         /// <summary>Decodes the image file at <paramref name="path"/> and writes its preprocessed tensor.</summary>
         /// <exception cref="System.IO.FileNotFoundException">The file does not exist.</exception>
         /// <exception cref="ImageFormatException">The file is not a readable image, is truncated, or is too large.</exception>
-        public void Apply(string path, Span<float> destination, long maxPixels = ImageDecoder.DefaultMaxPixels)
+        public void Apply(string path, Span<float> destination, long maxPixels = ImageDecoder.DefaultMaxPixels,
+            long maxFileBytes = ImageDecoder.DefaultMaxFileBytes)
         {
             CheckDestination(destination);
-            Apply(ImageDecoder.Decode(path, maxPixels), destination);
+            Apply(ImageDecoder.Decode(path, maxPixels, maxFileBytes), destination);
         }
 
         /// <summary>The preprocessed tensor of <paramref name="image"/> in a new array.</summary>

@@ -46,6 +46,22 @@ namespace EffNet.Imaging.Tests
                 if (png.AsSpan(at + 4, 4).SequenceEqual(System.Text.Encoding.ASCII.GetBytes(type))) return at;
         }
 
+        /// <summary>The offset of a GIF's first block after the header and global colour table.</summary>
+        static int FirstGifBlock(byte[] gif) => 13 + GifColorTableBytes(gif[10]);
+
+        static int GifColorTableBytes(byte flags) => (flags & 0x80) != 0 ? 3 << ((flags & 7) + 1) : 0;
+
+        /// <summary>The offset of the LZW code size byte of a GIF's first image.</summary>
+        static int GifLzwCodeSize(byte[] gif)
+        {
+            int at = FirstGifBlock(gif);
+            while (gif[at] == 0x21) // extension: introducer, label, sub-blocks up to an empty one
+                for (at += 2; gif[at++] != 0;)
+                    at += gif[at - 1];
+            Assert.Equal(0x2C, gif[at]);
+            return at + 10 + GifColorTableBytes(gif[at + 9]);
+        }
+
         /// <summary>A 2 x 2 RGB PSD, raw or PackBits.</summary>
         internal static byte[] Psd(bool rle)
         {
@@ -82,7 +98,8 @@ namespace EffNet.Imaging.Tests
             Add("PNG cut in IEND", () => Cut(png, -4), "PNG chunk at offset");
             Add("PNG without IEND", () => Cut(png, Chunk(png, "IEND")), "PNG data ends at offset");
             Add("PNG width 0", () => Edit(png, b => BinaryPrimitives.WriteInt32BigEndian(b.AsSpan(16), 0)), "PNG");
-            Add("PNG 100000 x 100000", () => Edit(png, b => { BinaryPrimitives.WriteInt32BigEndian(b.AsSpan(16), 100_000); BinaryPrimitives.WriteInt32BigEndian(b.AsSpan(20), 100_000); }), "PNG");
+            Add("PNG 100000 x 100000", () => Edit(png, b => { BinaryPrimitives.WriteInt32BigEndian(b.AsSpan(16), 100_000); BinaryPrimitives.WriteInt32BigEndian(b.AsSpan(20), 100_000); }),
+                "the PNG header says 100000x100000 = 10,000,000,000 pixels, above the limit of 1,048,576 pixels (1024 x 1024)");
             Add("PNG bit depth 3", () => Edit(png, b => b[24] = 3), "PNG header is invalid");
             Add("PNG IDAT length lies", () => Edit(png, b => BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(Chunk(png, "IDAT")), 0xFFFFFFF0)), "PNG chunk at offset");
             Add("PNG zlib header broken", () => Edit(png, b => b[Chunk(png, "IDAT") + 8] = 0), "PNG data is corrupt");
@@ -100,6 +117,10 @@ namespace EffNet.Imaging.Tests
             Add("GIF cut in the colour table", () => Cut(gif, 40), "GIF data ends at offset 40");
             Add("GIF cut in the image", () => Cut(gif, gif.Length / 2), "GIF");
             Add("GIF 0 x 0", () => Edit(gif, b => { b[6] = b[7] = b[8] = b[9] = 0; }), "GIF");
+            int lzw = GifLzwCodeSize(gif), block = FirstGifBlock(gif);
+            Add("GIF LZW code size 15", () => Edit(gif, b => b[lzw] = 15), $"the GIF's LZW code size at offset {lzw} is 15: GIF images use 2..8 and a decoder accepts at most 12");
+            Add("GIF trailer before the image", () => Edit(gif, b => b[block] = 0x3B), $"the GIF's trailer at offset {block} comes before any image");
+            Add("GIF unknown block", () => Edit(gif, b => b[block] = 0x99), $"the GIF block at offset {block} starts with 0x99");
 
             Add("BMP cut in the file header", () => Cut(bmp, 10), "BMP");
             Add("BMP cut in the info header", () => Cut(bmp, 30), "BMP");
@@ -115,6 +136,8 @@ namespace EffNet.Imaging.Tests
             Add("PSD cut in the raw pixels", () => Cut(Psd(rle: false), -3), "PSD image data at offset 40");
             Add("PSD cut in a run", () => Cut(Psd(rle: true), -4), "PSD image data at offset 40 needs a file of 64 bytes but it has 60");
             Add("PSD cut between runs", () => Cut(Psd(rle: true), -5), "PSD run-length data ends at offset 59 in channel 2");
+            Add("PSD 2^25 x 2^25", () => Edit(Psd(rle: false), b => { BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(14), 1 << 25); BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(18), 1 << 25); }),
+                "the PSD header says 33554432x33554432 = 1,125,899,906,842,624 pixels, above the limit");
             Add("PSD section length lies", () => Edit(Psd(rle: false), b => BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(26), 0x7FFFFFFF)), "PSD");
             return data;
         }
@@ -128,6 +151,9 @@ namespace EffNet.Imaging.Tests
             Assert.Equal("corpus.img", error.Path);
             Assert.StartsWith("corpus.img: ", error.Message);
             Assert.True(error.Message.Contains(c.Expected, StringComparison.Ordinal), $"\"{c.Expected}\" not in: {error.Message}");
+            Assert.DoesNotContain('\n', error.Message);
+            Assert.DoesNotContain("Exception", error.Message); // a type name is not a reason
+            Assert.DoesNotContain("unknown image type", error.Message); // stb_image's last guess, not the format's problem
         }
 
         [Theory]

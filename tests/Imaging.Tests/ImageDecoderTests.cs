@@ -112,11 +112,16 @@ namespace EffNet.Imaging.Tests
             Assert.Contains("limit of 59,999", message);
         }
 
+        /// <summary>Sizes under stb_image's own maximum, and over it (2^24 a side, 2^30 bytes for PNG), where it calls the header invalid.</summary>
         public static TheoryData<string, byte[]> Bombs() => new()
         {
             { "bomb.png", PngHeader(20_000, 5_000) },
             { "bomb.jpg", JpegHeader(60_000, 60_000) },
             { "bomb.bmp", BmpHeader(50_000, 50_000) },
+            { "bomb.gif", GifHeader(65_535, 65_535) },
+            { "beyond-stb.png", PngHeader(60_000, 60_000) },
+            { "beyond-stb.bmp", BmpHeader(1 << 25, -(1 << 25)) },
+            { "beyond-stb.psd", PsdHeader(1 << 25, 1 << 25) },
         };
 
         /// <summary>A tiny file whose header claims billions of pixels is refused from the header, before any pixel buffer exists.</summary>
@@ -128,8 +133,30 @@ namespace EffNet.Imaging.Tests
             long before = GC.GetAllocatedBytesForCurrentThread();
             string message = Refused(path).Message;
             long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            Assert.Contains("above the limit of 67,108,864", message);
+            Assert.Contains("above the limit of 67,108,864 pixels (8192 x 8192)", message);
+            Assert.EndsWith("; downscale the image, or pass a larger maxPixels to ImageDecoder.Decode.", message);
             Assert.True(allocated < 1 << 20, $"{allocated:N0} bytes allocated while refusing {name}");
+        }
+
+        [Fact]
+        public void A_60000_pixel_square_PNG_is_refused_by_the_pixel_limit_not_as_an_unknown_type()
+        {
+            string path = Write("square.png", PngHeader(60_000, 60_000));
+            Assert.Equal($"{path}: the PNG header says 60000x60000 = 3,600,000,000 pixels, above the limit of 67,108,864 pixels (8192 x 8192) " +
+                         "(a guard against decompression bombs); downscale the image, or pass a larger maxPixels to ImageDecoder.Decode.",
+                Refused(path).Message);
+        }
+
+        /// <summary>
+        /// Above the pixel limit the caller chose, stb_image can still refuse a size (a PNG of more than 2^30 bytes decoded);
+        /// its reason for that format is given, not the "unknown image type" it ends on after trying every format.
+        /// </summary>
+        [Fact]
+        public void A_header_stb_image_refuses_is_reported_with_its_reason_for_that_format()
+        {
+            string message = Refused(Write("square.png", PngHeader(60_000, 60_000)), maxPixels: long.MaxValue).Message;
+            Assert.Contains("the PNG header is invalid (stb_image: too large). Copy, download or export the image again.", message);
+            Assert.DoesNotContain("unknown image type", message);
         }
 
         /// <summary>Cut and bit-flipped copies of every fixture format: each decodes or throws ImageFormatException, nothing else.</summary>
@@ -174,6 +201,22 @@ namespace EffNet.Imaging.Tests
             bytes[24] = 8; // bit depth
             bytes[25] = 2; // RGB
             "IEND"u8.CopyTo(bytes.AsSpan(8 + 25 + 4)); // CRCs left zero: stb_image does not check them
+            return bytes;
+        }
+
+        static byte[] GifHeader(int width, int height)
+        {
+            byte[] bytes = [.. "GIF89a"u8, 0, 0, 0, 0, 0, 0, 0, 0x3B];
+            BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(6), (ushort)width);
+            BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(8), (ushort)height);
+            return bytes;
+        }
+
+        static byte[] PsdHeader(uint width, uint height)
+        {
+            byte[] bytes = ImageCorpusTests.Psd(rle: false);
+            BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(14), height);
+            BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(18), width);
             return bytes;
         }
 
