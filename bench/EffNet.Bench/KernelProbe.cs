@@ -23,7 +23,17 @@ namespace EffNet.Bench
             // Without the activation: how much of a depthwise conv is its SiLU.
             Depthwise(56, 144, 3, 1, Activation.None);
             Depthwise(14, 672, 5, 1, Activation.None);
+            // The finite-input check every Run and Features makes, at B0's and B7's input sizes.
+            InputCheck(224);
+            InputCheck(600);
             return 0;
+        }
+
+        static void InputCheck(int size)
+        {
+            var image = Random(3 * size * size);
+            double ms = Time(() => ModelSession.CheckImage(image, size, size));
+            Console.WriteLine($"input check 3x{size}x{size}: {ms * 1000:F1} us, {3.0 * size * size * sizeof(float) / ms / 1e6:F1} GB/s");
         }
 
         static void Pointwise(int p, int k, int n, Activation activation)

@@ -45,7 +45,7 @@ namespace EffNet.Runtime.Tests.Reliability
 
         [Theory]
         [InlineData(1, 2000)]
-        [InlineData(2, 500)]
+        [InlineData(2, 1000)]
         public void One_shot_Load_then_Features_calls_give_correct_results_while_another_thread_forces_collections(int threads, int iterations)
         {
             var options = new ModelOptions { Threads = threads };
@@ -203,6 +203,7 @@ namespace EffNet.Runtime.Tests.Reliability
                         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
                         GC.WaitForPendingFinalizers();
                         Interlocked.Increment(ref _collections);
+                        Thread.Sleep(1); // about one collection per millisecond: several inside every inference, and time for them to run
                     }
                 }) { IsBackground = true };
                 _thread.Start();
