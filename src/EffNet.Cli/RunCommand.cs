@@ -2,6 +2,7 @@ using System;
 using System.CommandLine;
 using System.IO;
 using EffNet.Import;
+using EffNet.IO;
 
 namespace EffNet.Cli
 {
@@ -18,8 +19,11 @@ namespace EffNet.Cli
             };
             command.SetAction(parse =>
             {
-                using IEfficientNetModel model = CompiledModels.Load(parse.GetRequiredValue(weights).FullName);
+                string weightsPath = parse.GetRequiredValue(weights).FullName;
                 FileInfo source = parse.GetRequiredValue(input);
+                FileInfo target = parse.GetRequiredValue(outputFile);
+                AtomicFile.CheckTarget(target.FullName, weightsPath, source.FullName); // before the work: the output must not destroy an input
+                using IEfficientNetModel model = CompiledModels.Load(weightsPath);
                 SourceTensor batch = NpyFile.Read(source.FullName);
                 int[] shape = batch.Shape;
                 int size = model.Config.Resolution;
@@ -31,8 +35,11 @@ namespace EffNet.Cli
                 for (int n = 0; n < images; n++)
                     model.Run(batch.Data.AsSpan(n * model.InputLength, model.InputLength), logits.AsSpan(n * model.NumClasses, model.NumClasses));
 
-                FileInfo target = parse.GetRequiredValue(outputFile);
-                NpyFile.Write(target.FullName, logits, new[] { images, model.NumClasses }); // atomically: temp file + rename
+                using (AtomicFile logitsFile = AtomicFile.Create(target.FullName, weightsPath, source.FullName))
+                {
+                    NpyFile.Write(logitsFile.Stream, logits, new[] { images, model.NumClasses });
+                    logitsFile.Commit();
+                }
                 output.WriteLine($"Wrote {target.FullName}: [{images}, {model.NumClasses}] logits for {model.Config.DisplayName}.");
                 return ExitCodes.Success;
             });
