@@ -12,6 +12,7 @@ namespace EffNet.Cli.Tests
     /// <summary>
     /// effnet destroys no file: an output that is an input (under any name), a FIFO or device, or that cannot be written
     /// to the end is refused or abandoned with one line naming the target, and leaves the old file and no temporary file.
+    /// Inputs are opened once and read straight through, so weights from a FIFO or a pipe work.
     /// </summary>
     public sealed class CliFileSafetyTests : IClassFixture<CliWorkspace>, IDisposable
     {
@@ -37,6 +38,15 @@ namespace EffNet.Cli.Tests
             using Process process = Process.Start("sh", new[] { "-c", command });
             process.WaitForExit();
             Assert.Equal(0, process.ExitCode);
+        }
+
+        /// <summary>The logits of the workspace's B0 for the input, from the blob read as a regular file.</summary>
+        byte[] ReferenceLogits()
+        {
+            string output = PathOf("reference.npy");
+            var run = Effnet("run", "-w", _work.B0Blob, "-i", _input, "-o", output);
+            Assert.True(run.Exit == 0, run.Error);
+            return File.ReadAllBytes(output);
         }
 
         [Fact]
@@ -103,6 +113,44 @@ namespace EffNet.Cli.Tests
             Assert.DoesNotContain(".partial-", result.Error);
             Assert.Equal("old bytes", File.ReadAllText(target));
             AssertNoPartialFiles();
+        }
+
+        [Fact]
+        public void Weights_from_a_FIFO_are_read_once_and_give_the_logits_of_the_file()
+        {
+            if (OperatingSystem.IsWindows())
+                return;
+            byte[] expected = ReferenceLogits();
+            string fifo = PathOf("weights.fifo"), output = PathOf("from-fifo.npy");
+            Shell($"mkfifo '{fifo}'");
+            // The writer gives up after a minute, so a reader that never comes (or comes twice) cannot leave it behind.
+            var result = EffnetProcess($"timeout 60 sh -c \"cat '{_work.B0Blob}' > '{fifo}'\" >/dev/null 2>&1 &", null,
+                "run", "-w", fifo, "-i", _input, "-o", output);
+            Assert.True(result.Exit == 0, result.Error);
+            Assert.Equal(expected, File.ReadAllBytes(output));
+        }
+
+        [Fact]
+        public void Weights_piped_to_stdin_give_the_logits_of_the_file()
+        {
+            if (OperatingSystem.IsWindows())
+                return;
+            byte[] expected = ReferenceLogits();
+            string output = PathOf("from-stdin.npy");
+            var result = EffnetProcess("", File.ReadAllBytes(_work.B0Blob), "run", "-w", "/dev/stdin", "-i", _input, "-o", output);
+            Assert.True(result.Exit == 0, result.Error);
+            Assert.Equal(expected, File.ReadAllBytes(output));
+        }
+
+        [Fact]
+        public void Truncated_weights_on_a_pipe_are_refused_with_the_offset_where_they_end()
+        {
+            if (OperatingSystem.IsWindows())
+                return;
+            byte[] blob = File.ReadAllBytes(_work.B0Blob);
+            var result = EffnetProcess("", blob.AsSpan(0, blob.Length - 1000).ToArray(), "run", "-w", "/dev/stdin", "-i", _input, "-o", PathOf("never.npy"));
+            AssertOneLineUserError(result, $"/dev/stdin: the file ends at offset {blob.Length - 1000} inside");
+            Assert.False(File.Exists(PathOf("never.npy")));
         }
     }
 }
