@@ -30,6 +30,13 @@ namespace EffNet.Cli
                 if (shape.Length != 4 || shape[0] < 1 || shape[1] != 3 || shape[2] != size || shape[3] != size)
                     throw new UserException($"{source.Name} holds {SourceTensor.FormatShape(shape)}, but this model takes [N, 3, {size}, {size}] (NCHW float32, N >= 1).");
 
+                int firstNonFinite = NonFiniteValues.IndexOf(batch.Data);
+                if (firstNonFinite >= 0)
+                    throw new UserException(
+                        $"{source.Name} holds {NonFiniteValues.Name(batch.Data[firstNonFinite])} in image {firstNonFinite / model.InputLength} at " +
+                        $"{NonFiniteValues.Position(firstNonFinite % model.InputLength, shape[1..])} [c, y, x]; every logit of that image would be NaN. " +
+                        "Fix the preprocessing that wrote the input: it must hold only finite values.");
+
                 int images = shape[0];
                 var logits = new float[images * model.NumClasses];
                 for (int n = 0; n < images; n++)

@@ -106,6 +106,21 @@ namespace EffNet.Cli.Tests
         }
 
         [Fact]
+        public void Run_refuses_a_non_finite_input_naming_the_image_and_position_of_the_first()
+        {
+            const int imageLength = 3 * 224 * 224;
+            var batch = new float[2 * imageLength];
+            batch[imageLength + (2 * 224 + 223) * 224 + 219] = float.PositiveInfinity; // image 1, [2, 223, 219]
+            batch[^1] = float.NaN;
+            string input = _work.PathOf("non-finite.npy");
+            NpyFile.Write(input, batch, new[] { 2, 3, 224, 224 });
+            AssertOneLineUserError(Effnet("run", "-w", _work.B0Blob, "-i", input, "-o", _work.PathOf("o.npy")),
+                "non-finite.npy holds +Infinity in image 1 at index 150523 ([2, 223, 219] of [3, 224, 224]) [c, y, x]; every logit of that image would be NaN.");
+            Assert.False(File.Exists(_work.PathOf("o.npy")));
+            Assert.Empty(Partials());
+        }
+
+        [Fact]
         public void Allow_non_finite_imports_the_NaN_and_inspect_says_so()
         {
             string target = Path.Combine(_damaged.Folder, "allowed.effw");
