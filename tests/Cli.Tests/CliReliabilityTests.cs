@@ -56,7 +56,9 @@ namespace EffNet.Cli.Tests
         {
             { "", "Required command was not provided" },
             { "frobnicate", "Unrecognized command or argument 'frobnicate'" },
-            { "import {damaged}/nan.safetensors --phi 0 -o {folder}/x.effw --frob", "Unrecognized command or argument '--frob'" },
+            { "import {damaged}/nan.safetensors --phi 0 -o {folder}/x.effw --frob", "unknown option '--frob'. Run 'effnet import --help' for usage." },
+            { "classify --weights {blob} --frobnicate {repo}/tests/Imaging.Tests/Fixtures/photo.png", "unknown option '--frobnicate'. Run 'effnet classify --help' for usage." },
+            { "classify --weights {blob} -- --frobnicate", "--frobnicate' does not exist" }, // after "--" it is a file name
             { "import --phi zero {damaged}/nan.safetensors -o {folder}/x.effw", "Cannot parse argument 'zero' for option '--phi'" },
             { "import {damaged}/nan.safetensors --phi 0", "Option '--output' is required" },
             { "import {damaged}/nan.safetensors --phi 0 --padding same -o {folder}/x.effw", "Argument 'same' not recognized. Must be one of: 'torch' 'tf'." },
