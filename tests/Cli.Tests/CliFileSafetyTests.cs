@@ -142,6 +142,24 @@ namespace EffNet.Cli.Tests
             Assert.Equal(expected, File.ReadAllBytes(output));
         }
 
+        [Theory]
+        [InlineData("run")]
+        [InlineData("import")]
+        public void A_npy_input_or_checkpoint_from_a_FIFO_is_refused_in_one_line(string command)
+        {
+            if (OperatingSystem.IsWindows())
+                return;
+            string fifo = PathOf("input.fifo");
+            Shell($"mkfifo '{fifo}'");
+            string[] args = command == "run"
+                ? new[] { "run", "-w", _work.B0Blob, "-i", fifo, "-o", PathOf("never.npy") }
+                : new[] { "import", fifo, "--phi", "0", "-o", PathOf("never.effw") };
+            var result = EffnetProcess($"timeout 60 sh -c \"cat '{(command == "run" ? _input : DamagedCheckpoints.Source)}' > '{fifo}'\" >/dev/null 2>&1 &", null, args);
+            AssertOneLineUserError(result, $"{fifo}: it is a pipe, FIFO or device, not a regular file;");
+            Assert.Contains("Save it to a file first.", result.Error);
+            Assert.Empty(Directory.GetFiles(_folder, "never.*"));
+        }
+
         [Fact]
         public void Truncated_weights_on_a_pipe_are_refused_with_the_offset_where_they_end()
         {
