@@ -2,6 +2,7 @@ using System;
 using System.CommandLine;
 using System.IO;
 using EffNet.Import;
+using EffNet.IO;
 
 namespace EffNet.Cli
 {
@@ -18,21 +19,34 @@ namespace EffNet.Cli
             };
             command.SetAction(parse =>
             {
-                using IEfficientNetModel model = CompiledModels.Load(parse.GetRequiredValue(weights).FullName);
+                string weightsPath = parse.GetRequiredValue(weights).FullName;
                 FileInfo source = parse.GetRequiredValue(input);
+                FileInfo target = parse.GetRequiredValue(outputFile);
+                AtomicFile.CheckTarget(target.FullName, weightsPath, source.FullName); // before the work: the output must not destroy an input
+                using IEfficientNetModel model = CompiledModels.Load(weightsPath);
                 SourceTensor batch = NpyFile.Read(source.FullName);
                 int[] shape = batch.Shape;
                 int size = model.Config.Resolution;
                 if (shape.Length != 4 || shape[0] < 1 || shape[1] != 3 || shape[2] != size || shape[3] != size)
                     throw new UserException($"{source.Name} holds {SourceTensor.FormatShape(shape)}, but this model takes [N, 3, {size}, {size}] (NCHW float32, N >= 1).");
 
+                int firstNonFinite = NonFiniteValues.IndexOf(batch.Data);
+                if (firstNonFinite >= 0)
+                    throw new UserException(
+                        $"{source.Name} holds {NonFiniteValues.Name(batch.Data[firstNonFinite])} in image {firstNonFinite / model.InputLength} at " +
+                        $"{NonFiniteValues.Position(firstNonFinite % model.InputLength, shape[1..])} [c, y, x]; every logit of that image would be NaN. " +
+                        "Fix the preprocessing that wrote the input: it must hold only finite values.");
+
                 int images = shape[0];
                 var logits = new float[images * model.NumClasses];
                 for (int n = 0; n < images; n++)
                     model.Run(batch.Data.AsSpan(n * model.InputLength, model.InputLength), logits.AsSpan(n * model.NumClasses, model.NumClasses));
 
-                FileInfo target = parse.GetRequiredValue(outputFile);
-                NpyFile.Write(target.FullName, logits, new[] { images, model.NumClasses }); // atomically: temp file + rename
+                using (AtomicFile logitsFile = AtomicFile.Create(target.FullName, weightsPath, source.FullName))
+                {
+                    NpyFile.Write(logitsFile.Stream, logits, new[] { images, model.NumClasses });
+                    logitsFile.Commit();
+                }
                 output.WriteLine($"Wrote {target.FullName}: [{images}, {model.NumClasses}] logits for {model.Config.DisplayName}.");
                 return ExitCodes.Success;
             });

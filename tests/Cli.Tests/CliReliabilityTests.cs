@@ -56,7 +56,9 @@ namespace EffNet.Cli.Tests
         {
             { "", "Required command was not provided" },
             { "frobnicate", "Unrecognized command or argument 'frobnicate'" },
-            { "import {damaged}/nan.safetensors --phi 0 -o {folder}/x.effw --frob", "Unrecognized command or argument '--frob'" },
+            { "import {damaged}/nan.safetensors --phi 0 -o {folder}/x.effw --frob", "unknown option '--frob'. Run 'effnet import --help' for usage." },
+            { "classify --weights {blob} --frobnicate {repo}/tests/Imaging.Tests/Fixtures/photo.png", "unknown option '--frobnicate'. Run 'effnet classify --help' for usage." },
+            { "classify --weights {blob} -- --frobnicate", "--frobnicate' does not exist" }, // after "--" it is a file name
             { "import --phi zero {damaged}/nan.safetensors -o {folder}/x.effw", "Cannot parse argument 'zero' for option '--phi'" },
             { "import {damaged}/nan.safetensors --phi 0", "Option '--output' is required" },
             { "import {damaged}/nan.safetensors --phi 0 --padding same -o {folder}/x.effw", "Argument 'same' not recognized. Must be one of: 'torch' 'tf'." },
@@ -68,7 +70,7 @@ namespace EffNet.Cli.Tests
             { "import {blob} --phi 0 -o {folder}/x.effw", "already an EffNet weight blob" },
             { "import {repo}/tests/Runtime.Tests/Fixtures/evil_os_system.pt --phi 0 -o {folder}/x.effw", "refuses global 'posix.system'" },
             { "import {damaged}/nan.safetensors --phi 0 --classes 10 --allow-non-finite -o {folder}", "it is a directory" },
-            { "import {damaged}/nan.safetensors --phi 0 --classes 10 --allow-non-finite -o {folder}/missing/dir/x.effw", "Could not find a part of the path" },
+            { "import {damaged}/nan.safetensors --phi 0 --classes 10 --allow-non-finite -o {folder}/missing/dir/x.effw", "the directory '{folder}/missing/dir' does not exist. Create it first" },
             { "inspect {folder}/absent.effw", "does not exist" },
             { "inspect {damaged}/nan.safetensors", "not an EffNet weight blob" },
             { "run --weights {blob} --input {folder}/absent.npy --output {folder}/o.npy", "does not exist" },
@@ -88,7 +90,7 @@ namespace EffNet.Cli.Tests
                 .Select(a => a.Replace("{blob}", _work.B0Blob).Replace("{folder}", _work.Folder).Replace("{damaged}", _damaged.Folder)
                               .Replace("{repo}", CliWorkspace.Repository()))
                 .ToArray();
-            AssertOneLineUserError(Effnet(args), expected);
+            AssertOneLineUserError(Effnet(args), expected.Replace("{folder}", _work.Folder));
             Assert.False(File.Exists(_work.PathOf("x.effw")));
             Assert.False(File.Exists(_work.PathOf("o.npy")));
             Assert.Empty(Partials());
@@ -102,6 +104,21 @@ namespace EffNet.Cli.Tests
             byte[] before = File.ReadAllBytes(target);
             AssertOneLineUserError(Effnet("import", _damaged.NegativeVariance, "--phi", "0", "--classes", "10", "-o", target), "running_var");
             Assert.Equal(before, File.ReadAllBytes(target));
+            Assert.Empty(Partials());
+        }
+
+        [Fact]
+        public void Run_refuses_a_non_finite_input_naming_the_image_and_position_of_the_first()
+        {
+            const int imageLength = 3 * 224 * 224;
+            var batch = new float[2 * imageLength];
+            batch[imageLength + (2 * 224 + 223) * 224 + 219] = float.PositiveInfinity; // image 1, [2, 223, 219]
+            batch[^1] = float.NaN;
+            string input = _work.PathOf("non-finite.npy");
+            NpyFile.Write(input, batch, new[] { 2, 3, 224, 224 });
+            AssertOneLineUserError(Effnet("run", "-w", _work.B0Blob, "-i", input, "-o", _work.PathOf("o.npy")),
+                "non-finite.npy holds +Infinity in image 1 at index 150523 ([2, 223, 219] of [3, 224, 224]) [c, y, x]; every logit of that image would be NaN.");
+            Assert.False(File.Exists(_work.PathOf("o.npy")));
             Assert.Empty(Partials());
         }
 

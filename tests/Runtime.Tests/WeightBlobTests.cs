@@ -138,6 +138,28 @@ namespace EffNet.Runtime.Tests
             }
         }
 
+        [Fact]
+        public void A_blob_after_other_bytes_of_a_stream_loads_from_the_stream_position_to_its_end()
+        {
+            byte[] blob = SmallBlob();
+            MemoryStream After(int skipped, int trailing)
+            {
+                var stream = new MemoryStream();
+                stream.Write(new byte[skipped]);
+                stream.Write(blob);
+                stream.Write(new byte[trailing]);
+                stream.Position = skipped;
+                return stream;
+            }
+            Assert.Equal(Small.Fingerprint, WeightBlob.ReadInfo(After(100, 0)).Fingerprint);
+            MemoryStream embedded = After(100, 0);
+            using (CustomSmall model = CustomSmall.Load(embedded))
+                Assert.Equal(embedded.Length, embedded.Position);
+            var error = Assert.Throws<WeightFormatException>(() => CustomSmall.Load(After(100, 1)));
+            Assert.Contains($"the file is {blob.Length + 1} bytes but its header", error.Message);
+            Assert.Contains("has trailing bytes", error.Message);
+        }
+
         sealed class NonSeekableStream : MemoryStream
         {
             public NonSeekableStream(byte[] bytes) : base(bytes) { }

@@ -46,6 +46,7 @@ namespace EffNet.Import
             if (batchNormEpsilon is float given && !(given > 0 && float.IsFinite(given)))
                 throw new ArgumentOutOfRangeException(nameof(batchNormEpsilon), given, "BatchNorm epsilon must be a positive number (1e-5 for PyTorch-trained weights, 1e-3 for TensorFlow-trained).");
             NetworkLayout layout = NetworkLayout.Create(config);
+            EffNet.IO.AtomicFile.CheckTarget(outputPath, checkpointPath); // before the long read: the output must not destroy the checkpoint
 
             Checkpoint checkpoint = CheckpointReader.ReadCheckpoint(checkpointPath, progress is null ? null : new Scaled(progress, 0, 0.8));
             (Dictionary<string, SourceTensor> unwrapped, string prefix) = KeyMapping.StripWrapperPrefix(checkpoint.Tensors);

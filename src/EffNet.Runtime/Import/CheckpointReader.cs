@@ -81,6 +81,9 @@ namespace EffNet.Import
             if (!File.Exists(path))
                 throw new FileNotFoundException($"'{path}' does not exist.", path);
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+            if (!file.CanSeek)
+                throw new WeightFormatException(path, "it is a pipe, FIFO or device, not a regular file; checkpoints and .npy arrays are read from regular files " +
+                                                      "(every size is checked against the file's length). Save it to a file first.");
             return read(file);
         }
 

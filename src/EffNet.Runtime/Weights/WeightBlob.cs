@@ -59,14 +59,26 @@ namespace EffNet
         /// <exception cref="WeightFormatException">The file is not a valid blob for this model.</exception>
         public static WeightBlob Read(string path, NetworkLayout expected)
         {
-            ArgumentNullException.ThrowIfNull(path);
-            if (!File.Exists(path))
-                throw new FileNotFoundException($"Weight file '{path}' does not exist. Make one with `effnet import`, or check the path.", path);
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+            using FileStream file = OpenFile(path);
             return Read(file, expected, path);
         }
 
-        /// <summary>Reads a blob from <paramref name="stream"/>; <paramref name="name"/> labels errors (a file name, or null).</summary>
+        /// <summary>
+        /// Opens <paramref name="path"/> for reading a blob once, as a stream: a pipe or FIFO works too (it is read to its end, never seeked).
+        /// </summary>
+        /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+        internal static FileStream OpenFile(string path)
+        {
+            ArgumentNullException.ThrowIfNull(path);
+            if (!File.Exists(path))
+                throw new FileNotFoundException($"Weight file '{path}' does not exist. Make one with `effnet import`, or check the path.", path);
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+        }
+
+        /// <summary>
+        /// Reads a blob from <paramref name="stream"/>, from its current position to its end; <paramref name="name"/> labels
+        /// errors (a file name, or null). The stream need not be seekable.
+        /// </summary>
         public static WeightBlob Read(Stream stream, NetworkLayout expected, string? name = null)
         {
             ArgumentNullException.ThrowIfNull(stream);
@@ -97,10 +109,18 @@ namespace EffNet
         /// <summary>Reads only the header and tensor directory (for inspecting a file without knowing its model).</summary>
         public static WeightBlobInfo ReadInfo(string path)
         {
-            if (!File.Exists(path))
-                throw new FileNotFoundException($"Weight file '{path}' does not exist.", path);
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-            return new BlobReader(file, path).ReadHeaderAndDirectory();
+            using FileStream file = OpenFile(path);
+            return ReadInfo(file, path);
+        }
+
+        /// <summary>
+        /// Reads only the header and tensor directory of the blob starting at <paramref name="stream"/>'s current position,
+        /// leaving the stream just past the directory; <paramref name="name"/> labels errors.
+        /// </summary>
+        public static WeightBlobInfo ReadInfo(Stream stream, string? name = null)
+        {
+            ArgumentNullException.ThrowIfNull(stream);
+            return new BlobReader(stream, name).ReadHeaderAndDirectory();
         }
 
         static void CheckDirectory(BlobReader reader, WeightBlobInfo info, NetworkLayout expected)
@@ -133,12 +153,14 @@ namespace EffNet
             readonly Stream _stream;
             readonly string? _name;
             readonly XxHash3 _hash = new XxHash3();
+            readonly long _length; // from the blob's first byte to the stream's end, when the stream can tell
             long _position;
 
             public BlobReader(Stream stream, string? name)
             {
                 _stream = stream;
                 _name = name;
+                _length = stream.CanSeek ? stream.Length - stream.Position : -1;
             }
 
             public WeightFormatException Fail(string message) => new WeightFormatException(_name, message);
@@ -177,9 +199,9 @@ namespace EffNet
                     throw Fail($"the data length at offset 48 is {dataBytes}; it must be a non-negative multiple of {sizeof(float)} bytes.");
                 if ((flags & ~WeightBlobFormat.KnownFlags) != 0)
                     throw Fail($"the flags at offset {WeightBlobFormat.FlagsOffset} are 0x{flags:x16}; this runtime knows only 0x{WeightBlobFormat.KnownFlags:x16}. The blob comes from a newer EffNet or is damaged.");
-                if (_stream.CanSeek && (dataBytes > _stream.Length || dataOffset + dataBytes + WeightBlobFormat.TrailerBytes != _stream.Length))
-                    throw Fail($"the file is {_stream.Length} bytes but its header (data offset and length at offsets 40 and 48) describes " +
-                               $"{(dataBytes > _stream.Length ? "more" : (dataOffset + dataBytes + WeightBlobFormat.TrailerBytes).ToString(System.Globalization.CultureInfo.InvariantCulture))}: it is truncated or has trailing bytes.");
+                if (_length >= 0 && (dataBytes > _length || dataOffset + dataBytes + WeightBlobFormat.TrailerBytes != _length))
+                    throw Fail($"the file is {_length} bytes but its header (data offset and length at offsets 40 and 48) describes " +
+                               $"{(dataBytes > _length ? "more" : (dataOffset + dataBytes + WeightBlobFormat.TrailerBytes).ToString(System.Globalization.CultureInfo.InvariantCulture))}: it is truncated or has trailing bytes.");
 
                 var directory = new byte[directoryBytes];
                 ReadExactly(directory, "the tensor directory");
