@@ -5,6 +5,7 @@ using System.IO;
 using System.IO.Compression;
 using System.Linq;
 using System.Text;
+using EffNet.Model;
 
 namespace EffNet.Runtime.Tests.Import
 {
@@ -207,6 +208,58 @@ namespace EffNet.Runtime.Tests.Import
             for (int i = 0; i < views; i++)
                 pickle.Tensor("t" + i, "0", bytes / 4, 0, new long[] { bytes / 4 }, new long[] { 1 });
             return TorchZip.Build(pickle.EndStateDict().ToArray(), new Dictionary<string, byte[]>(), deflatedZeros: ("0", bytes));
+        }
+
+        /// <summary>
+        /// <paramref name="layout"/>'s state dict as a torch.save zip: each tensor in its own storage of zeros, unless <paramref name="place"/>
+        /// puts it in one of <paramref name="storages"/> or <paramref name="deflatedZeros"/>; then the tensors <paramref name="more"/> adds.
+        /// </summary>
+        public static byte[] ModelCheckpoint(NetworkLayout layout, Func<string, int[], (string Storage, long Elements, long Offset, int[] Shape)?> place,
+                                             Action<PickleBuilder>? more = null, Dictionary<string, byte[]>? storages = null,
+                                             (string Key, long Bytes)? deflatedZeros = null)
+        {
+            var pickle = new PickleBuilder().BeginStateDict();
+            storages = new Dictionary<string, byte[]>(storages ?? new Dictionary<string, byte[]>());
+            foreach ((string key, int[] modelShape) in layout.TorchvisionStateDict())
+            {
+                if (place(key, modelShape) is not (string storage, long elements, long offset, int[] shape))
+                {
+                    (storage, elements, offset, shape) = (key, Elements(modelShape), 0, modelShape);
+                    storages.Add(storage, new byte[4 * elements]);
+                }
+                pickle.Tensor(key, storage, elements, offset, shape.Select(d => (long)d).ToArray(), RowMajorStrides(shape));
+            }
+            more?.Invoke(pickle);
+            return TorchZip.Build(pickle.EndStateDict().ToArray(), storages, deflatedZeros: deflatedZeros);
+        }
+
+        /// <summary>
+        /// <paramref name="layout"/>'s state dict with every tensor a disjoint part of one deflated storage of zeros: a layout torch
+        /// could save, but the model's weights (megabytes) from a file of kilobytes.
+        /// </summary>
+        public static byte[] ModelInOneCompressedStorage(NetworkLayout layout)
+        {
+            long total = layout.TorchvisionStateDict().Sum(entry => Elements(entry.Value)), next = 0;
+            return ModelCheckpoint(layout, (_, shape) =>
+            {
+                long offset = next;
+                next += Elements(shape);
+                return ("all", total, offset, shape);
+            }, deflatedZeros: ("all", 4 * total));
+        }
+
+        static long Elements(int[] shape) => shape.Aggregate(1L, (n, d) => n * d);
+
+        public static long[] RowMajorStrides(int[] shape)
+        {
+            var strides = new long[shape.Length];
+            long stride = 1;
+            for (int axis = shape.Length - 1; axis >= 0; axis--)
+            {
+                strides[axis] = stride;
+                stride *= shape[axis];
+            }
+            return strides;
         }
     }
 

@@ -96,47 +96,12 @@ namespace EffNet.Runtime.Tests.Reliability
 
         // ----- model checkpoints: names and shapes first, then only what the model needs -----
 
-        /// <summary>
-        /// The small model's state dict as a torch.save zip: each tensor in its own storage of zeros, unless <paramref name="place"/>
-        /// puts it in one of <paramref name="storages"/> or <paramref name="deflatedZeros"/>; then the tensors <paramref name="more"/> adds.
-        /// </summary>
-        static byte[] ModelCheckpoint(Func<string, int[], (string Storage, long Elements, long Offset, int[] Shape)?> place,
-                                      Action<PickleBuilder>? more = null, Dictionary<string, byte[]>? storages = null,
-                                      (string Key, long Bytes)? deflatedZeros = null)
-        {
-            var pickle = new PickleBuilder().BeginStateDict();
-            storages = new Dictionary<string, byte[]>(storages ?? new Dictionary<string, byte[]>());
-            foreach ((string key, int[] modelShape) in Small.TorchvisionStateDict())
-            {
-                if (place(key, modelShape) is not (string storage, long elements, long offset, int[] shape))
-                {
-                    (storage, elements, offset, shape) = (key, modelShape.Aggregate(1L, (n, d) => n * d), 0, modelShape);
-                    storages.Add(storage, new byte[4 * elements]);
-                }
-                pickle.Tensor(key, storage, elements, offset, shape.Select(d => (long)d).ToArray(), RowMajorStrides(shape));
-            }
-            more?.Invoke(pickle);
-            return TorchZip.Build(pickle.EndStateDict().ToArray(), storages, deflatedZeros: deflatedZeros);
-        }
-
-        static long[] RowMajorStrides(int[] shape)
-        {
-            var strides = new long[shape.Length];
-            long stride = 1;
-            for (int axis = shape.Length - 1; axis >= 0; axis--)
-            {
-                strides[axis] = stride;
-                stride *= shape[axis];
-            }
-            return strides;
-        }
-
         static readonly int[] ClassifierShape = Small.TorchvisionStateDict().Single(entry => entry.Key == "classifier.1.weight").Value;
 
         [Fact]
         public void A_crafted_model_checkpoint_without_tricks_imports_within_the_bound()
         {
-            byte[] bytes = ModelCheckpoint((_, _) => null);
+            byte[] bytes = MemoryBombs.ModelCheckpoint(Small, (_, _) => null);
             WithinBound(() => Import(bytes), Bound(bytes.Length) + Small.WeightFloats * 4L, "the small model, every tensor its own storage");
         }
 
@@ -146,12 +111,12 @@ namespace EffNet.Runtime.Tests.Reliability
             // The classifier has the wrong shape and views a compressed 256 MB storage; 4,000 more tensors are the same view.
             int[] wrong = { ClassifierShape[0] + 1, ClassifierShape[1] };
             long elements = 64 * MiB;
-            byte[] bytes = ModelCheckpoint(
+            byte[] bytes = MemoryBombs.ModelCheckpoint(Small,
                 (key, _) => key == "classifier.1.weight" ? ("bomb", elements, 0, wrong) : null,
                 pickle =>
                 {
                     for (int i = 0; i < 4000; i++)
-                        pickle.Tensor("features.9." + i + ".weight", "bomb", elements, 0, wrong.Select(d => (long)d).ToArray(), RowMajorStrides(wrong));
+                        pickle.Tensor("features.9." + i + ".weight", "bomb", elements, 0, wrong.Select(d => (long)d).ToArray(), MemoryBombs.RowMajorStrides(wrong));
                 },
                 deflatedZeros: ("bomb", 4 * elements));
             WeightFormatException error = RefusedWithinBound(() => Import(bytes), bytes.Length, "a mis-shaped model checkpoint over a compressed 256 MB storage");
@@ -165,7 +130,7 @@ namespace EffNet.Runtime.Tests.Reliability
         public void A_model_tensor_viewing_part_of_a_large_compressed_storage_is_refused_before_it_inflates()
         {
             long elements = 64 * MiB;
-            byte[] bytes = ModelCheckpoint((key, shape) => key == "classifier.1.weight" ? ("bomb", elements, 0, shape) : null,
+            byte[] bytes = MemoryBombs.ModelCheckpoint(Small, (key, shape) => key == "classifier.1.weight" ? ("bomb", elements, 0, shape) : null,
                                            deflatedZeros: ("bomb", 4 * elements));
             WeightFormatException error = RefusedWithinBound(() => Import(bytes), bytes.Length, "a model tensor over a compressed 256 MB storage");
             long reach = 4L * ClassifierShape[0] * ClassifierShape[1];
@@ -176,15 +141,8 @@ namespace EffNet.Runtime.Tests.Reliability
         [Fact]
         public void A_model_checkpoint_whose_one_compressed_storage_inflates_past_the_allowance_is_refused_before_it_inflates()
         {
-            // Every tensor a disjoint part of one deflated storage of zeros: a layout torch could save, but 3.5 MB from a few KB.
+            byte[] bytes = MemoryBombs.ModelInOneCompressedStorage(Small);
             long total = Small.TorchvisionStateDict().Sum(entry => entry.Value.Aggregate(1L, (n, d) => n * d));
-            long next = 0;
-            byte[] bytes = ModelCheckpoint((_, shape) =>
-            {
-                long offset = next;
-                next += shape.Aggregate(1L, (n, d) => n * d);
-                return ("all", total, offset, shape);
-            }, deflatedZeros: ("all", 4 * total));
             WeightFormatException error = RefusedWithinBound(() => Import(bytes), bytes.Length, "a model in one compressed storage");
             Assert.Contains($"the compressed zip entries would inflate to {4 * total} bytes, more than the {4 * bytes.Length + (64 << 10)} allowed", error.Message);
         }
@@ -193,7 +151,7 @@ namespace EffNet.Runtime.Tests.Reliability
         public void A_storage_that_claims_more_bytes_than_the_file_holds_is_refused_before_reading()
         {
             const long elements = 256 * MiB;
-            byte[] honest = ModelCheckpoint((key, shape) => key == "classifier.1.weight" ? ("liar", elements, 0, shape) : null,
+            byte[] honest = MemoryBombs.ModelCheckpoint(Small, (key, shape) => key == "classifier.1.weight" ? ("liar", elements, 0, shape) : null,
                                             storages: new Dictionary<string, byte[]> { ["liar"] = new byte[16] });
             byte[] bytes = TorchZip.Patch(honest, "archive/data/liar", (zip, at) =>
             {
