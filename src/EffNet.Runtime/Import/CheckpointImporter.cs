@@ -47,39 +47,58 @@ namespace EffNet.Import
                 throw new ArgumentOutOfRangeException(nameof(batchNormEpsilon), given, "BatchNorm epsilon must be a positive number (1e-5 for PyTorch-trained weights, 1e-3 for TensorFlow-trained).");
             NetworkLayout layout = NetworkLayout.Create(config);
             EffNet.IO.AtomicFile.CheckTarget(outputPath, checkpointPath); // before the long read: the output must not destroy the checkpoint
+            return CheckpointReader.WithFile(checkpointPath, file =>
+            {
+                using CheckpointFile checkpoint = CheckpointReader.Open(file, checkpointPath);
+                return ImportOpened(checkpoint, checkpointPath, layout, outputPath, batchNormEpsilon, progress, allowNonFinite);
+            });
+        }
 
-            Checkpoint checkpoint = CheckpointReader.ReadCheckpoint(checkpointPath, progress is null ? null : new Scaled(progress, 0, 0.8));
-            (Dictionary<string, SourceTensor> unwrapped, string prefix) = KeyMapping.StripWrapperPrefix(checkpoint.Tensors);
+        /// <summary>
+        /// Maps the keys and checks every name and shape against the model before any tensor is read; then reads only the
+        /// model's tensors, so a checkpoint that does not fit costs no more than its description, and one that does no more
+        /// than the model's weights.
+        /// </summary>
+        static ImportResult ImportOpened(CheckpointFile checkpoint, string checkpointPath, NetworkLayout layout, string outputPath,
+                                         float? batchNormEpsilon, IProgress<double>? progress, bool allowNonFinite)
+        {
+            (Dictionary<string, string> unwrapped, string prefix) = KeyMapping.StripWrapperPrefix(checkpoint.Shapes.Keys.ToDictionary(key => key, StringComparer.Ordinal));
             KeyLayout keys = KeyMapping.Detect(unwrapped.Keys, checkpointPath);
-            Dictionary<string, SourceTensor> stateDict;
+            Dictionary<string, string> checkpointKeys; // torchvision's name -> the checkpoint's own key
             try
             {
-                stateDict = KeyMapping.ToTorchvision(unwrapped, keys);
+                checkpointKeys = KeyMapping.ToTorchvision(unwrapped, keys);
             }
             catch (WeightFormatException e) when (e.Path is null)
             {
                 throw new WeightFormatException(checkpointPath, e.Message);
             }
 
+            Dictionary<string, int[]> shapes = checkpointKeys.ToDictionary(entry => entry.Key, entry => checkpoint.Shapes[entry.Value], StringComparer.Ordinal);
             try
             {
-                WeightBlobWriter.Check(layout, stateDict);
+                WeightBlobWriter.CheckShapes(layout, shapes);
             }
             catch (WeightFormatException e) when (e.Path is null)
             {
-                throw new WeightFormatException(checkpointPath, e.Message + DescribeCheckpointModel(stateDict, layout));
+                throw new WeightFormatException(checkpointPath, e.Message + DescribeCheckpointModel(shapes, layout));
             }
+
+            string[] packed = WeightBlobWriter.PackedTensors(layout).Select(entry => entry.Key).ToArray();
+            Dictionary<string, SourceTensor> read = checkpoint.Read(packed.Select(name => checkpointKeys[name]),
+                                                                    progress is null ? null : new Scaled(progress, 0, 0.8));
             if (!allowNonFinite)
-                NonFiniteValues.Check(checkpoint.Tensors, checkpointPath); // under the checkpoint's own key names
+                NonFiniteValues.Check(read, checkpointPath); // under the checkpoint's own key names
+            Dictionary<string, SourceTensor> stateDict = packed.ToDictionary(name => name, name => read[checkpointKeys[name]], StringComparer.Ordinal);
             progress?.Report(0.85);
 
-            float epsilon = batchNormEpsilon ?? DefaultEpsilon(config, keys);
+            float epsilon = batchNormEpsilon ?? DefaultEpsilon(layout.Config, keys);
             string description = string.Format(CultureInfo.InvariantCulture,
                 "{0}: {1} checkpoint, {2} keys{3}, {4}; BatchNorm eps {5}",
                 Path.GetFileName(checkpointPath), checkpoint.Format == CheckpointFormat.PyTorch ? "PyTorch" : "safetensors",
                 keys == KeyLayout.Torchvision ? "torchvision" : "timm",
                 prefix.Length > 0 ? " (prefix '" + prefix + "' removed)" : "",
-                string.Join("/", checkpoint.ElementTypes), epsilon);
+                string.Join("/", checkpoint.ElementTypeNames), epsilon);
             try
             {
                 WeightBlobWriter.Write(outputPath, layout, stateDict, epsilon, description, allowNonFinite);
@@ -89,7 +108,7 @@ namespace EffNet.Import
                 throw new WeightFormatException(checkpointPath, e.Message); // BatchNorm folded into a non-finite value
             }
             progress?.Report(1.0);
-            return new ImportResult(checkpoint.Format, keys, epsilon, checkpoint.Tensors.Count, new FileInfo(outputPath).Length, description);
+            return new ImportResult(checkpoint.Format, keys, epsilon, checkpoint.Shapes.Count, new FileInfo(outputPath).Length, description);
         }
 
         /// <summary>The BatchNorm epsilon a checkpoint of <paramref name="keys"/> for <paramref name="config"/> was most likely trained with.</summary>
@@ -107,26 +126,26 @@ namespace EffNet.Import
         /// " The checkpoint looks like EfficientNet-B0 with 10 classes ..." when the tensors do not fit: reads the stem width,
         /// the blocks per stage, the head width and the classifier from the (torchvision-named) tensors.
         /// </summary>
-        static string DescribeCheckpointModel(Dictionary<string, SourceTensor> stateDict, NetworkLayout expected)
+        static string DescribeCheckpointModel(Dictionary<string, int[]> shapes, NetworkLayout expected)
         {
-            if (!stateDict.TryGetValue("features.0.0.weight", out SourceTensor? stem) || stem.Shape.Length != 4 ||
-                !stateDict.TryGetValue("classifier.1.weight", out SourceTensor? classifier) || classifier.Shape.Length != 2)
+            if (!shapes.TryGetValue("features.0.0.weight", out int[]? stem) || stem.Length != 4 ||
+                !shapes.TryGetValue("classifier.1.weight", out int[]? classifier) || classifier.Length != 2)
                 return "";
             var repeats = new int[BlockTable.Stages.Length];
-            foreach (string key in stateDict.Keys)
+            foreach (string key in shapes.Keys)
             {
                 string[] parts = key.Split('.', 4);
                 if (parts.Length == 4 && parts[0] == "features" && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int stage) &&
                     stage >= 1 && stage <= repeats.Length && int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out int block) && block < 1000)
                     repeats[stage - 1] = Math.Max(repeats[stage - 1], block + 1);
             }
-            int classes = classifier.Shape[0], features = classifier.Shape[1], stemChannels = stem.Shape[0];
+            int classes = classifier[0], features = classifier[1], stemChannels = stem[0];
             if (SameShape(expected, stemChannels, repeats, features, classes))
                 return ""; // the network fits: the problem lies in the listed tensors themselves
 
             string found = string.Format(CultureInfo.InvariantCulture,
                 " The checkpoint has a {0}-channel stem, {1} blocks ({2} per stage) and a classifier of {3}",
-                stemChannels, repeats.Sum(), string.Join("/", repeats), SourceTensor.FormatShape(classifier.Shape));
+                stemChannels, repeats.Sum(), string.Join("/", repeats), SourceTensor.FormatShape(classifier));
             if (classes < ModelConfig.MinNumClasses || classes > ModelConfig.MaxNumClasses)
                 return found + ".";
             for (int phi = Scaling.MinPhi; phi <= Scaling.MaxPhi; phi++)

@@ -2,6 +2,7 @@ using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 
 namespace EffNet.Import
 {
@@ -17,6 +18,50 @@ namespace EffNet.Import
 
     /// <summary>A checkpoint read into memory: its format, the element types it held and every tensor as float32.</summary>
     public sealed record Checkpoint(CheckpointFormat Format, IReadOnlyCollection<string> ElementTypes, Dictionary<string, SourceTensor> Tensors);
+
+    /// <summary>
+    /// A checkpoint opened for reading: every tensor's key, shape and element type is known and checked against the file,
+    /// but no tensor is read until <see cref="Read"/> asks for it. A caller checks names and shapes first and then reads
+    /// only the tensors it needs, so a file that does not fit costs no more than its description.
+    /// </summary>
+    internal abstract class CheckpointFile : IDisposable
+    {
+        protected CheckpointFile(CheckpointFormat format, Dictionary<string, int[]> shapes, SortedSet<string> elementTypes)
+        {
+            Format = format;
+            Shapes = shapes;
+            ElementTypeNames = elementTypes;
+        }
+
+        public CheckpointFormat Format { get; }
+
+        /// <summary>Every tensor's shape under the file's own key, in the file's order.</summary>
+        public IReadOnlyDictionary<string, int[]> Shapes { get; }
+
+        /// <summary>The element types of all the file's tensors: float32, float16, ...</summary>
+        public IReadOnlyCollection<string> ElementTypeNames { get; }
+
+        /// <summary>The tensors under <paramref name="keys"/>, converted to float32, in the file's order.</summary>
+        /// <exception cref="WeightFormatException">A tensor's data is damaged or cannot be read within the file's limits.</exception>
+        public Dictionary<string, SourceTensor> Read(IEnumerable<string> keys, IProgress<double>? progress = null)
+        {
+            var wanted = new HashSet<string>(keys, StringComparer.Ordinal);
+            foreach (string key in wanted)
+                if (!Shapes.ContainsKey(key))
+                    throw new ArgumentException($"The checkpoint has no tensor '{key}'.", nameof(keys));
+            string[] ordered = Shapes.Keys.Where(wanted.Contains).ToArray();
+            Dictionary<string, SourceTensor> loaded = Load(ordered, progress);
+            return ordered.ToDictionary(key => key, key => loaded[key], StringComparer.Ordinal);
+        }
+
+        /// <summary>Every tensor of the file, converted to float32, in the file's order.</summary>
+        public Dictionary<string, SourceTensor> ReadAll(IProgress<double>? progress = null) => Read(Shapes.Keys, progress);
+
+        /// <summary>Reads and converts the tensors under <paramref name="keys"/> (all known, in the file's order), reporting 0..1.</summary>
+        protected abstract Dictionary<string, SourceTensor> Load(IReadOnlyList<string> keys, IProgress<double>? progress);
+
+        public virtual void Dispose() { }
+    }
 
     /// <summary>Reads a PyTorch or safetensors checkpoint, telling the format from the file's first bytes (never its name).</summary>
     public static class CheckpointReader
@@ -34,16 +79,24 @@ namespace EffNet.Import
         /// <summary>Reads a checkpoint from a seekable <paramref name="stream"/>; <paramref name="name"/> labels errors.</summary>
         public static Checkpoint ReadCheckpoint(Stream stream, string? name = null, IProgress<double>? progress = null)
         {
+            using CheckpointFile file = Open(stream, name);
+            return new Checkpoint(file.Format, file.ElementTypeNames, file.ReadAll(progress));
+        }
+
+        /// <summary>
+        /// Opens the checkpoint in a seekable <paramref name="stream"/> (left open) and checks every tensor's description
+        /// against the file, reading no tensor yet.
+        /// </summary>
+        internal static CheckpointFile Open(Stream stream, string? name)
+        {
             RequireSeekable(stream);
             var head = new byte[(int)Math.Min(16, stream.Length)];
             stream.Position = 0;
             stream.ReadExactly(head);
             stream.Position = 0;
-            CheckpointFormat format = DetectFormat(head, stream.Length, name);
-            var (tensors, types) = format == CheckpointFormat.PyTorch
-                ? PyTorchCheckpoint.ReadTyped(stream, name, progress)
-                : SafeTensorsFile.ReadTyped(stream, name, progress);
-            return new Checkpoint(format, types, tensors);
+            return DetectFormat(head, stream.Length, name) == CheckpointFormat.PyTorch
+                ? PyTorchCheckpoint.Open(stream, name)
+                : SafeTensorsFile.Open(stream, name);
         }
 
         /// <summary>

@@ -23,9 +23,9 @@ namespace EffNet.Import
 
         /// <summary>
         /// Removes <see cref="WrapperPrefixes"/> that every key shares (repeatedly, so <c>module.model.</c> goes too).
-        /// Returns the tensors under the shorter names and the prefix removed ("" when none).
+        /// Returns the tensors (or whatever the keys name) under the shorter names and the prefix removed ("" when none).
         /// </summary>
-        public static (Dictionary<string, SourceTensor> Tensors, string Prefix) StripWrapperPrefix(IReadOnlyDictionary<string, SourceTensor> tensors)
+        public static (Dictionary<string, T> Tensors, string Prefix) StripWrapperPrefix<T>(IReadOnlyDictionary<string, T> tensors)
         {
             ArgumentNullException.ThrowIfNull(tensors);
             string prefix = "";
@@ -44,8 +44,8 @@ namespace EffNet.Import
                     }
                 }
             }
-            var result = new Dictionary<string, SourceTensor>(tensors.Count, StringComparer.Ordinal);
-            foreach (KeyValuePair<string, SourceTensor> item in tensors)
+            var result = new Dictionary<string, T>(tensors.Count, StringComparer.Ordinal);
+            foreach (KeyValuePair<string, T> item in tensors)
                 result.Add(item.Key.Substring(prefix.Length), item.Value);
             return (result, prefix);
         }
@@ -75,15 +75,16 @@ namespace EffNet.Import
         /// whether a timm block is a stage-0 <c>DepthwiseSeparableConv</c> (conv_dw, conv_pw = projection) or an
         /// <c>InvertedResidual</c> (conv_pw = expansion, conv_dw, conv_pwl) is read from the block's own keys, so a
         /// checkpoint of another variant still maps and the shape check names its layers in torchvision's terms.
-        /// Keys that match no rule keep their name (and are reported as unexpected later).
+        /// Keys that match no rule keep their name (and are reported as unexpected later). The values (tensors, or anything
+        /// the keys name) are kept as they are.
         /// </summary>
-        public static Dictionary<string, SourceTensor> ToTorchvision(IReadOnlyDictionary<string, SourceTensor> tensors, KeyLayout layout)
+        public static Dictionary<string, T> ToTorchvision<T>(IReadOnlyDictionary<string, T> tensors, KeyLayout layout)
         {
             ArgumentNullException.ThrowIfNull(tensors);
-            var result = new Dictionary<string, SourceTensor>(tensors.Count, StringComparer.Ordinal);
+            var result = new Dictionary<string, T>(tensors.Count, StringComparer.Ordinal);
             if (layout == KeyLayout.Torchvision)
             {
-                foreach (KeyValuePair<string, SourceTensor> item in tensors)
+                foreach (KeyValuePair<string, T> item in tensors)
                     result.Add(item.Key, item.Value);
                 return result;
             }
@@ -97,7 +98,7 @@ namespace EffNet.Import
                     invertedResidual.Add(key.Substring(0, at));
             }
 
-            foreach (KeyValuePair<string, SourceTensor> item in tensors)
+            foreach (KeyValuePair<string, T> item in tensors)
             {
                 string name = TimmToTorchvision(item.Key, invertedResidual) ?? item.Key;
                 if (!result.TryAdd(name, item.Value))

@@ -39,37 +39,60 @@ namespace EffNet.Import
 
         /// <summary>Reads a seekable <paramref name="stream"/>; <paramref name="name"/> labels errors.</summary>
         public static Dictionary<string, SourceTensor> Read(Stream stream, string? name = null, IProgress<double>? progress = null)
-            => ReadTyped(stream, name, progress).Tensors;
+        {
+            using CheckpointFile file = Open(stream, name);
+            return file.ReadAll(progress);
+        }
 
         /// <summary>The <c>__metadata__</c> strings of <paramref name="path"/> (empty when there are none), read from the header alone.</summary>
         public static Dictionary<string, string> ReadMetadata(string path)
             => CheckpointReader.WithFile(path, file => ReadHeader(file, path).Metadata);
 
-        internal static (Dictionary<string, SourceTensor> Tensors, SortedSet<string> ElementTypes) ReadTyped(Stream stream, string? name, IProgress<double>? progress)
+        /// <summary>Reads and checks the header of the file in <paramref name="stream"/> (left open), reading no tensor yet.</summary>
+        internal static CheckpointFile Open(Stream stream, string? name) => new Contents(stream, name, ReadHeader(stream, name));
+
+        /// <summary>The opened file: its header's entries, each tensor read from the stream when asked for.</summary>
+        sealed class Contents : CheckpointFile
         {
-            Header header = ReadHeader(stream, name);
-            var tensors = new Dictionary<string, SourceTensor>(header.Entries.Count, StringComparer.Ordinal);
-            var types = new SortedSet<string>(StringComparer.Ordinal);
-            for (int i = 0; i < header.Entries.Count; i++)
+            readonly Stream _stream;
+            readonly string? _name;
+            readonly long _dataStart;
+            readonly Dictionary<string, Entry> _entries;
+
+            public Contents(Stream stream, string? name, Header header)
+                : base(CheckpointFormat.SafeTensors,
+                       header.Entries.ToDictionary(entry => entry.Name, entry => entry.Shape, StringComparer.Ordinal),
+                       new SortedSet<string>(header.Entries.Select(entry => ElementTypes.Name(entry.Type)), StringComparer.Ordinal))
             {
-                Entry entry = header.Entries[i];
-                var bytes = new byte[entry.End - entry.Begin];
-                stream.Position = header.DataStart + entry.Begin;
-                try
-                {
-                    stream.ReadExactly(bytes);
-                }
-                catch (EndOfStreamException)
-                {
-                    throw new WeightFormatException(name, $"tensor '{entry.Name}' at data offset {entry.Begin}: the file ends before its {bytes.Length} bytes.");
-                }
-                var data = new float[bytes.Length / ElementTypes.Size(entry.Type)];
-                ElementTypes.Convert(bytes, 0, entry.Type, data);
-                tensors.Add(entry.Name, new SourceTensor(entry.Shape, data));
-                types.Add(ElementTypes.Name(entry.Type));
-                progress?.Report((i + 1.0) / header.Entries.Count);
+                _stream = stream;
+                _name = name;
+                _dataStart = header.DataStart;
+                _entries = header.Entries.ToDictionary(entry => entry.Name, StringComparer.Ordinal);
             }
-            return (tensors, types);
+
+            protected override Dictionary<string, SourceTensor> Load(IReadOnlyList<string> keys, IProgress<double>? progress)
+            {
+                var tensors = new Dictionary<string, SourceTensor>(keys.Count, StringComparer.Ordinal);
+                foreach (string key in keys)
+                {
+                    Entry entry = _entries[key];
+                    var bytes = new byte[entry.End - entry.Begin];
+                    _stream.Position = _dataStart + entry.Begin;
+                    try
+                    {
+                        _stream.ReadExactly(bytes);
+                    }
+                    catch (EndOfStreamException)
+                    {
+                        throw new WeightFormatException(_name, $"tensor '{entry.Name}' at data offset {entry.Begin}: the file ends before its {bytes.Length} bytes.");
+                    }
+                    var data = new float[bytes.Length / ElementTypes.Size(entry.Type)];
+                    ElementTypes.Convert(bytes, 0, entry.Type, data);
+                    tensors.Add(entry.Name, new SourceTensor(entry.Shape, data));
+                    progress?.Report((double)tensors.Count / keys.Count);
+                }
+                return tensors;
+            }
         }
 
         /// <summary>Writes <paramref name="tensors"/> as F32 safetensors, in their enumeration order, atomically (temporary file, then rename).</summary>

@@ -61,9 +61,7 @@ namespace EffNet
                 throw new ArgumentOutOfRangeException(nameof(batchNormEpsilon), batchNormEpsilon, "BatchNorm epsilon must be a positive number (1e-5 for PyTorch-trained weights, 1e-3 for TensorFlow-trained).");
             Check(layout, stateDict);
             if (!allowNonFinite)
-                NonFiniteValues.Check(layout.TorchvisionStateDict()
-                    .Where(entry => !entry.Key.EndsWith(".num_batches_tracked", StringComparison.Ordinal))
-                    .Select(entry => new KeyValuePair<string, SourceTensor>(entry.Key, stateDict[entry.Key])), null);
+                NonFiniteValues.Check(PackedTensors(layout).Select(entry => new KeyValuePair<string, SourceTensor>(entry.Key, stateDict[entry.Key])), null);
 
             var packed = new float[layout.WeightFloats];
             foreach (ConvLayer layer in layout.Layers)
@@ -101,20 +99,26 @@ namespace EffNet
         {
             ArgumentNullException.ThrowIfNull(layout);
             ArgumentNullException.ThrowIfNull(stateDict);
+            CheckShapes(layout, stateDict.ToDictionary(entry => entry.Key, entry => entry.Value.Shape, StringComparer.Ordinal));
+        }
+
+        /// <summary><see cref="Check"/> on the tensors' shapes alone, so a checkpoint is checked before any tensor is read.</summary>
+        internal static void CheckShapes(NetworkLayout layout, IReadOnlyDictionary<string, int[]> shapes)
+        {
             var missing = new List<string>();
             var misShaped = new List<string>();
             var expected = new HashSet<string>(StringComparer.Ordinal);
             foreach (KeyValuePair<string, int[]> entry in layout.TorchvisionStateDict())
             {
                 expected.Add(entry.Key);
-                if (entry.Key.EndsWith(".num_batches_tracked", StringComparison.Ordinal))
-                    continue; // a training counter: optional and ignored
-                if (!stateDict.TryGetValue(entry.Key, out SourceTensor? tensor))
+                if (IsTrainingCounter(entry.Key))
+                    continue; // optional and ignored
+                if (!shapes.TryGetValue(entry.Key, out int[]? shape))
                     missing.Add(entry.Key);
-                else if (!tensor.Shape.SequenceEqual(entry.Value))
-                    misShaped.Add($"{entry.Key} is {SourceTensor.FormatShape(tensor.Shape)}, expected {SourceTensor.FormatShape(entry.Value)}");
+                else if (!shape.SequenceEqual(entry.Value))
+                    misShaped.Add($"{entry.Key} is {SourceTensor.FormatShape(shape)}, expected {SourceTensor.FormatShape(entry.Value)}");
             }
-            var unexpected = stateDict.Keys.Where(k => !expected.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+            var unexpected = shapes.Keys.Where(k => !expected.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
             if (missing.Count + misShaped.Count + unexpected.Count == 0)
                 return;
 
@@ -126,6 +130,12 @@ namespace EffNet
             message.Append(" Check that the checkpoint is for this variant, resolution-independent layers aside, and uses torchvision's key names.");
             throw new WeightFormatException(null, message.ToString());
         }
+
+        /// <summary>The state dict entries the packed weights are made of: all but the optional num_batches_tracked counters.</summary>
+        internal static IEnumerable<KeyValuePair<string, int[]>> PackedTensors(NetworkLayout layout)
+            => layout.TorchvisionStateDict().Where(entry => !IsTrainingCounter(entry.Key));
+
+        static bool IsTrainingCounter(string key) => key.EndsWith(".num_batches_tracked", StringComparison.Ordinal);
 
         static void Describe(StringBuilder message, string what, List<string> items)
         {

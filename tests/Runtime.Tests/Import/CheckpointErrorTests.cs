@@ -117,12 +117,12 @@ namespace EffNet.Runtime.Tests.Import
         public void Hand_built_zip_with_any_root_folder_reads()
         {
             byte[] pickle = new PickleBuilder().BeginStateDict()
-                .Tensor("a", "0", 4, 1, new long[] { 3 }, new long[] { 1 })
+                .Tensor("a", "0", 4, 1, new long[] { 2 }, new long[] { 2 })
                 .Tensor("b", "0", 4, 0, new long[] { 2 }, new long[] { 2 })
                 .EndStateDict().ToArray();
             byte[] zip = TorchZip.Build(pickle, new Dictionary<string, byte[]> { ["0"] = TorchZip.Floats(1, 2, 3, 4) }, root: "my_model");
             Dictionary<string, SourceTensor> tensors = PyTorchCheckpoint.Read(new MemoryStream(zip));
-            Assert.Equal(new[] { 2f, 3, 4 }, tensors["a"].Data);
+            Assert.Equal(new[] { 2f, 4 }, tensors["a"].Data);
             Assert.Equal(new[] { 1f, 3 }, tensors["b"].Data);
         }
 

@@ -5,6 +5,7 @@ using System.IO;
 using System.IO.Compression;
 using System.Linq;
 using System.Text;
+using EffNet.Model;
 
 namespace EffNet.Runtime.Tests.Import
 {
@@ -113,17 +114,45 @@ namespace EffNet.Runtime.Tests.Import
     /// <summary>Builds the zip layout torch.save writes: archive/data.pkl, archive/data/&lt;key&gt;, archive/version.</summary>
     internal static class TorchZip
     {
-        public static byte[] Build(byte[] pickle, IReadOnlyDictionary<string, byte[]> storages, string root = "archive")
+        /// <param name="deflatedZeros">A storage of that many zero bytes, deflated (torch.save itself never compresses), written a MiB at a time.</param>
+        public static byte[] Build(byte[] pickle, IReadOnlyDictionary<string, byte[]> storages, string root = "archive",
+                                   (string Key, long Bytes)? deflatedZeros = null, CompressionLevel level = CompressionLevel.NoCompression)
         {
             var buffer = new MemoryStream();
             using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
             {
-                Add(zip, root + "/data.pkl", pickle);
+                Add(zip, root + "/data.pkl", pickle, CompressionLevel.NoCompression);
                 foreach (KeyValuePair<string, byte[]> storage in storages)
-                    Add(zip, root + "/data/" + storage.Key, storage.Value);
-                Add(zip, root + "/version", Encoding.ASCII.GetBytes("3\n"));
+                    Add(zip, root + "/data/" + storage.Key, storage.Value, level);
+                if (deflatedZeros is (string key, long bytes))
+                {
+                    using Stream entry = zip.CreateEntry(root + "/data/" + key, CompressionLevel.SmallestSize).Open();
+                    var zeros = new byte[1 << 20];
+                    for (long done = 0; done < bytes; done += zeros.Length)
+                        entry.Write(zeros, 0, (int)Math.Min(zeros.Length, bytes - done));
+                }
+                Add(zip, root + "/version", Encoding.ASCII.GetBytes("3\n"), CompressionLevel.NoCompression);
             }
             return buffer.ToArray();
+        }
+
+        /// <summary>The file offset of the central directory record of <paramref name="entry"/>.</summary>
+        public static int CentralRecord(byte[] zip, string entry)
+        {
+            byte[] name = Encoding.ASCII.GetBytes(entry);
+            for (int at = zip.Length - 46; at >= 0; at--)
+                if (zip[at] == 'P' && zip[at + 1] == 'K' && zip[at + 2] == 1 && zip[at + 3] == 2 &&
+                    BinaryPrimitives.ReadUInt16LittleEndian(zip.AsSpan(at + 28)) == name.Length && zip.AsSpan(at + 46, name.Length).SequenceEqual(name))
+                    return at;
+            throw new InvalidOperationException(entry + " not found");
+        }
+
+        /// <summary>A copy of <paramref name="zip"/> with <paramref name="edit"/> applied at the central directory record of <paramref name="entry"/>.</summary>
+        public static byte[] Patch(byte[] zip, string entry, Action<byte[], int> edit)
+        {
+            byte[] copy = (byte[])zip.Clone();
+            edit(copy, CentralRecord(copy, entry));
+            return copy;
         }
 
         /// <summary>A torch.save zip's data.pkl and its storages by key: the parts <see cref="Build"/> takes.</summary>
@@ -140,9 +169,9 @@ namespace EffNet.Runtime.Tests.Import
                     zip.Entries.Where(e => e.FullName.Contains("/data/", StringComparison.Ordinal)).ToDictionary(e => e.Name, Read));
         }
 
-        static void Add(ZipArchive zip, string name, byte[] bytes)
+        static void Add(ZipArchive zip, string name, byte[] bytes, CompressionLevel level)
         {
-            using Stream entry = zip.CreateEntry(name, CompressionLevel.NoCompression).Open();
+            using Stream entry = zip.CreateEntry(name, level).Open();
             entry.Write(bytes);
         }
 
@@ -151,6 +180,86 @@ namespace EffNet.Runtime.Tests.Import
             var bytes = new byte[values.Length * 4];
             for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), values[i]);
             return bytes;
+        }
+    }
+
+    /// <summary>
+    /// torch.save-shaped files that ask for far more memory than they hold: many views of one storage, a compressed storage
+    /// that inflates far past the file. Before views were read once and inflation was bounded, each asked for gigabytes.
+    /// </summary>
+    internal static class MemoryBombs
+    {
+        /// <summary>
+        /// <paramref name="views"/> tensors t0, t1, ... over one float32 storage of <paramref name="elements"/> zeros: each the
+        /// whole storage (one view, as tied weights are), or when <paramref name="overlapping"/> each starting an element later.
+        /// </summary>
+        public static byte[] ViewsOfOneStorage(int views, int elements, bool overlapping)
+        {
+            var pickle = new PickleBuilder().BeginStateDict();
+            for (int i = 0; i < views; i++)
+                pickle.Tensor("t" + i, "0", elements, overlapping ? i : 0, new long[] { overlapping ? elements - views : elements }, new long[] { 1 });
+            return TorchZip.Build(pickle.EndStateDict().ToArray(), new Dictionary<string, byte[]> { ["0"] = new byte[4L * elements] });
+        }
+
+        /// <summary><paramref name="views"/> tensors t0, t1, ..., each the whole of one float32 storage of <paramref name="bytes"/> zero bytes, deflated.</summary>
+        public static byte[] ViewsOfACompressedStorage(int views, long bytes)
+        {
+            var pickle = new PickleBuilder().BeginStateDict();
+            for (int i = 0; i < views; i++)
+                pickle.Tensor("t" + i, "0", bytes / 4, 0, new long[] { bytes / 4 }, new long[] { 1 });
+            return TorchZip.Build(pickle.EndStateDict().ToArray(), new Dictionary<string, byte[]>(), deflatedZeros: ("0", bytes));
+        }
+
+        /// <summary>
+        /// <paramref name="layout"/>'s state dict as a torch.save zip: each tensor in its own storage of zeros, unless <paramref name="place"/>
+        /// puts it in one of <paramref name="storages"/> or <paramref name="deflatedZeros"/>; then the tensors <paramref name="more"/> adds.
+        /// </summary>
+        public static byte[] ModelCheckpoint(NetworkLayout layout, Func<string, int[], (string Storage, long Elements, long Offset, int[] Shape)?> place,
+                                             Action<PickleBuilder>? more = null, Dictionary<string, byte[]>? storages = null,
+                                             (string Key, long Bytes)? deflatedZeros = null)
+        {
+            var pickle = new PickleBuilder().BeginStateDict();
+            storages = new Dictionary<string, byte[]>(storages ?? new Dictionary<string, byte[]>());
+            foreach ((string key, int[] modelShape) in layout.TorchvisionStateDict())
+            {
+                if (place(key, modelShape) is not (string storage, long elements, long offset, int[] shape))
+                {
+                    (storage, elements, offset, shape) = (key, Elements(modelShape), 0, modelShape);
+                    storages.Add(storage, new byte[4 * elements]);
+                }
+                pickle.Tensor(key, storage, elements, offset, shape.Select(d => (long)d).ToArray(), RowMajorStrides(shape));
+            }
+            more?.Invoke(pickle);
+            return TorchZip.Build(pickle.EndStateDict().ToArray(), storages, deflatedZeros: deflatedZeros);
+        }
+
+        /// <summary>
+        /// <paramref name="layout"/>'s state dict with every tensor a disjoint part of one deflated storage of zeros: a layout torch
+        /// could save, but the model's weights (megabytes) from a file of kilobytes.
+        /// </summary>
+        public static byte[] ModelInOneCompressedStorage(NetworkLayout layout)
+        {
+            long total = layout.TorchvisionStateDict().Sum(entry => Elements(entry.Value)), next = 0;
+            return ModelCheckpoint(layout, (_, shape) =>
+            {
+                long offset = next;
+                next += Elements(shape);
+                return ("all", total, offset, shape);
+            }, deflatedZeros: ("all", 4 * total));
+        }
+
+        static long Elements(int[] shape) => shape.Aggregate(1L, (n, d) => n * d);
+
+        public static long[] RowMajorStrides(int[] shape)
+        {
+            var strides = new long[shape.Length];
+            long stride = 1;
+            for (int axis = shape.Length - 1; axis >= 0; axis--)
+            {
+                strides[axis] = stride;
+                stride *= shape[axis];
+            }
+            return strides;
         }
     }
 

@@ -183,27 +183,9 @@ namespace EffNet.Runtime.Tests.Reliability
             .Tensor("b", "1", 4, 0, new long[] { 2, 2 }, new long[] { 2, 1 })
             .EndStateDict().ToArray(), TwoStorages);
 
-        /// <summary>The file offset of the central directory record of <paramref name="entry"/>.</summary>
-        static int CentralRecord(byte[] zip, string entry)
-        {
-            byte[] name = Encoding.ASCII.GetBytes(entry);
-            for (int at = zip.Length - 46; at >= 0; at--)
-                if (zip[at] == 'P' && zip[at + 1] == 'K' && zip[at + 2] == 1 && zip[at + 3] == 2 &&
-                    BinaryPrimitives.ReadUInt16LittleEndian(zip.AsSpan(at + 28)) == name.Length && zip.AsSpan(at + 46, name.Length).SequenceEqual(name))
-                    return at;
-            throw new InvalidOperationException(entry + " not found");
-        }
-
-        static byte[] Patch(byte[] zip, string entry, Action<byte[], int> edit)
-        {
-            byte[] copy = (byte[])zip.Clone();
-            edit(copy, CentralRecord(copy, entry));
-            return copy;
-        }
-
         static int DataStart(byte[] zip, string entry)
         {
-            int local = (int)BinaryPrimitives.ReadUInt32LittleEndian(zip.AsSpan(CentralRecord(zip, entry) + 42));
+            int local = (int)BinaryPrimitives.ReadUInt32LittleEndian(zip.AsSpan(TorchZip.CentralRecord(zip, entry) + 42));
             return local + 30 + BinaryPrimitives.ReadUInt16LittleEndian(zip.AsSpan(local + 26)) + BinaryPrimitives.ReadUInt16LittleEndian(zip.AsSpan(local + 28));
         }
 
@@ -233,15 +215,15 @@ namespace EffNet.Runtime.Tests.Reliability
                 new Case("cut in the end record", () => Cut(tiny, tiny.Length - 10), "zip directory"),
                 new Case("flipped bit in data.pkl", () => { byte[] z = (byte[])two.Clone(); z[DataStart(z, "archive/data.pkl") + 30] ^= 4; return z; }, "CRC-32"),
                 new Case("flipped bit in a storage", () => { byte[] z = (byte[])two.Clone(); z[DataStart(z, "archive/data/1") + 2] ^= 4; return z; }, "tensor 'b'"),
-                new Case("data.pkl claims 2 GB", () => Patch(two, "archive/data.pkl", (z, at) => BinaryPrimitives.WriteUInt32LittleEndian(z.AsSpan(at + 24), int.MaxValue)), "claims 2147483647 bytes"),
+                new Case("data.pkl claims 2 GB", () => TorchZip.Patch(two, "archive/data.pkl", (z, at) => BinaryPrimitives.WriteUInt32LittleEndian(z.AsSpan(at + 24), int.MaxValue)), "claims 2147483647 bytes"),
                 new Case("data.pkl claims more than it inflates to",
-                    () => Patch(Zip(("archive/data.pkl", pickle, CompressionLevel.Optimal), ("archive/data/0", TorchZip.Floats(1, 2, 3, 4), Stored)), "archive/data.pkl",
+                    () => TorchZip.Patch(Zip(("archive/data.pkl", pickle, CompressionLevel.Optimal), ("archive/data/0", TorchZip.Floats(1, 2, 3, 4), Stored)), "archive/data.pkl",
                         (z, at) => BinaryPrimitives.WriteUInt32LittleEndian(z.AsSpan(at + 24), BinaryPrimitives.ReadUInt32LittleEndian(z.AsSpan(at + 20)) * 2000)), "claims"),
                 new Case("data.pkl deflated shorter than it claims",
-                    () => Patch(Zip(("archive/data.pkl", pickle, CompressionLevel.Optimal), ("archive/data/0", TorchZip.Floats(1, 2, 3, 4), Stored)), "archive/data.pkl",
+                    () => TorchZip.Patch(Zip(("archive/data.pkl", pickle, CompressionLevel.Optimal), ("archive/data/0", TorchZip.Floats(1, 2, 3, 4), Stored)), "archive/data.pkl",
                         (z, at) => BinaryPrimitives.WriteUInt32LittleEndian(z.AsSpan(at + 24), (uint)pickle.Length + 100)), "cannot be read"),
-                new Case("a storage of the wrong size", () => Patch(two, "archive/data/1", (z, at) => BinaryPrimitives.WriteUInt32LittleEndian(z.AsSpan(at + 24), 20)), "holds 20 bytes but the tensor needs 16"),
-                new Case("the same entry twice", () => Patch(two, "archive/data/1", (z, at) => z[at + 46 + "archive/data/".Length] = (byte)'0'), "the entry 'archive/data/0' twice"),
+                new Case("a storage of the wrong size", () => TorchZip.Patch(two, "archive/data/1", (z, at) => BinaryPrimitives.WriteUInt32LittleEndian(z.AsSpan(at + 24), 20)), "holds 20 bytes but the tensor needs 16"),
+                new Case("the same entry twice", () => TorchZip.Patch(two, "archive/data/1", (z, at) => z[at + 46 + "archive/data/".Length] = (byte)'0'), "the entry 'archive/data/0' twice"),
                 new Case("two roots", () => Zip(("a/data.pkl", pickle, Stored), ("b/data.pkl", pickle, Stored)), "2 <folder>/data.pkl entries"),
                 new Case("no data.pkl", () => Zip(("archive/data/0", TorchZip.Floats(1), Stored)), "no <folder>/data.pkl"),
                 new Case("big-endian byte order", () => Zip(("archive/data.pkl", pickle, Stored), ("archive/byteorder", "big"u8.ToArray(), Stored)), "is 'big'"),
