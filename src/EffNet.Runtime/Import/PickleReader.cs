@@ -87,6 +87,16 @@ namespace EffNet.Import
         /// objects, gigabytes from a file of megabytes.
         /// </summary>
         public const int MaxObjects = 1 << 20;
+
+        /// <summary>
+        /// Objects a data.pkl of <paramref name="bytes"/> may build, so that what one-byte opcodes can make stays within 16 times
+        /// its size + 1 MiB (docs/reliability.md's reading bound): a base any state dict fits in, plus one object per 4 bytes
+        /// (at most about 40 bytes each, stack slot included; torch.save spends about 6.5 bytes per object) and one dict or list
+        /// per 16 bytes (about 70 bytes each; torch.save makes one or two per tensor, every 150 bytes or so).
+        /// </summary>
+        public static (int Objects, int Containers) Budget(int bytes)
+            => (Math.Min(MaxObjects, 16_384 + bytes / 4), Math.Min(MaxObjects, 16_384 + bytes / 16));
+
         const int MaxProtocol = 5;
 
         static readonly Dictionary<string, PickleGlobal> AllowedGlobals = CreateAllowList();
@@ -99,12 +109,14 @@ namespace EffNet.Import
         readonly Dictionary<string, PickleStorage> _storages = new Dictionary<string, PickleStorage>(StringComparer.Ordinal);
         int _position;
         int _opcodeAt;
-        int _objects;
+        int _objects, _containers;
+        readonly int _objectBudget, _containerBudget;
 
         public PickleReader(byte[] data, string? file)
         {
             _data = data;
             _file = file;
+            (_objectBudget, _containerBudget) = Budget(data.Length);
         }
 
         /// <summary>Unpickles the whole stream and returns the object STOP leaves.</summary>
@@ -130,8 +142,8 @@ namespace EffNet.Import
                                 throw Fail($"a frame of {frame} bytes runs past the end of data.pkl ({_data.Length} bytes)");
                             break;
                         }
-                    case (byte)'}': Push(new PickleDict()); break; // EMPTY_DICT
-                    case (byte)']': Push(new List<object>()); break; // EMPTY_LIST
+                    case (byte)'}': CountContainer(); Push(new PickleDict()); break; // EMPTY_DICT
+                    case (byte)']': CountContainer(); Push(new List<object>()); break; // EMPTY_LIST
                     case (byte)')': Push(Array.Empty<object>()); break; // EMPTY_TUPLE
                     case (byte)'t': Push(PopToMark()); break; // TUPLE
                     case 0x85: Push(new[] { Pop() }); break; // TUPLE1
@@ -302,6 +314,7 @@ namespace EffNet.Import
                 case PickleCallable.OrderedDict:
                     if (a.Length != 0)
                         throw Fail("OrderedDict(...) with arguments is not part of a state dict");
+                    CountContainer();
                     return new PickleDict();
                 case PickleCallable.RebuildTensor:
                     return RebuildTensor(a);
@@ -355,8 +368,14 @@ namespace EffNet.Import
 
         void Count()
         {
-            if (++_objects > MaxObjects)
-                throw Fail($"the pickle builds more than {MaxObjects} objects; a state dict needs a few tens of thousands");
+            if (++_objects > _objectBudget)
+                throw Fail($"the pickle builds more than {_objectBudget} objects, more than a {_data.Length}-byte data.pkl holding a state dict can describe");
+        }
+
+        void CountContainer()
+        {
+            if (++_containers > _containerBudget)
+                throw Fail($"the pickle builds more than {_containerBudget} dicts and lists, more than a {_data.Length}-byte data.pkl holding a state dict can describe");
         }
 
         object Pop()

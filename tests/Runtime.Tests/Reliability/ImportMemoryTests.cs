@@ -53,6 +53,21 @@ namespace EffNet.Runtime.Tests.Reliability
             return path;
         }
 
+        // ----- a data.pkl of cheap objects -----
+
+        [Theory]
+        [InlineData((byte)'}', "EMPTY_DICT")]
+        [InlineData((byte)']', "EMPTY_LIST")]
+        [InlineData((byte)'(', "MARK")]
+        public void A_megabyte_of_one_byte_pickle_objects_is_refused_within_the_bound(byte opcode, string name)
+        {
+            byte[] bytes = TorchZip.Build(new PickleBuilder().Raw(Enumerable.Repeat(opcode, 1 << 20).ToArray()).Stop().ToArray(),
+                new Dictionary<string, byte[]>());
+            WeightFormatException error = RefusedWithinBound(() => PyTorchCheckpoint.Read(new MemoryStream(bytes), "objects.pt"),
+                bytes.Length, $"a megabyte of {name} opcodes");
+            Assert.Contains($", more than a {2 + (1 << 20) + 1}-byte data.pkl holding a state dict can describe", error.Message); // PROTO 2, the opcodes, STOP
+        }
+
         // ----- many views of one storage -----
 
         [Fact]
