@@ -96,12 +96,6 @@ namespace EffNet
         /// <summary>What the loaded blob says about itself (readable after <see cref="Dispose"/> too).</summary>
         public WeightBlobInfo WeightInfo => _weights.Info;
 
-        /// <summary>Arenas made so far: the peak number of calls that were in flight at once.</summary>
-        public int ArenaCount
-        {
-            get { lock (_spare) return _everyContext.Count; }
-        }
-
         /// <summary>
         /// Starts one inference: holds the session open and takes an arena until the returned call is disposed (generated
         /// code does this with <c>using</c>). Throws <see cref="ObjectDisposedException"/> once the session is disposed.
@@ -186,12 +180,6 @@ namespace EffNet
 
         ObjectDisposedException Disposed()
             => new ObjectDisposedException(_modelName, $"This {_modelName} has been disposed; load the weights again to run it.");
-
-        /// <summary>Throws <see cref="ObjectDisposedException"/> naming the model once it is disposed.</summary>
-        public void ThrowIfDisposed()
-        {
-            if ((Volatile.Read(ref _state) & DisposedBit) != 0) throw Disposed();
-        }
 
         /// <summary>Checks a caller's span length; the message says what the model expects.</summary>
         public static void CheckLength(int actual, int expected, string parameter, string what)
