@@ -102,21 +102,41 @@ namespace EffNet.Runtime.Tests
         [InlineData(2)]
         [InlineData(3)] // bands and chunks that do not divide the rows evenly
         [InlineData(8)] // more threads than cores, and than the 7x7 layers have rows
-        public void One_thread_and_several_give_the_same_logits_within_float_rounding(int threads)
+        public void Every_thread_count_gives_bit_identical_logits_and_features(int threads)
         {
-            Golden golden = Golden.Load("b0_c10");
-            NetworkLayout layout = NetworkLayout.Create(golden.Config);
-            var blob = new MemoryStream();
-            WeightBlobWriter.Write(blob, layout, SyntheticWeights.CreateStateDict(layout), golden.BnEps, "threads test");
-            float[] image = SyntheticWeights.CreateInput(224);
-            float[] single = new float[10], parallel = new float[10];
-            blob.Position = 0;
-            using (var model = B0With10Classes.Load(blob, new ModelOptions { Threads = 1 })) model.Run(image, single);
-            blob.Position = 0;
-            using (var model = B0With10Classes.Load(blob, new ModelOptions { Threads = threads })) model.Run(image, parallel);
-            for (int i = 0; i < 10; i++)
-                Assert.True(Math.Abs(single[i] - parallel[i]) <= 1e-6f, $"logit {i}: {single[i]} on one thread, {parallel[i]} on {threads}");
+            // Three shapes of network: B0 (fused expand+depthwise blocks, 7x7 late layers), a narrow custom model at 128 px,
+            // and B0 with TF-SAME padding at its odd-sized maps.
+            AssertSameBitsAtAnyThreadCount(threads, new ModelConfig(1.0, 1.0, 224, 10, EfficientNetPadding.Symmetric),
+                (blob, options) => B0With10Classes.Load(blob, options));
+            AssertSameBitsAtAnyThreadCount(threads, new ModelConfig(0.5, 0.6, 128, 10, EfficientNetPadding.Symmetric),
+                (blob, options) => CustomSmall10.Load(blob, options));
+            AssertSameBitsAtAnyThreadCount(threads, ModelConfig.ForPhi(0, padding: EfficientNetPadding.Same),
+                (blob, options) => B0Same.Load(blob, options));
         }
+
+        static void AssertSameBitsAtAnyThreadCount(int threads, ModelConfig config, Func<Stream, ModelOptions, IEfficientNetModel> load)
+        {
+            NetworkLayout layout = NetworkLayout.Create(config);
+            var blob = new MemoryStream();
+            WeightBlobWriter.Write(blob, layout, SyntheticWeights.CreateStateDict(layout), BatchNormFolding.PyTorchEpsilon, "threads test");
+            float[] image = SyntheticWeights.CreateInput(config.Resolution);
+            (float[] Logits, float[] Features) RunWith(int count)
+            {
+                blob.Position = 0;
+                using IEfficientNetModel model = load(blob, new ModelOptions { Threads = count });
+                var logits = new float[model.NumClasses];
+                var features = new float[model.FeatureCount];
+                model.Run(image, logits);
+                model.Features(image, features);
+                return (logits, features);
+            }
+            (float[] single, float[] singleFeatures) = RunWith(1);
+            (float[] parallel, float[] parallelFeatures) = RunWith(threads);
+            Assert.Equal(Bits(single), Bits(parallel));
+            Assert.Equal(Bits(singleFeatures), Bits(parallelFeatures));
+        }
+
+        static int[] Bits(float[] values) => System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(values).ToArray();
 
         [Theory]
         [InlineData(0)]

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -35,34 +36,41 @@ namespace EffNet.Kernels
                 var conv = new Depthwise(x, inHeight, inWidth, channels, w, b, kernel, stride, padTop, padLeft, y, outWidth, activation);
                 if (workers is null || outHeight < MinRowsPerThread * workers.Threads)
                 {
-                    conv.Rows(0, outHeight, sums);
+                    // One partial of the channel sums, added to the total at the end of each row group.
+                    float[]? rented = channels > MaxStackChannels ? ArrayPool<float>.Shared.Rent(channels) : null;
+                    Span<float> partial = rented is null ? stackalloc float[channels] : rented.AsSpan(0, channels);
+                    partial.Clear();
+                    fixed (float* p = partial)
+                        conv.Rows(0, outHeight, p, sums);
+                    if (rented != null) ArrayPool<float>.Shared.Return(rented);
                     return;
                 }
                 var job = (RowsJob)(workers.DepthwiseJob ??= new RowsJob());
-                job.Prepare(conv, workers, outHeight, channels);
-                workers.Run(job, outHeight, grain: MinRowsPerThread);
-                job.Sums.AddTo(sums, channels);
+                job.Conv = conv;
+                job.Rows = outHeight;
+                job.Sums.Prepare(outHeight, channels);
+                workers.Run(job, RowGroupSums.GroupsOf(outHeight));
+                job.Sums.AddTo(sums);
             }
         }
 
         const int MinRowsPerThread = 2;
 
-        /// <summary>Output rows split over the pool's threads; each chunk of rows sums its channels apart, added up afterwards.</summary>
+        // Channel counts whose one-thread partial sum fits comfortably on the stack (B7's widest depthwise has 3840).
+        internal const int MaxStackChannels = 4096;
+
+        /// <summary>Row groups split over the pool's threads; each group sums its channels apart, added up afterwards in group order.</summary>
         sealed class RowsJob : Threading.IParallelJob
         {
-            Depthwise _conv;
-            public readonly Threading.ChunkSums Sums = new();
-
-            public void Prepare(Depthwise conv, Threading.WorkerPool workers, int rows, int channels)
-            {
-                _conv = conv;
-                Sums.Prepare(workers, rows, MinRowsPerThread, channels);
-            }
+            public Depthwise Conv;
+            public int Rows;
+            public readonly RowGroupSums Sums = new();
 
             public void Execute(int start, int end, int worker)
             {
-                fixed (float* sums = Sums.Of(start))
-                    _conv.Rows(start, end, sums);
+                int first = start * RowGroupSums.GroupRows;
+                fixed (float* partials = Sums.Partials)
+                    Conv.Rows(first, Math.Min(end * RowGroupSums.GroupRows, Rows), partials + (long)start * Conv.Channels, null);
             }
         }
 
@@ -210,9 +218,15 @@ namespace EffNet.Kernels
                 }
             }
 
-            /// <summary>Output rows [first, end) of the whole input map, adding every output value to <paramref name="sums"/>.</summary>
+            public int Channels => _channels;
+
+            /// <summary>
+            /// Output rows [first, end) of the whole input map (first at a row group's start), adding every output value to
+            /// its row group's partial sums (<see cref="RowGroupSums.For"/>; given a <paramref name="total"/>, to one partial
+            /// that is flushed into it group by group).
+            /// </summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            public void Rows(int first, int end, float* sums)
+            public void Rows(int first, int end, float* partials, float* total)
             {
                 long rowPitch = (long)_inWidth * _channels;
                 float** rows = stackalloc float*[_kernel];
@@ -221,7 +235,8 @@ namespace EffNet.Kernels
                     (int iy0, int kyBegin, int kyEnd) = Window(oy);
                     for (int ky = kyBegin; ky < kyEnd; ky++)
                         rows[ky] = _x + (iy0 + ky) * rowPitch;
-                    Row(oy, rows, kyBegin, kyEnd, sums);
+                    Row(oy, rows, kyBegin, kyEnd, RowGroupSums.For(oy, first, partials, total, _channels));
+                    RowGroupSums.Flush(oy, end, partials, total, _channels);
                 }
             }
 

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace EffNet.Kernels
@@ -52,17 +53,25 @@ namespace EffNet.Kernels
                     kernel, rings, ring);
                 if (workers is null || outHeight < MinRowsPerThread * workers.Threads)
                 {
-                    fused.Rows(0, outHeight, sums, worker: 0);
+                    // One partial of the channel sums, added to the total at the end of each row group.
+                    float[]? rented = midChannels > DepthwiseConvolution.MaxStackChannels ? ArrayPool<float>.Shared.Rent(midChannels) : null;
+                    Span<float> partial = rented is null ? stackalloc float[midChannels] : rented.AsSpan(0, midChannels);
+                    partial.Clear();
+                    fixed (float* p = partial)
+                        fused.Rows(0, outHeight, p, sums, worker: 0);
+                    if (rented != null) ArrayPool<float>.Shared.Return(rented);
                     return;
                 }
                 var job = (RowsJob)(workers.ExpandDepthwiseJob ??= new RowsJob());
                 job.Fused = fused;
-                // One band per thread: every chunk recomputes kernel - stride expanded rows (4 of a 5x5 conv), so smaller
-                // chunks would cost more than the balance they buy.
-                int band = (outHeight + workers.Threads - 1) / workers.Threads;
-                job.Sums.Prepare(workers, outHeight, band, midChannels);
-                workers.Run(job, outHeight, grain: band);
-                job.Sums.AddTo(sums, midChannels);
+                job.Rows = outHeight;
+                job.Channels = midChannels;
+                // One band of row groups per thread: every chunk recomputes kernel - stride expanded rows (4 of a 5x5 conv),
+                // so smaller chunks would cost more than the balance they buy.
+                int groups = RowGroupSums.GroupsOf(outHeight);
+                job.Sums.Prepare(outHeight, midChannels);
+                workers.Run(job, groups, grain: (groups + workers.Threads - 1) / workers.Threads);
+                job.Sums.AddTo(sums);
             }
         }
 
@@ -72,12 +81,14 @@ namespace EffNet.Kernels
         sealed class RowsJob : Threading.IParallelJob
         {
             public Fused Fused;
-            public readonly Threading.ChunkSums Sums = new();
+            public int Rows, Channels;
+            public readonly RowGroupSums Sums = new();
 
             public void Execute(int start, int end, int worker)
             {
-                fixed (float* sums = Sums.Of(start))
-                    Fused.Rows(start, end, sums, worker);
+                int first = start * RowGroupSums.GroupRows;
+                fixed (float* partials = Sums.Partials)
+                    Fused.Rows(first, Math.Min(end * RowGroupSums.GroupRows, Rows), partials + (long)start * Channels, null, worker);
             }
         }
 
@@ -96,9 +107,12 @@ namespace EffNet.Kernels
                 _depthwise = depthwise; _kernel = kernel; _rings = rings; _ringLength = ringLength;
             }
 
-            /// <summary>Output rows [first, end) with the ring of thread <paramref name="worker"/>.</summary>
+            /// <summary>
+            /// Output rows [first, end) with the ring of thread <paramref name="worker"/>, adding the channel sums as
+            /// <see cref="DepthwiseConvolution.Depthwise.Rows"/> does.
+            /// </summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            public void Rows(int first, int end, float* sums, int worker)
+            public void Rows(int first, int end, float* partials, float* total, int worker)
             {
                 float* ring = _rings + worker * _ringLength;
                 long rowLength = (long)_inWidth * _midChannels;
@@ -114,7 +128,8 @@ namespace EffNet.Kernels
                     expandedEnd = Math.Max(expandedEnd, iy0 + kyEnd);
                     for (int ky = kyBegin; ky < kyEnd; ky++)
                         rows[ky] = ring + (iy0 + ky) % _kernel * rowLength;
-                    _depthwise.Row(oy, rows, kyBegin, kyEnd, sums);
+                    _depthwise.Row(oy, rows, kyBegin, kyEnd, RowGroupSums.For(oy, first, partials, total, _midChannels));
+                    RowGroupSums.Flush(oy, end, partials, total, _midChannels);
                 }
             }
 
