@@ -42,7 +42,8 @@ namespace EffNet
         {
             _weights = weights;
             _modelName = modelName;
-            _threads = (options ?? ModelOptions.Default).Threads;
+            options ??= ModelOptions.Default;
+            _threads = options.Threads;
             _arenaFloats = arenaFloats + _threads * rowBufferFloats;
             try
             {
@@ -50,7 +51,7 @@ namespace EffNet
                     throw new ArgumentOutOfRangeException(nameof(options), _threads,
                         $"{modelName} with {_threads} threads needs {_arenaFloats:N0} floats of activations and row buffers, more than one span can hold; use fewer threads.");
                 weights.PackForKernels(layout);
-                _primary = NewContext(_threads > 1 ? new WorkerPool(_threads) : null, primary: true);
+                _primary = NewContext(_threads > 1 ? new WorkerPool(_threads, options.WorkerSpin) : null, primary: true);
             }
             catch
             {

@@ -13,17 +13,18 @@ namespace EffNet.Threading
     }
 
     /// <summary>
-    /// The persistent worker threads of one model instance. In a parallel region the threads (the caller included) take
+    /// The persistent worker threads of one model instance. In a parallel region the threads (the caller included) claim
     /// contiguous chunks of the parts from a shared counter until none are left, so a thread that is slowed down (another
-    /// process on its core, a slower part of the map) takes fewer chunks instead of holding everyone up; the region returns
-    /// when all are done. Between regions a worker spins for about a millisecond
-    /// (the next layer usually starts within microseconds) and then sleeps on its semaphore, so an idle model costs
-    /// nothing; nothing is allocated per region.
+    /// process on its core, a slower part of the map) takes fewer chunks instead of holding everyone up. The caller never
+    /// waits for a worker that has not started: it claims every chunk no worker has, and the region returns when every
+    /// claimed chunk is done, so a worker that is descheduled delays at most the chunk it holds. Between regions a worker
+    /// spins for <see cref="ModelOptions.WorkerSpin"/> (the next layer usually starts within microseconds), yielding its
+    /// core when others want it, and then sleeps on its semaphore, so an idle model costs nothing; nothing is allocated per
+    /// region.
     /// <para>
     /// The threads reference only the pool, never the model that owns it, so a model that is dropped without
     /// <see cref="Dispose"/> is still collected; its finalizer calls <see cref="Stop"/>. A pool made by
-    /// <see cref="Sequential"/> has no threads: it runs the same chunks in order on the caller, so a job that keeps one
-    /// partial result per chunk gives the same bits as on the threaded pool of the same size.
+    /// <see cref="Sequential"/> has no threads: it runs the same chunks in order on the caller.
     /// </para>
     /// </summary>
     public sealed class WorkerPool : IDisposable
@@ -31,30 +32,36 @@ namespace EffNet.Threading
         readonly Thread[] _threads;
         readonly SemaphoreSlim[] _start; // one per worker: wakes it when it has gone to sleep
         readonly int[] _sleeping;        // 1 while a worker is (about to be) blocked on its semaphore
-        int _generation;                  // bumped once per region; workers spin on it before sleeping
+        readonly long _spinTicks;        // how long a worker spins for the next region before sleeping (Stopwatch ticks)
 
-        // How long a worker spins for the next region before blocking: regions of one inference follow each other
-        // within microseconds, and waking a blocked thread costs tens of them.
-        const int SpinIterations = 20_000;
         // About this many chunks per thread: enough to even out a slowed thread, few enough to keep each chunk's
         // fixed costs (a ring refill, a weight panel brought into cache) small.
         const int ChunksPerThread = 4;
 
+        // The region in progress: its generation in the high 32 bits, the first part no thread has claimed in the low 32.
+        // A chunk is claimed with a compare-and-swap on the whole, so a late worker can never claim a part of a region that
+        // has ended: the job fields it read belong to the generation it swapped against.
+        long _region;
+        uint _generation;  // the caller's count of regions; only the caller writes it
         IParallelJob? _job;
         int _parts, _chunk;
-        int _next;    // the first part no thread has taken yet
-        int _pending;
+        int _completed;    // parts whose Execute has returned in the current region
         volatile bool _stopping;
         Exception? _failure;
 
-        public WorkerPool(int threads) : this(threads, startThreads: true)
+        public WorkerPool(int threads) : this(threads, startThreads: true, ModelOptions.DefaultWorkerSpin)
         {
         }
 
-        WorkerPool(int threads, bool startThreads)
+        public WorkerPool(int threads, TimeSpan spin) : this(threads, startThreads: true, spin)
+        {
+        }
+
+        WorkerPool(int threads, bool startThreads, TimeSpan spin)
         {
             if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "A pool needs at least the calling thread.");
             Threads = threads;
+            _spinTicks = (long)(spin.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
             _threads = new Thread[startThreads ? threads - 1 : 0];
             _start = new SemaphoreSlim[_threads.Length];
             _sleeping = new int[_threads.Length];
@@ -71,7 +78,7 @@ namespace EffNet.Threading
         /// A pool without threads that splits every region exactly as a threaded pool of <paramref name="threads"/> would and
         /// runs the chunks in order on the caller: for an inference that runs while another one holds the threads.
         /// </summary>
-        public static WorkerPool Sequential(int threads) => new WorkerPool(threads, startThreads: false);
+        public static WorkerPool Sequential(int threads) => new WorkerPool(threads, startThreads: false, TimeSpan.Zero);
 
         /// <summary>Threads a region is split for, the caller included (a <see cref="Sequential"/> pool runs them all on the caller).</summary>
         public int Threads { get; }
@@ -101,24 +108,19 @@ namespace EffNet.Threading
             _job = job;
             _parts = parts;
             _chunk = ChunkSize(parts, grain);
-            Volatile.Write(ref _next, 0);
             _failure = null;
-            Volatile.Write(ref _pending, _threads.Length);
-            Interlocked.Increment(ref _generation);
+            Volatile.Write(ref _completed, 0);
+            uint generation = ++_generation;
+            Volatile.Write(ref _region, (long)generation << 32); // publishes the fields above to the workers
             for (int i = 0; i < _start.Length; i++)
                 if (Interlocked.Exchange(ref _sleeping[i], 0) == 1)
                     _start[i].Release();
-            try
-            {
-                TakeChunks(job, 0);
-            }
-            finally
-            {
-                var spinner = new SpinWait();
-                while (Volatile.Read(ref _pending) > 0)
-                    spinner.SpinOnce(sleep1Threshold: -1);
-                _job = null;
-            }
+            WorkOn(generation, worker: 0);
+            // Every part is claimed now; wait only for the chunks other threads are still running.
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref _completed) < parts)
+                spinner.SpinOnce(sleep1Threshold: -1);
+            _job = null;
             if (_failure is Exception failure)
                 throw new InvalidOperationException("A worker thread failed: " + failure.Message, failure);
         }
@@ -130,57 +132,72 @@ namespace EffNet.Threading
         public int ChunkSize(int parts, int grain = 1)
             => Math.Max(Math.Max(grain, 1), (parts + Threads * ChunksPerThread - 1) / (Threads * ChunksPerThread));
 
-        void TakeChunks(IParallelJob job, int worker)
+        // Claims and runs chunks of region 'generation' until none is left or the region has ended.
+        void WorkOn(uint generation, int worker)
         {
-            int parts = _parts, chunk = _chunk;
-            int start;
-            while ((start = Interlocked.Add(ref _next, chunk) - chunk) < parts)
-                job.Execute(start, Math.Min(start + chunk, parts), worker);
+            while (true)
+            {
+                long region = Volatile.Read(ref _region);
+                if ((uint)(region >> 32) != generation) return;
+                int next = (int)region;
+                // Read before the swap; valid if the swap succeeds, since the caller changes them only after this region ends.
+                IParallelJob? job = _job;
+                int parts = _parts, chunk = _chunk;
+                if (next >= parts || job is null) return;
+                if (Interlocked.CompareExchange(ref _region, region + chunk, region) != region) continue;
+                int end = Math.Min(next + chunk, parts);
+                try
+                {
+                    job.Execute(next, end, worker);
+                }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref _failure, e, null);
+                }
+                finally
+                {
+                    Interlocked.Add(ref _completed, end - next);
+                }
+            }
         }
 
         void WorkerLoop(int worker)
         {
-            int index = worker - 1, seen = 0;
+            int index = worker - 1;
+            uint seen = 0;
             while (true)
             {
-                WaitForRegion(index, seen);
-                seen = Volatile.Read(ref _generation);
+                seen = WaitForRegion(index, seen);
                 if (_stopping) return;
-                try
-                {
-                    TakeChunks(_job!, worker);
-                }
-                catch (Exception e)
-                {
-                    _failure = e;
-                }
-                finally
-                {
-                    Interlocked.Decrement(ref _pending);
-                }
+                WorkOn(seen, worker);
             }
         }
 
-        // Returns once the generation differs from 'seen': spin first, then sleep on the semaphore. The sleeping flag is
-        // set with a full fence before the last look at the generation, so a region started in between is never missed.
-        void WaitForRegion(int index, int seen)
+        uint CurrentGeneration => (uint)(Volatile.Read(ref _region) >> 32);
+
+        // Returns the generation of the next region once it differs from 'seen': spin first (yielding the core when other
+        // threads want it), then sleep on the semaphore. The sleeping flag is set with a full fence before the last look at
+        // the generation, so a region started in between is never missed.
+        uint WaitForRegion(int index, uint seen)
         {
-            for (int spin = 0; spin < SpinIterations; spin++)
+            long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + _spinTicks;
+            var spinner = new SpinWait();
+            while (System.Diagnostics.Stopwatch.GetTimestamp() < deadline)
             {
-                if (Volatile.Read(ref _generation) != seen || _stopping) return;
-                Thread.SpinWait(8);
+                if (CurrentGeneration != seen || _stopping) return CurrentGeneration;
+                spinner.SpinOnce(sleep1Threshold: -1);
             }
             while (true)
             {
                 Interlocked.Exchange(ref _sleeping[index], 1);
-                if (Volatile.Read(ref _generation) != seen || _stopping)
+                if (CurrentGeneration != seen || _stopping)
                 {
                     // If the caller already cleared the flag it has released (or will release) us: take that signal.
                     if (Interlocked.Exchange(ref _sleeping[index], 0) == 0) _start[index].Wait();
-                    return;
+                    return CurrentGeneration;
                 }
                 _start[index].Wait();
-                if (Volatile.Read(ref _generation) != seen || _stopping) return;
+                if (CurrentGeneration != seen || _stopping) return CurrentGeneration;
             }
         }
 
@@ -192,7 +209,6 @@ namespace EffNet.Threading
         {
             if (_stopping) return;
             _stopping = true;
-            Interlocked.Increment(ref _generation);
             for (int i = 0; i < _start.Length; i++)
                 if (Interlocked.Exchange(ref _sleeping[i], 0) == 1)
                     _start[i].Release();
