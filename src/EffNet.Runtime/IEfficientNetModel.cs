@@ -32,5 +32,11 @@ namespace EffNet
 
         /// <summary>The pooled embedding of one image, <see cref="FeatureCount"/> floats.</summary>
         void Features(ReadOnlySpan<float> image, Span<float> features);
+
+        /// <summary>Classifies N images (N x <see cref="InputLength"/> floats) into N x <see cref="NumClasses"/> logits, whole images on the threads side by side.</summary>
+        void RunBatch(ReadOnlySpan<float> images, Span<float> logits);
+
+        /// <summary>The pooled embeddings of N images, N x <see cref="FeatureCount"/> floats.</summary>
+        void FeaturesBatch(ReadOnlySpan<float> images, Span<float> features);
     }
 }

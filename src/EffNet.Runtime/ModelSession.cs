@@ -175,6 +175,8 @@ namespace EffNet
                     else workers.Stop();
                 }
                 context.Arena.Dispose();
+                foreach (AlignedBuffer arena in context.BatchArenas ?? Array.Empty<AlignedBuffer>())
+                    arena.Dispose();
             }
             _weights.Dispose();
         }
@@ -203,6 +205,105 @@ namespace EffNet
                     "every output would be NaN. Check the decoding and normalisation that produced it.", nameof(image));
         }
 
+        /// <summary>One image through a compiled network: the generated class passes a static lambda over its forward pass.</summary>
+        public delegate void ImageInference(ReadOnlySpan<float> image, Span<float> output, ReadOnlySpan<float> weights, Span<float> arena, WorkerPool? workers);
+
+        /// <summary>
+        /// Checks a batch: <paramref name="images"/> holds N >= 1 finite [3, height, width] images and the outputs
+        /// (<paramref name="outputsLength"/> floats) N times <paramref name="outputLength"/>. Returns N.
+        /// </summary>
+        public static int CheckBatch(ReadOnlySpan<float> images, int height, int width, int outputsLength, int outputLength, string outputName, string what)
+        {
+            int imageLength = 3 * height * width;
+            int count = images.Length / imageLength;
+            if (images.Length == 0 || images.Length % imageLength != 0)
+                throw new ArgumentException($"images must hold N >= 1 CHW images of exactly {imageLength} floats (InputLength) each, but holds {images.Length}.", nameof(images));
+            if (outputsLength != (long)count * outputLength)
+                throw new ArgumentException($"{outputName} must hold exactly {(long)count * outputLength} floats ({count} images x {what}) but holds {outputsLength}.", outputName);
+            for (int i = 0; i < count; i++)
+            {
+                int index = NonFiniteValues.IndexOf(images.Slice(i * imageLength, imageLength));
+                if (index >= 0)
+                    throw new ArgumentException(
+                        $"images holds {NonFiniteValues.Name(images[i * imageLength + index])} in image {i} at {NonFiniteValues.Position(index, new[] { 3, height, width })}; " +
+                        "every output of that image would be NaN. Check the decoding and normalisation that produced it.", nameof(images));
+            }
+            return count;
+        }
+
+        /// <summary>
+        /// Runs <paramref name="count"/> images through <paramref name="infer"/>, <paramref name="outputs"/> taking
+        /// <c>outputs.Length / count</c> floats per image. With at least as many images as threads, whole images are spread
+        /// over the threads, each on an arena of its own; fewer images run one after another, each split over the threads.
+        /// Either way every image gives the same bits as a single-image call. Allocates nothing once warm.
+        /// </summary>
+        public unsafe void RunBatch(ReadOnlySpan<float> images, Span<float> outputs, int count, ImageInference infer)
+        {
+            int imageLength = images.Length / count, outputLength = outputs.Length / count;
+            using Call call = BeginCall();
+            if (count < _threads || !call.Context.IsPrimary || call.Workers is not WorkerPool pool)
+            {
+                for (int i = 0; i < count; i++)
+                    infer(images.Slice(i * imageLength, imageLength), outputs.Slice(i * outputLength, outputLength), call.Weights, call.Arena, call.Workers);
+                return;
+            }
+            InferenceContext context = call.Context;
+            context.BatchArenas ??= NewBatchArenas(); // this context's threads need an arena each
+            var job = (BatchJob)(context.BatchJob ??= new BatchJob());
+            fixed (float* x = images, y = outputs, w = call.Weights)
+            {
+                job.Prepare(x, imageLength, y, outputLength, w, call.Weights.Length, infer, context);
+                try
+                {
+                    pool.Run(job, count);
+                }
+                finally
+                {
+                    job.Clear();
+                }
+            }
+        }
+
+        AlignedBuffer[] NewBatchArenas()
+        {
+            var arenas = new AlignedBuffer[_threads - 1];
+            for (int i = 0; i < arenas.Length; i++)
+                arenas[i] = new AlignedBuffer(_arenaFloats);
+            return arenas;
+        }
+
+        /// <summary>Whole images of a batch on the pool's threads: thread t runs its images on arena t, without splitting them.</summary>
+        sealed unsafe class BatchJob : IParallelJob
+        {
+            float* _images, _outputs, _weights;
+            int _imageLength, _outputLength, _weightLength;
+            ImageInference? _infer;
+            InferenceContext? _context;
+
+            public void Prepare(float* images, int imageLength, float* outputs, int outputLength, float* weights, int weightLength,
+                                ImageInference infer, InferenceContext context)
+            {
+                _images = images; _imageLength = imageLength; _outputs = outputs; _outputLength = outputLength;
+                _weights = weights; _weightLength = weightLength; _infer = infer; _context = context;
+            }
+
+            public void Clear()
+            {
+                _images = _outputs = _weights = null;
+                _infer = null;
+                _context = null;
+            }
+
+            public void Execute(int start, int end, int worker)
+            {
+                Span<float> arena = worker == 0 ? _context!.Arena.Span : _context!.BatchArenas![worker - 1].Span;
+                for (int i = start; i < end; i++)
+                    _infer!(new ReadOnlySpan<float>(_images + (long)i * _imageLength, _imageLength),
+                            new Span<float>(_outputs + (long)i * _outputLength, _outputLength),
+                            new ReadOnlySpan<float>(_weights, _weightLength), arena, null);
+            }
+        }
+
         /// <summary>One inference in flight: the shared weights and this call's arena and threads. Dispose it once.</summary>
         public readonly ref struct Call
         {
@@ -225,6 +326,8 @@ namespace EffNet
 
             /// <summary>The threads this call splits its layers over, or null for the calling thread only.</summary>
             public WorkerPool? Workers => _context.Workers;
+
+            internal InferenceContext Context => _context;
 
             /// <summary>Returns the arena and lets the session go.</summary>
             public void Dispose() => _session.EndCall(_context);
@@ -249,5 +352,10 @@ namespace EffNet
         public WorkerPool? Workers { get; }
 
         public bool IsPrimary { get; }
+
+        /// <summary>Arenas for the worker threads when this (primary) context spreads a batch's images over them; made on first use.</summary>
+        public AlignedBuffer[]? BatchArenas { get; set; }
+
+        public object? BatchJob { get; set; }
     }
 }

@@ -136,6 +136,58 @@ namespace EffNet.Runtime.Tests
             Assert.Equal(Bits(singleFeatures), Bits(parallelFeatures));
         }
 
+        [Theory]
+        [InlineData(1, 5)]
+        [InlineData(2, 1)] // fewer images than threads: one after another, each split over the threads
+        [InlineData(2, 5)] // whole images side by side, an odd count
+        [InlineData(3, 7)]
+        public void A_batch_gives_the_bits_of_single_image_calls_and_allocates_nothing_once_warm(int threads, int images)
+        {
+            using Small64 model = SmallModel(new ModelOptions { Threads = threads });
+            float[] batch = new float[images * Small64.InputLength];
+            for (int i = 0; i < images; i++)
+                SyntheticWeights.CreateInput(64, name: "batch-" + i).CopyTo(batch, i * Small64.InputLength);
+            var expectedLogits = new float[images * Small64.NumClasses];
+            var expectedFeatures = new float[images * Small64.FeatureCount];
+            for (int i = 0; i < images; i++)
+            {
+                model.Run(batch.AsSpan(i * Small64.InputLength, Small64.InputLength), expectedLogits.AsSpan(i * Small64.NumClasses, Small64.NumClasses));
+                model.Features(batch.AsSpan(i * Small64.InputLength, Small64.InputLength), expectedFeatures.AsSpan(i * Small64.FeatureCount, Small64.FeatureCount));
+            }
+
+            var logits = new float[images * Small64.NumClasses];
+            var features = new float[images * Small64.FeatureCount];
+            model.RunBatch(batch, logits);
+            model.FeaturesBatch(batch, features);
+            Assert.Equal(Bits(expectedLogits), Bits(logits));
+            Assert.Equal(Bits(expectedFeatures), Bits(features));
+
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            model.RunBatch(batch, logits);
+            model.FeaturesBatch(batch, features);
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
+        [Fact]
+        public void A_batch_checks_its_lengths_and_names_the_image_holding_a_non_finite_value()
+        {
+            using Small64 model = SmallModel();
+            var batch = new float[3 * Small64.InputLength];
+            Assert.Contains("N >= 1 CHW images of exactly 12288 floats", Assert.Throws<ArgumentException>(() => model.RunBatch(batch.AsSpan(1), new float[30])).Message);
+            Assert.Contains("exactly 30 floats (3 images x NumClasses) but holds 20", Assert.Throws<ArgumentException>(() => model.RunBatch(batch, new float[20])).Message);
+            batch[2 * Small64.InputLength + 5] = float.NaN;
+            Assert.Contains("NaN in image 2 at index 5 ([0, 0, 5] of [3, 64, 64])", Assert.Throws<ArgumentException>(() => model.FeaturesBatch(batch, new float[3 * Small64.FeatureCount])).Message);
+        }
+
+        static Small64 SmallModel(ModelOptions? options = null)
+        {
+            NetworkLayout layout = NetworkLayout.Create(new ModelConfig(0.5, 0.6, 64, 10, EfficientNetPadding.Symmetric));
+            var blob = new MemoryStream();
+            WeightBlobWriter.Write(blob, layout, SyntheticWeights.CreateStateDict(layout), BatchNormFolding.PyTorchEpsilon, "batch test");
+            blob.Position = 0;
+            return Small64.Load(blob, options);
+        }
+
         static int[] Bits(float[] values) => System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(values).ToArray();
 
         [Theory]

@@ -147,6 +147,15 @@ namespace EffNet.Generator.Emit
             w.Line($"call.Arena.Slice({plan.Features.Offset}, {plan.Features.Floats}).CopyTo(features);");
             w.Close();
             w.Line();
+            long inputLength = 3L * resolution * resolution;
+            WriteBatchMethod(w, $"Classifies N images at once: N x {inputLength} floats in, N x {config.NumClasses} logits out. With at least as many images as threads, whole images run on the threads side by side.",
+                "RunBatch", "logits", "NumClasses",
+                $"{network}.Forward(image, weights, arena, workers, null);",
+                $"{network}.Classify(weights, arena, output, workers);");
+            WriteBatchMethod(w, $"The pooled embeddings of N images: N x {inputLength} floats in, N x {layout.FeatureCount} out.",
+                "FeaturesBatch", "features", "FeatureCount",
+                $"{network}.Forward(image, weights, arena, workers, null);",
+                $"arena.Slice({plan.Features.Offset}, {plan.Features.Floats}).CopyTo(output);");
             w.Line("/// <summary>Frees the weights, the arenas and the worker threads (after any call in flight ends); later calls throw ObjectDisposedException. Safe to call twice.</summary>");
             w.Line("public void Dispose() => _session.Dispose();");
             w.Line();
@@ -157,6 +166,21 @@ namespace EffNet.Generator.Emit
             w.Line("long global::EffNet.IEfficientNetModel.ArenaBytes => ArenaBytes;");
             w.Line("global::EffNet.WeightBlobInfo global::EffNet.IEfficientNetModel.WeightInfo => _session.WeightInfo;");
             w.Close();
+        }
+
+        // A batch method: checks the batch, then runs 'body' on each image through ModelSession.RunBatch (a static lambda,
+        // so no delegate is allocated per call).
+        static void WriteBatchMethod(SourceWriter w, string summary, string name, string output, string perImage, params string[] body)
+        {
+            w.Line($"/// <summary>{summary} Allocates nothing once warm.</summary>");
+            w.Open($"public void {name}(global::System.ReadOnlySpan<float> images, global::System.Span<float> {output})");
+            w.Line($"int count = global::EffNet.ModelSession.CheckBatch(images, InputHeight, InputWidth, {output}.Length, {perImage}, nameof({output}), \"{perImage}\");");
+            w.Line($"_session.RunBatch(images, {output}, count, static (image, output, weights, arena, workers) =>");
+            w.Line("{");
+            foreach (string line in body) w.Line("    " + line);
+            w.Line("});");
+            w.Close();
+            w.Line();
         }
 
         static void WriteNetwork(SourceWriter w, ModelRequest request, ForwardPlan plan)
