@@ -5,6 +5,8 @@
 //        (bench/latency-sample.csv holds the medians of docs/performance.md's table, to try the plot without a long run)
 //   dotnet run -c Release --project bench/EffNet.Bench -- profile [--model 0]      per-stage time of our model
 //   dotnet run -c Release --project bench/EffNet.Bench -- layers [--model 0] [--threads 1] [--each]   time per layer type (--each: per call)
+//   dotnet run -c Release --project bench/EffNet.Bench -- threads [--models 0,3] [--rounds 11]   the thread targets: idle scaling,
+//        one core busy (it starts and stops a busy neighbour process), two instances at once, idle CPU, batch throughput
 //   dotnet run -c Release --project bench/EffNet.Bench -- bdn [BenchmarkDotNet args]  the BenchmarkDotNet suite
 using System;
 using System.Linq;
@@ -30,12 +32,14 @@ switch (mode)
         return StageProfile.Run(int.Parse(Option("--model") ?? "0"), int.Parse(Option("--runs") ?? "30"), int.Parse(Option("--threads") ?? "1"));
     case "layers":
         return LayerBreakdown.Run(int.Parse(Option("--model") ?? "0"), int.Parse(Option("--threads") ?? "1"), args.Contains("--each"));
+    case "threads":
+        return ThreadScaling.Run(List("--models", "0,3"), int.Parse(Option("--rounds") ?? "11"));
     case "kernels":
         return KernelProbe.Run();
     case "bdn":
         BenchmarkSwitcher.FromAssembly(typeof(SideBySide).Assembly).Run(args.Skip(1).ToArray());
         return 0;
     default:
-        Console.Error.WriteLine("usage: EffNet.Bench compare|plot|profile|layers|kernels|bdn");
+        Console.Error.WriteLine("usage: EffNet.Bench compare|plot|profile|layers|threads|kernels|bdn");
         return 1;
 }
