@@ -15,8 +15,8 @@ namespace EffNet
     /// <remarks>
     /// <para>Thread safety: any number of threads may run inferences on one session at once. Each call takes an arena of its
     /// own (the pool grows to the peak number of concurrent calls, then allocates nothing); the worker threads serve one
-    /// call at a time, and a call that finds them busy runs the same chunks in the same order on its own thread, so every
-    /// call gives the same bits whichever arena and threads it got.</para>
+    /// call at a time, and a call that finds them busy runs on its own thread. Every call gives the same bits whichever
+    /// arena and threads it got: the kernels' reductions do not depend on how the work is split.</para>
     /// <para>Lifetime: a call holds the session open from <see cref="BeginCall"/> to <see cref="Call.Dispose"/>. <see cref="Dispose"/>
     /// is idempotent and thread-safe; calls that begin after it get <see cref="ObjectDisposedException"/>, and the native
     /// memory and the worker threads are released when the last call in flight ends. A session that is never disposed
@@ -125,8 +125,8 @@ namespace EffNet
         {
             lock (_spare)
                 if (_spare.Count > 0) return _spare.Pop();
-            // A call in flight on every arena: one more, which splits regions like the threaded one (so the bits agree).
-            return NewContext(_threads > 1 ? WorkerPool.Sequential(_threads) : null, primary: false);
+            // A call in flight on every arena: one more, run on its caller's thread (every split gives the same bits).
+            return NewContext(null, primary: false);
         }
 
         InferenceContext NewContext(WorkerPool? workers, bool primary)
@@ -335,8 +335,8 @@ namespace EffNet
     }
 
     /// <summary>
-    /// One arena and the pool that splits its regions. The primary context, made at load, owns the session's worker
-    /// threads; the ones made for concurrent calls split regions the same way and run them on their caller.
+    /// One arena and the threads that split its layers. The primary context, made at load, owns the session's worker
+    /// threads; the ones made for concurrent calls run on their caller's thread.
     /// </summary>
     sealed class InferenceContext
     {

@@ -23,8 +23,7 @@ namespace EffNet.Threading
     /// region.
     /// <para>
     /// The threads reference only the pool, never the model that owns it, so a model that is dropped without
-    /// <see cref="Dispose"/> is still collected; its finalizer calls <see cref="Stop"/>. A pool made by
-    /// <see cref="Sequential"/> has no threads: it runs the same chunks in order on the caller.
+    /// <see cref="Dispose"/> is still collected; its finalizer calls <see cref="Stop"/>.
     /// </para>
     /// </summary>
     public sealed class WorkerPool : IDisposable
@@ -49,20 +48,16 @@ namespace EffNet.Threading
         volatile bool _stopping;
         Exception? _failure;
 
-        public WorkerPool(int threads) : this(threads, startThreads: true, ModelOptions.DefaultWorkerSpin)
+        public WorkerPool(int threads) : this(threads, ModelOptions.DefaultWorkerSpin)
         {
         }
 
-        public WorkerPool(int threads, TimeSpan spin) : this(threads, startThreads: true, spin)
-        {
-        }
-
-        WorkerPool(int threads, bool startThreads, TimeSpan spin)
+        public WorkerPool(int threads, TimeSpan spin)
         {
             if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "A pool needs at least the calling thread.");
             Threads = threads;
             _spinTicks = (long)(spin.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
-            _threads = new Thread[startThreads ? threads - 1 : 0];
+            _threads = new Thread[threads - 1];
             _start = new SemaphoreSlim[_threads.Length];
             _sleeping = new int[_threads.Length];
             for (int i = 0; i < _threads.Length; i++)
@@ -74,13 +69,7 @@ namespace EffNet.Threading
             }
         }
 
-        /// <summary>
-        /// A pool without threads that splits every region exactly as a threaded pool of <paramref name="threads"/> would and
-        /// runs the chunks in order on the caller: for an inference that runs while another one holds the threads.
-        /// </summary>
-        public static WorkerPool Sequential(int threads) => new WorkerPool(threads, startThreads: false, TimeSpan.Zero);
-
-        /// <summary>Threads a region is split for, the caller included (a <see cref="Sequential"/> pool runs them all on the caller).</summary>
+        /// <summary>Threads a region uses, the caller included.</summary>
         public int Threads { get; }
 
         // One reusable job object per kernel kind, so a region allocates nothing.
@@ -95,13 +84,6 @@ namespace EffNet.Threading
             if (Threads == 1 || parts < 2)
             {
                 job.Execute(0, parts, 0);
-                return;
-            }
-            if (_threads.Length == 0)
-            {
-                int chunk = ChunkSize(parts, grain);
-                for (int start = 0; start < parts; start += chunk)
-                    job.Execute(start, Math.Min(start + chunk, parts), 0);
                 return;
             }
             ObjectDisposedException.ThrowIf(_stopping, this); // its workers are gone: waiting for them would never end
