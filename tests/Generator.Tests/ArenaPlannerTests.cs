@@ -1,6 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
-using EffNet.Generator.Planning;
+using EffNet.Planning;
 using EffNet.Model;
 using Xunit;
 
@@ -167,7 +167,7 @@ namespace EffNet.Generator.Tests
         /// <summary>The steps ForwardPlan documents: stem; per block [expand], depthwise (+SE), project [+ residual]; head; pool; classifier.</summary>
         static void AssertLifetimesCoverReads(ForwardPlan plan)
         {
-            foreach (BlockTensors block in plan.Blocks)
+            foreach (BlockPlan block in plan.Blocks)
             {
                 string name = block.Block.Module;
                 Assert.Equal(block.Block.HasExpansion && !block.FusesExpand, block.Expanded != null);
