@@ -18,7 +18,9 @@ namespace EffNet.Cli
             var json = new Option<bool>("--json") { Description = "Print JSON instead of text." };
             var command = new Command("classify",
                 "Classify images: decode, preprocess exactly as torchvision's transforms for the variant's published weights " +
-                "(resize of the shorter side, centre crop, ImageNet mean/std), run the model, print the top classes with ImageNet names.")
+                "(resize of the shorter side, centre crop, ImageNet mean/std), run the model, print the top classes with ImageNet names. " +
+                "A model at another resolution than the preset's crop uses the preset with the crop at the model's resolution " +
+                "(and the resize at least that); a model without 1000 classes prints its classes as 'class N'.")
             {
                 weights, images, top, json,
             };
@@ -26,7 +28,7 @@ namespace EffNet.Cli
             {
                 int k = parse.GetValue(top);
                 if (k < 1) throw new UserException($"--top must be at least 1, not {k}.");
-                using IEfficientNetModel model = CompiledModels.Load(parse.GetRequiredValue(weights).FullName);
+                using IEfficientNetModel model = EfficientNetModel.Load(parse.GetRequiredValue(weights).FullName);
                 Preprocessing preprocessing = PreprocessingFor(model.Config);
                 var tensor = new float[model.InputLength];
                 var logits = new float[model.NumClasses];
@@ -53,17 +55,20 @@ namespace EffNet.Cli
             return command;
         }
 
-        /// <summary>torchvision's preset for the variant; the crop follows the compiled resolution when that differs.</summary>
+        /// <summary>torchvision's preset for the variant; the crop follows the model's resolution when that differs.</summary>
         internal static Preprocessing PreprocessingFor(ModelConfig config)
         {
             if (config.Phi < 0)
-                throw new UserException("classify needs an official B0..B7 model; its preprocessing is defined per variant.");
+                throw new UserException(
+                    $"classify needs a B0..B7 variant, whose preprocessing torchvision defines, but the weights are for {config.DisplayName}. " +
+                    "Preprocess the images yourself and use `effnet run`.");
             Preprocessing preset = Preprocessing.ForTorchvision(config.Phi);
             return preset.CropSize == config.Resolution
                 ? preset
                 : preset with { ResizeSize = Math.Max(preset.ResizeSize, config.Resolution), CropSize = config.Resolution };
         }
 
+        /// <summary>The one place a class index becomes the label printed for it.</summary>
         static string Label(int index, int classes)
             => classes == ImageNetClasses.Count ? ImageNetClasses.Names[index] : "class " + index.ToString(CultureInfo.InvariantCulture);
 

@@ -13,7 +13,7 @@ namespace EffNet.Cli
         public static RootCommand Create(TextWriter output)
         {
             var root = new RootCommand(
-                "effnet: run EfficientNet-B0..B7 compiled to C#.\n\n" +
+                "effnet: import, inspect and run EfficientNet-B0..B7 weights at any resolution, class count and padding.\n\n" +
                 "Typical use:\n" +
                 "  effnet import b0.pth --phi 0 -o b0.effw      convert a torchvision/timm checkpoint\n" +
                 "  effnet classify --weights b0.effw cat.jpg     top-5 ImageNet labels\n" +
@@ -59,7 +59,7 @@ namespace EffNet.Cli
                 Line("parameters", layout.ParameterCount.ToString("N0", CultureInfo.InvariantCulture));
                 Line("multiply-adds", layout.MultiplyAdds.ToString("N0", CultureInfo.InvariantCulture));
                 Line("blocks", layout.Blocks.Count.ToString(CultureInfo.InvariantCulture));
-                Line("arena bytes", ArenaBytes(info.Fingerprint));
+                Line("arena bytes", EfficientNetModel.PlanArenaBytes(config).ToString("N0", CultureInfo.InvariantCulture));
             }
             else
             {
@@ -73,14 +73,6 @@ namespace EffNet.Cli
                 Line("non-finite", "allowed: imported with --allow-non-finite, the weights may hold NaN or infinity");
             Line("source", info.SourceDescription);
             return card.ToString();
-        }
-
-        static string ArenaBytes(ulong fingerprint)
-        {
-            long? bytes = CompiledModels.ArenaBytes(fingerprint);
-            return bytes is long b
-                ? b.ToString("N0", CultureInfo.InvariantCulture)
-                : "planned when the model is compiled (this tool does not carry it)";
         }
     }
 }

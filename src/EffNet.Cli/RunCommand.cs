@@ -23,7 +23,7 @@ namespace EffNet.Cli
                 FileInfo source = parse.GetRequiredValue(input);
                 FileInfo target = parse.GetRequiredValue(outputFile);
                 AtomicFile.CheckTarget(target.FullName, weightsPath, source.FullName); // before the work: the output must not destroy an input
-                using IEfficientNetModel model = CompiledModels.Load(weightsPath);
+                using IEfficientNetModel model = EfficientNetModel.Load(weightsPath);
                 SourceTensor batch = NpyFile.Read(source.FullName);
                 int[] shape = batch.Shape;
                 int size = model.Config.Resolution;

@@ -4,8 +4,8 @@ using System.Globalization;
 using EffNet.Generator.Diagnostics;
 using EffNet.Generator.Emit;
 using EffNet.Generator.Parsing;
-using EffNet.Generator.Planning;
 using EffNet.Model;
+using EffNet.Planning;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 

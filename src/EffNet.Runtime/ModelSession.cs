@@ -9,8 +9,8 @@ using EffNet.Threading;
 namespace EffNet
 {
     /// <summary>
-    /// The state behind one generated model instance: its validated weights, shared by every call, and a small pool of
-    /// activation arenas, one per inference in flight. Generated classes hold one; user code does not need it.
+    /// The state behind one model instance: its validated weights, shared by every call, and a small pool of activation
+    /// arenas, one per inference in flight. Generated classes and <see cref="EfficientNetModel"/> hold one; user code does not need it.
     /// </summary>
     /// <remarks>
     /// <para>Thread safety: any number of threads may run inferences on one session at once. Each call takes an arena of its
@@ -83,6 +83,14 @@ namespace EffNet
             NetworkLayout layout = LayoutFor(config, generatedFingerprint, modelName);
             return new ModelSession(WeightBlob.Read(stream, layout, (stream as FileStream)?.Name), layout, arenaFloats, rowBufferFloats, modelName, options);
         }
+
+        /// <summary>
+        /// Loads weights for a network planned at run time (<see cref="EfficientNetModel"/>), whose layout comes from the
+        /// blob's own header; <paramref name="name"/> labels errors.
+        /// </summary>
+        internal static ModelSession Load(Stream stream, string? name, NetworkLayout layout, long arenaFloats, long rowBufferFloats,
+                                          string modelName, ModelOptions? options)
+            => new ModelSession(WeightBlob.Read(stream, layout, name), layout, arenaFloats, rowBufferFloats, modelName, options);
 
         static NetworkLayout LayoutFor(ModelConfig config, ulong generatedFingerprint, string modelName)
         {

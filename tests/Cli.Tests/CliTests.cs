@@ -155,12 +155,53 @@ namespace EffNet.Cli.Tests
         }
 
         [Fact]
-        public void Blob_for_a_model_the_tool_does_not_carry_says_how_to_run_it()
+        public void Inspect_classify_and_run_work_on_a_10_class_blob_at_256_px_and_classes_print_by_number()
+        {
+            string blob = _work.PathOf("b0_c10_256.effw");
+            var import = Effnet("import", CliWorkspace.Repository("tests", "Runtime.Tests", "Fixtures", "b0_c10_fp16.pt"),
+                "--phi", "0", "--classes", "10", "--resolution", "256", "-o", blob);
+            Assert.True(import.Exit == 0, import.Error);
+            var inspect = Effnet("inspect", blob);
+            Assert.Contains("arena bytes     " + B0At256With10Classes.ArenaBytes.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), inspect.Output);
+
+            string image = CliWorkspace.Repository("tests", "Imaging.Tests", "Fixtures", "photo.png");
+            var classify = Effnet("classify", "--weights", blob, image, "--top", "10", "--json");
+            Assert.True(classify.Exit == 0, classify.Error);
+            using (JsonDocument doc = JsonDocument.Parse(classify.Output))
+            {
+                JsonElement top = doc.RootElement[0].GetProperty("top");
+                Assert.Equal(10, top.GetArrayLength());
+                foreach (JsonElement entry in top.EnumerateArray())
+                    Assert.Equal("class " + entry.GetProperty("index").GetInt32(), entry.GetProperty("label").GetString());
+            }
+
+            float[] tensor = SyntheticWeights.CreateInput(256, name: "cli-256");
+            string input = _work.PathOf("batch256.npy"), output = _work.PathOf("logits256.npy");
+            NpyFile.Write(input, tensor, new[] { 1, 3, 256, 256 });
+            var run = Effnet("run", "--weights", blob, "--input", input, "--output", output);
+            Assert.True(run.Exit == 0, run.Error);
+            SourceTensor logits = NpyFile.Read(output);
+            Assert.Equal(new[] { 1, 10 }, logits.Shape);
+            using var compiled = B0At256With10Classes.Load(blob);
+            var expected = new float[10];
+            compiled.Run(tensor, expected);
+            Assert.Equal(expected, logits.Data);
+        }
+
+        [Fact]
+        public void Classify_of_a_model_without_a_torchvision_preset_says_to_preprocess_and_use_run()
         {
             string blob = _work.PathOf("small.effw");
             NetworkLayout layout = NetworkLayout.Create(new ModelConfig(0.5, 0.6, 128, 10, EfficientNetPadding.Symmetric));
             WeightBlobWriter.Write(blob, layout, SyntheticWeights.CreateStateDict(layout), 1e-5f, "test");
-            AssertOneLineUserError(Effnet("run", "--weights", blob, "--input", blob, "--output", _work.PathOf("o.npy")), "[EfficientNet(...)]");
+            string image = CliWorkspace.Repository("tests", "Imaging.Tests", "Fixtures", "photo.png");
+            AssertOneLineUserError(Effnet("classify", "--weights", blob, image), "`effnet run`");
+
+            string input = _work.PathOf("small.npy"), output = _work.PathOf("small-logits.npy");
+            NpyFile.Write(input, SyntheticWeights.CreateInput(128), new[] { 1, 3, 128, 128 });
+            var run = Effnet("run", "--weights", blob, "--input", input, "--output", output);
+            Assert.True(run.Exit == 0, run.Error);
+            Assert.Equal(new[] { 1, 10 }, NpyFile.Read(output).Shape);
         }
 
         [Fact]

@@ -1,7 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
-using EffNet.Generator.Planning;
 using EffNet.Model;
+using EffNet.Planning;
 using Xunit;
 
 // EffNet.Model here is the generator's internal copy (the runtime's public copy is behind the "runtime" extern alias).
@@ -37,6 +37,13 @@ namespace EffNet.Generator.Tests
         public void Every_tensor_is_alive_at_each_step_that_reads_it(int phi) => AssertLifetimesCoverReads(PlanFor(phi));
 
         [Theory]
+        [MemberData(nameof(Phis))]
+        [InlineData(-1)] // B0 with TF-SAME padding
+        public void Every_kernel_call_finds_its_tensors_alive_and_each_block_runs_its_kernels_in_order(int phi)
+            => AssertCallsReadLiveTensors(phi >= 0 ? PlanFor(phi)
+                : ForwardPlan.Create(NetworkLayout.Create(ModelConfig.ForPhi(0, padding: EfficientNetPadding.Same))));
+
+        [Theory]
         [InlineData(0.5, 0.6, 128)]
         [InlineData(0.25, 0.3, 32)]
         [InlineData(1.3, 1.5, 257)]
@@ -48,6 +55,7 @@ namespace EffNet.Generator.Tests
             AssertAlignedAndInside(plan);
             AssertArenaBounds(plan);
             AssertLifetimesCoverReads(plan);
+            AssertCallsReadLiveTensors(plan);
         }
 
         [Fact]
@@ -167,7 +175,7 @@ namespace EffNet.Generator.Tests
         /// <summary>The steps ForwardPlan documents: stem; per block [expand], depthwise (+SE), project [+ residual]; head; pool; classifier.</summary>
         static void AssertLifetimesCoverReads(ForwardPlan plan)
         {
-            foreach (BlockTensors block in plan.Blocks)
+            foreach (BlockPlan block in plan.Blocks)
             {
                 string name = block.Block.Module;
                 Assert.Equal(block.Block.HasExpansion && !block.FusesExpand, block.Expanded != null);
@@ -190,6 +198,33 @@ namespace EffNet.Generator.Tests
             Assert.True(plan.HeadOutput.LastStep >= plan.Features.FirstStep, "the head output dies before pooling reads it");
             Assert.True(plan.Features.LastStep > plan.Features.FirstStep, "the pooled features die before the classifier reads them");
             Assert.Equal(plan.Features.LastStep, plan.Tensors.Max(t => t.LastStep));
+        }
+    
+        /// <summary>
+        /// The kernel calls (which the generator prints and the runtime model runs) against the lifetimes: every tensor a
+        /// call reads or writes is alive at its step, and a block's calls are [expand] depthwise (or both fused), SE,
+        /// [gate map], project, the last writing the block's output.
+        /// </summary>
+        static void AssertCallsReadLiveTensors(ForwardPlan plan)
+        {
+            foreach (KernelCall call in plan.ForwardCalls.Concat(new[] { plan.Classifier }))
+            {
+                var used = new[] { call.Input, call.Output, call.Residual, call.Panel }.OfType<PlannedTensor>().Where(t => t != plan.Image);
+                foreach (PlannedTensor t in used)
+                    Assert.True(t.FirstStep <= call.Step && call.Step <= t.LastStep,
+                        $"{call.Operation} at step {call.Step} uses {t.Name}, alive only at steps {t.FirstStep}..{t.LastStep}");
+                if (call.Output != null && call.Operation != Operation.GateMap)
+                    Assert.Equal(call.Step, call.Output.FirstStep); // written by this call, not before
+            }
+            Assert.Same(plan.Image, plan.Stem.Input);
+            foreach (BlockPlan block in plan.Blocks)
+            {
+                string sequence = string.Join(" ", block.Calls.Select(c => c.Operation));
+                Assert.Matches("^(Expand Depthwise|Depthwise|ExpandDepthwise) SqueezeExcitation (GateMap )?Project$", sequence);
+                Assert.Equal(block.Block.HasExpansion, block.Calls[0].Operation != Operation.Depthwise);
+                Assert.Same(block.Output, block.Calls[block.Calls.Count - 1].Output);
+            }
+            Assert.Equal(1 + plan.Blocks.Sum(b => b.Calls.Count) + 2, plan.ForwardCalls.Count); // stem, blocks, head, pool
         }
     }
 }

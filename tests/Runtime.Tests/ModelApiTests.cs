@@ -14,9 +14,14 @@ namespace EffNet.Runtime.Tests
         public void Run_and_Features_allocate_nothing_after_load()
         {
             using IEfficientNetModel model = LoadB0With10Classes();
-            float[] image = SyntheticWeights.CreateInput(224);
-            var logits = new float[B0With10Classes.NumClasses];
-            var features = new float[B0With10Classes.FeatureCount];
+            AssertRunAndFeaturesAllocateNothing(model, SyntheticWeights.CreateInput(224));
+        }
+
+        /// <summary>Warms <paramref name="model"/> up, then checks that three Run and Features calls allocate no managed memory.</summary>
+        internal static void AssertRunAndFeaturesAllocateNothing(IEfficientNetModel model, float[] image)
+        {
+            var logits = new float[model.NumClasses];
+            var features = new float[model.FeatureCount];
             model.Run(image, logits); // first call JIT-compiles
             model.Features(image, features);
 

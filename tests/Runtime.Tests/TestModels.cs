@@ -17,6 +17,9 @@ namespace EffNet.Runtime.Tests
     [EfficientNet(Width = 0.5, Depth = 0.6, Resolution = 128)] public partial class CustomSmall;
     [EfficientNet(Phi = 0, Padding = EfficientNetPadding.Same)] public partial class B0Same;
 
+    // A fine-tuned model at another resolution: the runtime model must match it bit for bit (RuntimeModelTests).
+    [EfficientNet(Phi = 0, Resolution = 256, NumClasses = 10)] public partial class B0At256With10Classes;
+
     // The models of the checkpoint fixtures (tools/make_checkpoints.py).
     [EfficientNet(Width = 0.5, Depth = 0.6, Resolution = 128, NumClasses = 10)] public partial class CustomSmall10;
 

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Linq;
 using EffNet.Generator.Parsing;
-using EffNet.Generator.Planning;
 using EffNet.Model;
+using EffNet.Planning;
 
 namespace EffNet.Generator.Emit
 {
@@ -185,7 +185,6 @@ namespace EffNet.Generator.Emit
 
         static void WriteNetwork(SourceWriter w, ModelRequest request, ForwardPlan plan)
         {
-            NetworkLayout layout = plan.Layout;
             w.Line($"/// <summary>The forward pass of {request.FullName}: one method per layer; every shape, stride, padding and arena offset is a literal.</summary>");
             w.Open($"file static class {NetworkClass(request)}");
             w.Line($"// Arena plan, in floats ({G(plan.ArenaFloats)} = {G(plan.ArenaFloats * 4)} bytes). A tensor is live from the step that writes it to the last step that reads it.");
@@ -196,7 +195,7 @@ namespace EffNet.Generator.Emit
 
             WriteForward(w, plan);
             WriteStem(w, plan);
-            foreach (BlockTensors block in plan.Blocks)
+            foreach (BlockPlan block in plan.Blocks)
                 WriteBlock(w, block, plan);
             WriteHead(w, plan);
             WriteClassifier(w, plan);
@@ -205,119 +204,74 @@ namespace EffNet.Generator.Emit
 
         static void WriteForward(SourceWriter w, ForwardPlan plan)
         {
+            var arena = new Operands();
             w.Line("/// <summary>Image to pooled features; the stage outputs go to the observer when there is one.</summary>");
             w.Open("public static void Forward(global::System.ReadOnlySpan<float> image, global::System.ReadOnlySpan<float> w, global::System.Span<float> arena, global::EffNet.Threading.WorkerPool? workers, global::EffNet.StageObserver? observer)");
             w.Line("Stem(image, w, arena, workers);");
-            Observe(w, "features.0", plan.StemOutput);
-            foreach (BlockTensors block in plan.Blocks)
+            Observe(w, plan.Stem);
+            foreach (BlockPlan block in plan.Blocks)
             {
                 w.Line($"Block{block.Block.Index}(w, arena, workers);");
-                if (block.Block.EndsStage)
-                    Observe(w, "features." + block.Block.Stage, block.Output);
+                Observe(w, block.Calls[block.Calls.Count - 1]);
             }
             w.Line("Head(w, arena, workers);");
-            Observe(w, "features.8", plan.HeadOutput);
-            w.Line($"global::EffNet.Kernels.GlobalAveragePool.Run({Slice("arena", plan.HeadOutput)}, pixels: {plan.HeadOutput.Height * plan.HeadOutput.Width}, channels: {plan.HeadOutput.Channels}, {Slice("arena", plan.Features)});");
-            Observe(w, "avgpool", plan.Features);
+            Observe(w, plan.Head);
+            WriteCall(w, plan.Pool, arena, plan);
+            Observe(w, plan.Pool);
             w.Close();
             w.Line();
         }
 
-        static void Observe(SourceWriter w, string stage, PlannedTensor t)
-            => w.Line($"observer?.Invoke(\"{stage}\", {Slice("arena", t)}, {t.Height}, {t.Width}, {t.Channels});");
+        static void Observe(SourceWriter w, KernelCall call)
+        {
+            if (call.Stage != null && call.Output is PlannedTensor t)
+                w.Line($"observer?.Invoke(\"{call.Stage}\", {Slice("arena", t)}, {t.Height}, {t.Width}, {t.Channels});");
+        }
 
         static void WriteStem(SourceWriter w, ForwardPlan plan)
         {
             StemLayout stem = plan.Layout.Stem;
             ConvLayer conv = stem.Conv;
+            var locals = new Operands { [plan.Image] = "image" };
             w.Line($"/// <summary>features.0: conv {conv.Kernel}x{conv.Kernel} stride 2, 3 -> {stem.OutChannels}, {stem.InHeight}x{stem.InWidth} -> {stem.OutHeight}x{stem.OutWidth}, BatchNorm folded, SiLU.</summary>");
             w.Open("static void Stem(global::System.ReadOnlySpan<float> image, global::System.ReadOnlySpan<float> w, global::System.Span<float> arena, global::EffNet.Threading.WorkerPool? workers)");
-            Declare(w, "output", plan.StemOutput);
-            w.Line($"global::EffNet.Kernels.StemConvolution.Run(image, inChannels: 3, inHeight: {stem.InHeight}, inWidth: {stem.InWidth},");
-            w.Line($"    {Weights(conv)}, kernel: {conv.Kernel}, stride: 2, padTop: {stem.PadTop}, padLeft: {stem.PadLeft},");
-            w.Line($"    output, outHeight: {stem.OutHeight}, outWidth: {stem.OutWidth}, outChannels: {stem.OutChannels}, global::EffNet.Kernels.Activation.SiLU, workers);");
+            Declare(w, locals, "output", plan.StemOutput);
+            WriteCall(w, plan.Stem, locals, plan);
             w.Close();
             w.Line();
         }
 
-        static void WriteBlock(SourceWriter w, BlockTensors t, ForwardPlan plan)
+        static void WriteBlock(SourceWriter w, BlockPlan t, ForwardPlan plan)
         {
             BlockLayout b = t.Block;
-            int outPixels = b.OutHeight * b.OutWidth;
+            var locals = new Operands();
             w.Line($"/// <summary>{b.Module} (block {b.Index}): MBConv{b.ExpandRatio}, {b.Kernel}x{b.Kernel} depthwise stride {b.Stride}, " +
                    $"{b.InChannels} -> {b.MidChannels} -> {b.OutChannels} channels, {b.InHeight}x{b.InWidth} -> {b.OutHeight}x{b.OutWidth}, " +
                    $"squeeze-excitation {b.SqueezeChannels}{(b.HasResidual ? ", residual" : "")}.</summary>");
             w.Open($"static void Block{b.Index}(global::System.ReadOnlySpan<float> w, global::System.Span<float> arena, global::EffNet.Threading.WorkerPool? workers)");
-            Declare(w, "input", t.Input, readOnly: true);
-            if (t.Expanded != null) Declare(w, "expanded", t.Expanded);
-            Declare(w, "depthwise", t.Depthwise);
-            Declare(w, "output", t.Output);
-            if (t.Panel != null) Declare(w, "panel", t.Panel);
+            Declare(w, locals, "input", t.Input, readOnly: true);
+            if (t.Expanded != null) Declare(w, locals, "expanded", t.Expanded);
+            Declare(w, locals, "depthwise", t.Depthwise);
+            Declare(w, locals, "output", t.Output);
+            if (t.Panel != null) Declare(w, locals, "panel", t.Panel);
             w.Line($"global::System.Span<float> gate = stackalloc float[{b.MidChannels}]; // channel sums, then the squeeze-excitation gate");
             w.Line($"global::System.Span<float> squeeze = stackalloc float[{b.SqueezeChannels}];");
             w.Line();
-
-            if (t.FusesExpand) WriteFusedExpandDepthwise(w, b, plan);
-            else WriteExpandThenDepthwise(w, b);
-            string se = b.SqueezeReduce.Module.Substring(0, b.SqueezeReduce.Module.Length - ".fc1".Length);
-            bool gatesMap = t.Panel == null;
-            w.Line($"// {Sub(se)}: squeeze-excitation {b.MidChannels} -> {b.SqueezeChannels} -> {b.MidChannels}; " +
-                   (gatesMap ? $"with {outPixels} pixels and {b.OutChannels} outputs, the gate scales the map in place (fewer multiplies than the weights)"
-                             : "the gate scales the projection's input channels"));
-            w.Line($"global::EffNet.Kernels.SqueezeExcitation.Run(gate, pixels: {outPixels}, channels: {b.MidChannels},");
-            w.Line($"    {Weights(b.SqueezeReduce, "reduceWeights", "reduceBias")},");
-            w.Line($"    {Weights(b.SqueezeExpand, "expandWeights", "expandBias")}, squeezeChannels: {b.SqueezeChannels}, squeeze);");
-            if (gatesMap)
-                w.Line($"global::EffNet.Kernels.SqueezeExcitation.ScaleChannels(depthwise, gate, pixels: {outPixels}, channels: {b.MidChannels});");
-            ConvLayer project = b.Project;
-            w.Line($"// {Sub(project)}: project 1x1 of the gated map, {b.MidChannels} -> {b.OutChannels}, BatchNorm folded, no activation{(b.HasResidual ? ", plus the block input" : "")}");
-            w.Line($"global::EffNet.Kernels.PointwiseConvolution.Run(depthwise, {Weights(project)}, output,");
-            w.Line($"    pixels: {outPixels}, inChannels: {b.MidChannels}, outChannels: {b.OutChannels}, global::EffNet.Kernels.Activation.None,");
-            w.Line($"    {(b.HasResidual ? "residual: input, " : "")}{(gatesMap ? "" : "inputScale: gate, panelScratch: panel, ")}workers: workers);");
+            foreach (KernelCall call in t.Calls)
+                WriteCall(w, call, locals, plan, t);
             w.Close();
             w.Line();
-        }
-
-        // Expand and depthwise as one pass: the expanded map exists only as a few rows in each thread's row buffer.
-        static void WriteFusedExpandDepthwise(SourceWriter w, BlockLayout b, ForwardPlan plan)
-        {
-            ConvLayer expand = b.Expand!, dw = b.Depthwise;
-            w.Line($"global::System.Span<float> rowBuffers = arena.Slice({plan.ArenaFloats}); // after the planned tensors: {plan.RowBufferFloats} floats per thread");
-            w.Line($"// {Sub(expand)} + {Sub(dw)}: expand 1x1, {b.InChannels} -> {b.MidChannels}, SiLU, streamed row by row into depthwise {b.Kernel}x{b.Kernel} stride {b.Stride},");
-            w.Line($"// padding {b.PadTop} top / {b.PadLeft} left, SiLU (BatchNorm folded into both); sums each channel for the SE pool");
-            w.Line($"global::EffNet.Kernels.ExpandDepthwise.Run(input, inHeight: {b.InHeight}, inWidth: {b.InWidth}, inChannels: {b.InChannels},");
-            w.Line($"    {Weights(expand, "expandWeights", "expandBias")}, midChannels: {b.MidChannels},");
-            w.Line($"    {Weights(dw, "depthwiseWeights", "depthwiseBias")}, kernel: {b.Kernel}, stride: {b.Stride}, padTop: {b.PadTop}, padLeft: {b.PadLeft},");
-            w.Line($"    depthwise, outHeight: {b.OutHeight}, outWidth: {b.OutWidth}, channelSums: gate, rowBuffers, workers);");
-        }
-
-        static void WriteExpandThenDepthwise(SourceWriter w, BlockLayout b)
-        {
-            string depthwiseInput = "input";
-            if (b.Expand is ConvLayer expand)
-            {
-                w.Line($"// {Sub(expand)}: expand 1x1, {b.InChannels} -> {b.MidChannels}, BatchNorm folded, SiLU");
-                w.Line($"global::EffNet.Kernels.PointwiseConvolution.Run(input, {Weights(expand)}, expanded,");
-                w.Line($"    pixels: {b.InHeight * b.InWidth}, inChannels: {b.InChannels}, outChannels: {b.MidChannels}, global::EffNet.Kernels.Activation.SiLU, workers: workers);");
-                depthwiseInput = "expanded";
-            }
-            ConvLayer dw = b.Depthwise;
-            w.Line($"// {Sub(dw)}: depthwise {b.Kernel}x{b.Kernel} stride {b.Stride}, padding {b.PadTop} top / {b.PadLeft} left, BatchNorm folded, SiLU; sums each channel for the SE pool");
-            w.Line($"global::EffNet.Kernels.DepthwiseConvolution.Run({depthwiseInput}, inHeight: {b.InHeight}, inWidth: {b.InWidth}, channels: {b.MidChannels},");
-            w.Line($"    {Weights(dw)}, kernel: {b.Kernel}, stride: {b.Stride}, padTop: {b.PadTop}, padLeft: {b.PadLeft},");
-            w.Line($"    depthwise, outHeight: {b.OutHeight}, outWidth: {b.OutWidth}, global::EffNet.Kernels.Activation.SiLU, channelSums: gate, workers);");
         }
 
         static void WriteHead(SourceWriter w, ForwardPlan plan)
         {
             HeadLayout head = plan.Layout.Head;
-            BlockTensors last = plan.Blocks[plan.Blocks.Count - 1];
+            var locals = new Operands();
             w.Line($"/// <summary>features.8: head conv 1x1, {head.InChannels} -> {head.OutChannels}, {head.Height}x{head.Width}, BatchNorm folded, SiLU.</summary>");
             w.Open("static void Head(global::System.ReadOnlySpan<float> w, global::System.Span<float> arena, global::EffNet.Threading.WorkerPool? workers)");
-            Declare(w, "input", last.Output, readOnly: true);
-            Declare(w, "output", plan.HeadOutput);
-            w.Line($"global::EffNet.Kernels.PointwiseConvolution.Run(input, {Weights(head.Conv)}, output,");
-            w.Line($"    pixels: {head.Height * head.Width}, inChannels: {head.InChannels}, outChannels: {head.OutChannels}, global::EffNet.Kernels.Activation.SiLU, workers: workers);");
+            Declare(w, locals, "input", plan.Head.Input, readOnly: true);
+            Declare(w, locals, "output", plan.HeadOutput);
+            WriteCall(w, plan.Head, locals, plan);
             w.Close();
             w.Line();
         }
@@ -327,9 +281,123 @@ namespace EffNet.Generator.Emit
             ConvLayer fc = plan.Layout.Classifier;
             w.Line($"/// <summary>classifier.1: Linear {fc.InChannels} -> {fc.OutChannels} on the pooled features (dropout is identity at inference).</summary>");
             w.Open("public static void Classify(global::System.ReadOnlySpan<float> w, global::System.Span<float> arena, global::System.Span<float> logits, global::EffNet.Threading.WorkerPool? workers)");
-            w.Line($"global::EffNet.Kernels.FullyConnected.Run({Slice("arena", plan.Features)}, {Weights(fc)}, logits, inFeatures: {fc.InChannels}, outFeatures: {fc.OutChannels}, workers);");
+            WriteCall(w, plan.Classifier, new Operands(), plan);
             w.Close();
         }
+
+        /// <summary>
+        /// One kernel call of the plan as C#, with a comment where the call is not obvious. The runtime model makes the same
+        /// calls in EffNet.Planning.PlanExecutor; the argument lists of the two must agree.
+        /// </summary>
+        static void WriteCall(SourceWriter w, KernelCall call, Operands locals, ForwardPlan plan, BlockPlan? block = null)
+        {
+            PlannedTensor input = call.Input;
+            switch (call.Operation)
+            {
+                case Operation.Stem:
+                {
+                    ConvLayer conv = call.Weights!;
+                    PlannedTensor output = call.Output!;
+                    w.Line($"global::EffNet.Kernels.StemConvolution.Run({locals[input]}, inChannels: {input.Channels}, inHeight: {input.Height}, inWidth: {input.Width},");
+                    w.Line($"    {Weights(conv)}, {Window(call, conv.Kernel)},");
+                    w.Line($"    {locals[output]}, outHeight: {output.Height}, outWidth: {output.Width}, outChannels: {output.Channels}, {Activation(call)}, workers);");
+                    break;
+                }
+                case Operation.Expand:
+                    w.Line($"// {Sub(call.Weights!)}: expand 1x1, {input.Channels} -> {call.Output!.Channels}, BatchNorm folded, {call.Activation}");
+                    WritePointwise(w, call, locals);
+                    break;
+                case Operation.ExpandDepthwise:
+                {
+                    ConvLayer expand = call.Weights!, dw = call.SecondWeights!;
+                    PlannedTensor output = call.Output!;
+                    w.Line($"global::System.Span<float> rowBuffers = arena.Slice({plan.ArenaFloats}); // after the planned tensors: {plan.RowBufferFloats} floats per thread");
+                    w.Line($"// {Sub(expand)} + {Sub(dw)}: expand 1x1, {input.Channels} -> {output.Channels}, {call.Activation}, streamed row by row into depthwise {dw.Kernel}x{dw.Kernel} stride {call.Stride},");
+                    w.Line($"// padding {call.PadTop} top / {call.PadLeft} left, {call.Activation} (BatchNorm folded into both); sums each channel for the SE pool");
+                    w.Line($"global::EffNet.Kernels.ExpandDepthwise.Run({locals[input]}, inHeight: {input.Height}, inWidth: {input.Width}, inChannels: {input.Channels},");
+                    w.Line($"    {Weights(expand, "expandWeights", "expandBias")}, midChannels: {output.Channels},");
+                    w.Line($"    {Weights(dw, "depthwiseWeights", "depthwiseBias")}, {Window(call, dw.Kernel)},");
+                    w.Line($"    {locals[output]}, outHeight: {output.Height}, outWidth: {output.Width}, channelSums: gate, rowBuffers, workers);");
+                    break;
+                }
+                case Operation.Depthwise:
+                {
+                    ConvLayer dw = call.Weights!;
+                    PlannedTensor output = call.Output!;
+                    w.Line($"// {Sub(dw)}: depthwise {dw.Kernel}x{dw.Kernel} stride {call.Stride}, padding {call.PadTop} top / {call.PadLeft} left, BatchNorm folded, {call.Activation}; sums each channel for the SE pool");
+                    w.Line($"global::EffNet.Kernels.DepthwiseConvolution.Run({locals[input]}, inHeight: {input.Height}, inWidth: {input.Width}, channels: {input.Channels},");
+                    w.Line($"    {Weights(dw)}, {Window(call, dw.Kernel)},");
+                    w.Line($"    {locals[output]}, outHeight: {output.Height}, outWidth: {output.Width}, {Activation(call)}, channelSums: gate, workers);");
+                    break;
+                }
+                case Operation.SqueezeExcitation:
+                {
+                    ConvLayer reduce = call.Weights!, expand = call.SecondWeights!;
+                    string module = reduce.Module.Substring(0, reduce.Module.Length - ".fc1".Length);
+                    bool gatesMap = block!.Panel == null;
+                    w.Line($"// {Sub(module)}: squeeze-excitation {input.Channels} -> {reduce.OutChannels} -> {input.Channels}; " +
+                           (gatesMap ? $"with {input.Pixels} pixels and {block.Output.Channels} outputs, the gate scales the map in place (fewer multiplies than the weights)"
+                                     : "the gate scales the projection's input channels"));
+                    w.Line($"global::EffNet.Kernels.SqueezeExcitation.Run(gate, pixels: {input.Pixels}, channels: {input.Channels},");
+                    w.Line($"    {Weights(reduce, "reduceWeights", "reduceBias")},");
+                    w.Line($"    {Weights(expand, "expandWeights", "expandBias")}, squeezeChannels: {reduce.OutChannels}, squeeze);");
+                    break;
+                }
+                case Operation.GateMap:
+                    w.Line($"global::EffNet.Kernels.SqueezeExcitation.ScaleChannels({locals[call.Output!]}, gate, pixels: {input.Pixels}, channels: {input.Channels});");
+                    break;
+                case Operation.Project:
+                    w.Line($"// {Sub(call.Weights!)}: project 1x1 of the gated map, {input.Channels} -> {call.Output!.Channels}, BatchNorm folded, no activation{(call.Residual != null ? ", plus the block input" : "")}");
+                    WritePointwise(w, call, locals);
+                    break;
+                case Operation.Head:
+                    WritePointwise(w, call, locals);
+                    break;
+                case Operation.Pool:
+                    w.Line($"global::EffNet.Kernels.GlobalAveragePool.Run({locals[input]}, pixels: {input.Pixels}, channels: {input.Channels}, {locals[call.Output!]});");
+                    break;
+                case Operation.Classify:
+                {
+                    ConvLayer fc = call.Weights!;
+                    w.Line($"global::EffNet.Kernels.FullyConnected.Run({locals[input]}, {Weights(fc)}, logits, inFeatures: {input.Channels}, outFeatures: {fc.OutChannels}, workers);");
+                    break;
+                }
+                default:
+                    throw new System.InvalidOperationException("No C# for kernel call " + call.Operation + ".");
+            }
+        }
+
+        // The projection's optional arguments go on a line of their own.
+        static void WritePointwise(SourceWriter w, KernelCall call, Operands locals)
+        {
+            PlannedTensor input = call.Input, output = call.Output!;
+            w.Line($"global::EffNet.Kernels.PointwiseConvolution.Run({locals[input]}, {Weights(call.Weights!)}, {locals[output]},");
+            string shape = $"    pixels: {input.Pixels}, inChannels: {input.Channels}, outChannels: {output.Channels}, {Activation(call)},";
+            if (call.Operation != Operation.Project)
+            {
+                w.Line(shape + " workers: workers);");
+                return;
+            }
+            w.Line(shape);
+            w.Line("    " + (call.Residual != null ? $"residual: {locals[call.Residual]}, " : "") +
+                   (call.Panel != null ? $"inputScale: gate, panelScratch: {locals[call.Panel]}, " : "") + "workers: workers);");
+        }
+
+        /// <summary>What the emitted code calls each tensor: a local declared for it, or else its slice of the arena.</summary>
+        sealed class Operands
+        {
+            readonly System.Collections.Generic.Dictionary<PlannedTensor, string> _names = new System.Collections.Generic.Dictionary<PlannedTensor, string>();
+
+            public string this[PlannedTensor t]
+            {
+                get => _names.TryGetValue(t, out string? name) ? name : Slice("arena", t);
+                set => _names[t] = value;
+            }
+        }
+
+        static string Window(KernelCall call, int kernel) => $"kernel: {kernel}, stride: {call.Stride}, padTop: {call.PadTop}, padLeft: {call.PadLeft}";
+
+        static string Activation(KernelCall call) => "global::EffNet.Kernels.Activation." + call.Activation;
 
         static void Constant(SourceWriter w, string summary, string type, string name, string value)
         {
@@ -337,8 +405,11 @@ namespace EffNet.Generator.Emit
             w.Line($"public const {type} {name} = {value};");
         }
 
-        static void Declare(SourceWriter w, string name, PlannedTensor t, bool readOnly = false)
-            => w.Line($"{(readOnly ? "global::System.ReadOnlySpan" : "global::System.Span")}<float> {name} = {Slice("arena", t)}; // {t.Description} {Shape(t)}");
+        static void Declare(SourceWriter w, Operands locals, string name, PlannedTensor t, bool readOnly = false)
+        {
+            w.Line($"{(readOnly ? "global::System.ReadOnlySpan" : "global::System.Span")}<float> {name} = {Slice("arena", t)}; // {t.Description} {Shape(t)}");
+            locals[t] = name;
+        }
 
         static string Slice(string buffer, PlannedTensor t) => $"{buffer}.Slice({t.Offset}, {t.Floats})";
 

@@ -1,7 +1,11 @@
 namespace EffNet.Kernels
 {
     /// <summary>The activation a kernel applies in its epilogue, after bias and before any residual add.</summary>
-    public enum Activation
+    /// <remarks>Shared with the generator, whose plan names each call's activation.</remarks>
+#if EFFNET_RUNTIME
+    public
+#endif
+    enum Activation
     {
         /// <summary>Linear output (the projection conv of each block).</summary>
         None = 0,

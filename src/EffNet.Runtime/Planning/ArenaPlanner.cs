@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 
-namespace EffNet.Generator.Planning
+namespace EffNet.Planning
 {
     /// <summary>An activation tensor with the steps of the forward pass during which it must stay intact.</summary>
     sealed class PlannedTensor
@@ -25,6 +25,7 @@ namespace EffNet.Generator.Planning
         public int Height { get; }
         public int Width { get; }
         public int Channels { get; }
+        public int Pixels => Height * Width;
         public long Floats => (long)Height * Width * Channels;
 
         public int FirstStep { get; }

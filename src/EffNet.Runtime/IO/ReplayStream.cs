@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 
-namespace EffNet.Cli
+namespace EffNet.IO
 {
     /// <summary>
     /// Lets a stream that cannot seek (a pipe, a FIFO) be read from the start twice: the bytes read before

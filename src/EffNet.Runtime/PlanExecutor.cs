@@ -1,0 +1,128 @@
+using System;
+using EffNet.Kernels;
+using EffNet.Model;
+using EffNet.Threading;
+
+namespace EffNet.Planning
+{
+    /// <summary>
+    /// Runs the kernel calls of a <see cref="ForwardPlan"/>: the calls generated code makes with literals, with the numbers
+    /// read from the plan. The generator's <c>ModelEmitter.WriteCall</c> prints the same calls; the two must pass the same
+    /// arguments, which the tests check by comparing every output bit with the generated classes'. Allocates nothing.
+    /// </summary>
+    static class PlanExecutor
+    {
+        /// <summary>Image to pooled features (left at <see cref="ForwardPlan.Features"/> in the arena); stage outputs go to the observer.</summary>
+        public static void Forward(ForwardPlan plan, ReadOnlySpan<float> image, ReadOnlySpan<float> w, Span<float> arena,
+                                   WorkerPool? workers, StageObserver? observer)
+        {
+            // The SE gate and squeeze scratch of the widest block, on the stack as in generated code; each block uses the
+            // front of them. The depthwise kernels clear the sums they write, so nothing carries over from the block before.
+            Span<float> gate = stackalloc float[plan.GateFloats];
+            Span<float> squeeze = stackalloc float[plan.SqueezeFloats];
+            Span<float> rowBuffers = arena.Slice(checked((int)plan.ArenaFloats));
+            var buffers = new Scratch(gate, squeeze, rowBuffers);
+            for (int i = 0; i < plan.ForwardCalls.Count; i++) // an index, not foreach: no enumerator is allocated
+            {
+                KernelCall call = plan.ForwardCalls[i];
+                Run(call, image, w, arena, buffers, workers);
+                if (call.Stage != null && call.Output is PlannedTensor output)
+                    observer?.Invoke(call.Stage, Slice(arena, output), output.Height, output.Width, output.Channels);
+            }
+        }
+
+        /// <summary>The classifier on the pooled features <see cref="Forward"/> left in the arena.</summary>
+        public static void Classify(ForwardPlan plan, ReadOnlySpan<float> w, Span<float> arena, Span<float> logits, WorkerPool? workers)
+        {
+            KernelCall call = plan.Classifier;
+            ConvLayer fc = call.Weights!;
+            FullyConnected.Run(Slice(arena, call.Input), Weights(w, fc), Bias(w, fc), logits, call.Input.Channels, fc.OutChannels, workers);
+        }
+
+        /// <summary>The buffers outside the arena's planned tensors: the current block's gate and squeeze, and the row buffers.</summary>
+        readonly ref struct Scratch
+        {
+            public Scratch(Span<float> gate, Span<float> squeeze, Span<float> rowBuffers)
+            {
+                Gate = gate; Squeeze = squeeze; RowBuffers = rowBuffers;
+            }
+
+            public Span<float> Gate { get; }
+            public Span<float> Squeeze { get; }
+            public Span<float> RowBuffers { get; }
+        }
+
+        static void Run(KernelCall call, ReadOnlySpan<float> image, ReadOnlySpan<float> w, Span<float> arena, in Scratch scratch, WorkerPool? workers)
+        {
+            PlannedTensor input = call.Input;
+            switch (call.Operation)
+            {
+                case Operation.Stem:
+                {
+                    ConvLayer conv = call.Weights!;
+                    PlannedTensor output = call.Output!;
+                    StemConvolution.Run(image, input.Channels, input.Height, input.Width, Weights(w, conv), Bias(w, conv),
+                        conv.Kernel, call.Stride, call.PadTop, call.PadLeft,
+                        Slice(arena, output), output.Height, output.Width, output.Channels, call.Activation, workers);
+                    break;
+                }
+                case Operation.Expand:
+                case Operation.Project:
+                case Operation.Head:
+                {
+                    ConvLayer conv = call.Weights!;
+                    PlannedTensor output = call.Output!;
+                    bool gated = call.Panel != null;
+                    PointwiseConvolution.Run(Slice(arena, input), Weights(w, conv), Bias(w, conv), Slice(arena, output),
+                        input.Pixels, input.Channels, output.Channels, call.Activation,
+                        residual: call.Residual != null ? Slice(arena, call.Residual) : default,
+                        inputScale: gated ? scratch.Gate.Slice(0, input.Channels) : default,
+                        panelScratch: gated ? Slice(arena, call.Panel!) : default,
+                        workers: workers);
+                    break;
+                }
+                case Operation.ExpandDepthwise:
+                {
+                    ConvLayer expand = call.Weights!, dw = call.SecondWeights!;
+                    PlannedTensor output = call.Output!;
+                    ExpandDepthwise.Run(Slice(arena, input), input.Height, input.Width, input.Channels,
+                        Weights(w, expand), Bias(w, expand), output.Channels,
+                        Weights(w, dw), Bias(w, dw), dw.Kernel, call.Stride, call.PadTop, call.PadLeft,
+                        Slice(arena, output), output.Height, output.Width, scratch.Gate.Slice(0, output.Channels), scratch.RowBuffers, workers);
+                    break;
+                }
+                case Operation.Depthwise:
+                {
+                    ConvLayer dw = call.Weights!;
+                    PlannedTensor output = call.Output!;
+                    DepthwiseConvolution.Run(Slice(arena, input), input.Height, input.Width, input.Channels,
+                        Weights(w, dw), Bias(w, dw), dw.Kernel, call.Stride, call.PadTop, call.PadLeft,
+                        Slice(arena, output), output.Height, output.Width, call.Activation, scratch.Gate.Slice(0, output.Channels), workers);
+                    break;
+                }
+                case Operation.SqueezeExcitation:
+                {
+                    ConvLayer reduce = call.Weights!, expand = call.SecondWeights!;
+                    SqueezeExcitation.Run(scratch.Gate.Slice(0, input.Channels), input.Pixels, input.Channels,
+                        Weights(w, reduce), Bias(w, reduce), Weights(w, expand), Bias(w, expand),
+                        reduce.OutChannels, scratch.Squeeze.Slice(0, reduce.OutChannels));
+                    break;
+                }
+                case Operation.GateMap:
+                    SqueezeExcitation.ScaleChannels(Slice(arena, call.Output!), scratch.Gate.Slice(0, input.Channels), input.Pixels, input.Channels);
+                    break;
+                case Operation.Pool:
+                    GlobalAveragePool.Run(Slice(arena, input), input.Pixels, input.Channels, Slice(arena, call.Output!));
+                    break;
+                default:
+                    throw new InvalidOperationException($"The forward pass has no kernel for {call.Operation}.");
+            }
+        }
+
+        static Span<float> Slice(Span<float> arena, PlannedTensor t) => arena.Slice((int)t.Offset, (int)t.Floats);
+
+        static ReadOnlySpan<float> Weights(ReadOnlySpan<float> w, ConvLayer layer) => w.Slice((int)layer.WeightOffset, (int)layer.WeightLength);
+
+        static ReadOnlySpan<float> Bias(ReadOnlySpan<float> w, ConvLayer layer) => w.Slice((int)layer.BiasOffset, (int)layer.BiasLength);
+    }
+}
