@@ -28,7 +28,7 @@ namespace EffNet.Cli
         static Command Inspect(TextWriter output)
         {
             var blob = new Argument<FileInfo>("model.effw") { Description = "A weight blob written by `effnet import`." };
-            var command = new Command("inspect", "Print the model card of a weight blob: variant, resolution, classes, parameters, multiply-adds, arena bytes, fingerprint and source.")
+            var command = new Command("inspect", "Print the model card of a weight blob: variant, resolution, classes, parameters, multiply-adds, arena bytes, fingerprint, source, labels, preprocessing and provenance.")
             {
                 blob,
             };
@@ -72,6 +72,16 @@ namespace EffNet.Cli
             if (info.NonFiniteAllowed)
                 Line("non-finite", "allowed: imported with --allow-non-finite, the weights may hold NaN or infinity");
             Line("source", info.SourceDescription);
+            WeightBlobMetadata metadata = info.Metadata;
+            Line("labels", metadata.Labels is { } labels ? $"{labels.Count}: {ImportMetadataOptions.Preview(labels)}" : "none");
+            Line("preprocessing", metadata.Preprocessing is not { } preprocessing ? "unknown (none recorded)"
+                : preprocessing + (info.Version == 1 ? " (the variant's published preset: a v1 blob records none)" : ""));
+            if (metadata.Provenance is { } provenance)
+            {
+                Line("source file", provenance.SourceFileName);
+                Line("source sha256", provenance.SourceSha256);
+                Line("written by", $"EffNet {provenance.ToolVersion} at {provenance.CreatedText}");
+            }
             return card.ToString();
         }
     }

@@ -42,6 +42,8 @@ namespace EffNet.Cli
             {
                 checkpoint, phi, classes, resolution, padding, epsilon, outputFile, allowNonFinite,
             };
+            var metadata = new ImportMetadataOptions();
+            foreach (Option option in metadata.All) command.Add(option);
             command.SetAction(parse =>
             {
                 int variant = parse.GetValue(phi);
@@ -54,11 +56,13 @@ namespace EffNet.Cli
                 FileInfo source = parse.GetRequiredValue(checkpoint);
                 FileInfo target = parse.GetRequiredValue(outputFile);
                 if (!source.Exists) throw new UserException($"checkpoint '{source.FullName}' does not exist.");
+                ImportMetadata recorded = metadata.Read(parse, config);
 
                 ImportResult result = WithProgress($"Importing {source.Name}", progress =>
-                    CheckpointImporter.Import(source.FullName, config, target.FullName, parse.GetValue(epsilon), progress, parse.GetValue(allowNonFinite)));
+                    CheckpointImporter.Import(source.FullName, config, target.FullName, parse.GetValue(epsilon), progress, parse.GetValue(allowNonFinite), recorded));
                 output.WriteLine($"Wrote {target.FullName} ({result.OutputBytes.ToString("N0", CultureInfo.InvariantCulture)} bytes) for {config.DisplayName}.");
                 output.WriteLine($"Source: {result.SourceDescription}.");
+                foreach (string line in ImportMetadataOptions.Describe(result.Metadata)) output.WriteLine(line + ".");
                 return ExitCodes.Success;
             });
             return command;

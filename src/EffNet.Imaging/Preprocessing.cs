@@ -53,13 +53,13 @@ namespace EffNet.Imaging
     public sealed record Preprocessing
     {
         /// <summary>The largest resize or crop size accepted.</summary>
-        public const int MaxSize = 16384;
+        public const int MaxSize = PreprocessingInfo.MaxSize;
 
         /// <summary>ImageNet channel means as torchvision passes them (Python floats rounded to float32).</summary>
-        public static readonly ChannelValues ImageNetMean = new((float)0.485, (float)0.456, (float)0.406);
+        public static readonly ChannelValues ImageNetMean = Channels(PreprocessingInfo.ImageNetMean);
 
         /// <summary>ImageNet channel standard deviations as torchvision passes them.</summary>
-        public static readonly ChannelValues ImageNetStd = new((float)0.229, (float)0.224, (float)0.225);
+        public static readonly ChannelValues ImageNetStd = Channels(PreprocessingInfo.ImageNetStd);
 
         readonly int _resizeSize;
         readonly int _cropSize;
@@ -119,9 +119,8 @@ namespace EffNet.Imaging
         public static Preprocessing ForTorchvision(int phi) => ForTorchvision(phi, TorchvisionWeights.Default);
 
         /// <summary>
-        /// The preset of one of torchvision's weight sets for <c>efficientnet_b{phi}</c>:
-        /// B0 256 -&gt; 224, B1 V1 256 -&gt; 240, B2 288 -&gt; 288, B3 320 -&gt; 300, B4 384 -&gt; 380, B5 456, B6 528,
-        /// B7 600, all bicubic; B1 V2 (the default for B1) 255 -&gt; 240 bilinear.
+        /// The preset of one of torchvision's weight sets for <c>efficientnet_b{phi}</c>: <see cref="PreprocessingInfo.ForTorchvision"/>
+        /// (DEFAULT), except B1's IMAGENET1K_V1, 256 -&gt; 240 bicubic.
         /// </summary>
         public static Preprocessing ForTorchvision(int phi, TorchvisionWeights weights)
         {
@@ -131,20 +130,30 @@ namespace EffNet.Imaging
                 throw new ArgumentOutOfRangeException(nameof(weights), weights, null);
             if (weights == TorchvisionWeights.ImageNet1KV2 && phi != 1)
                 throw new ArgumentException($"torchvision publishes IMAGENET1K_V2 weights only for B1, not B{phi}.", nameof(weights));
-            if (phi == 1 && weights != TorchvisionWeights.ImageNet1KV1)
-                return new Preprocessing(255, 240, ResizeInterpolation.Bilinear);
-            return phi switch
+            if (phi == 1 && weights == TorchvisionWeights.ImageNet1KV1)
+                return new Preprocessing(256, 240, ResizeInterpolation.Bicubic);
+            return From(PreprocessingInfo.ForTorchvision(phi));
+        }
+
+        /// <summary>The preprocessing a weight blob records (<c>WeightInfo.Metadata.Preprocessing</c>).</summary>
+        public static Preprocessing From(PreprocessingInfo info)
+        {
+            ArgumentNullException.ThrowIfNull(info);
+            return new Preprocessing(info.ResizeSize, info.CropSize,
+                info.Interpolation == PreprocessingInterpolation.Bilinear ? ResizeInterpolation.Bilinear : ResizeInterpolation.Bicubic)
             {
-                0 => new Preprocessing(256, 224, ResizeInterpolation.Bicubic),
-                1 => new Preprocessing(256, 240, ResizeInterpolation.Bicubic),
-                2 => new Preprocessing(288, 288, ResizeInterpolation.Bicubic),
-                3 => new Preprocessing(320, 300, ResizeInterpolation.Bicubic),
-                4 => new Preprocessing(384, 380, ResizeInterpolation.Bicubic),
-                5 => new Preprocessing(456, 456, ResizeInterpolation.Bicubic),
-                6 => new Preprocessing(528, 528, ResizeInterpolation.Bicubic),
-                _ => new Preprocessing(600, 600, ResizeInterpolation.Bicubic),
+                Mean = Channels(info.Mean),
+                Std = Channels(info.Std),
             };
         }
+
+        /// <summary>These settings as a weight blob records them.</summary>
+        public PreprocessingInfo ToInfo()
+            => new PreprocessingInfo(ResizeSize, CropSize,
+                Interpolation == ResizeInterpolation.Bilinear ? PreprocessingInterpolation.Bilinear : PreprocessingInterpolation.Bicubic,
+                (Mean.R, Mean.G, Mean.B), (Std.R, Std.G, Std.B));
+
+        static ChannelValues Channels((float R, float G, float B) values) => new(values.R, values.G, values.B);
 
         /// <summary>
         /// The size torchvision resizes a <paramref name="width"/> x <paramref name="height"/> image to: the shorter side

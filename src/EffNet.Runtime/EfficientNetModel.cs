@@ -120,6 +120,9 @@ namespace EffNet
         /// <summary>What the loaded blob says about itself (readable after <see cref="Dispose"/> too).</summary>
         public WeightBlobInfo WeightInfo => _session.WeightInfo;
 
+        /// <summary>The blob's class labels, one per class in class-index order, or null when it has none.</summary>
+        public System.Collections.Generic.IReadOnlyList<string>? Labels => _session.Labels;
+
         /// <summary>Classifies one image: <see cref="InputLength"/> floats (CHW, normalised) in, <see cref="NumClasses"/> logits out. Allocates nothing.</summary>
         public void Run(ReadOnlySpan<float> image, Span<float> logits) => RunTraced(image, logits, null);
 

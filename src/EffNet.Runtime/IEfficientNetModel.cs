@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using EffNet.Model;
 
 namespace EffNet
@@ -23,6 +24,9 @@ namespace EffNet
 
         /// <summary>What the loaded weight blob says about itself (its model and source).</summary>
         WeightBlobInfo WeightInfo { get; }
+
+        /// <summary>The weight blob's class labels, one per class in class-index order, or null when it has none.</summary>
+        IReadOnlyList<string>? Labels { get; }
 
         /// <summary>Classifies one image: <see cref="InputLength"/> floats in, <see cref="NumClasses"/> logits out.</summary>
         void Run(ReadOnlySpan<float> image, Span<float> logits);

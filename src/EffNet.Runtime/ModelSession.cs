@@ -105,6 +105,9 @@ namespace EffNet
         /// <summary>What the loaded blob says about itself (readable after <see cref="Dispose"/> too).</summary>
         public WeightBlobInfo WeightInfo => _weights.Info;
 
+        /// <summary>The blob's class labels, one per class in class-index order, or null when it has none (a v1 blob, or imported without labels).</summary>
+        public IReadOnlyList<string>? Labels => _weights.Info.Metadata.Labels;
+
         /// <summary>
         /// Starts one inference: holds the session open and takes an arena until the returned call is disposed (generated
         /// code does this with <c>using</c>). Throws <see cref="ObjectDisposedException"/> once the session is disposed.

@@ -31,6 +31,19 @@ namespace EffNet.Imaging.Tests
         }
 
         [Fact]
+        public void The_preprocessing_a_weight_blob_records_converts_both_ways_without_loss()
+        {
+            var info = new PreprocessingInfo(232, 224, PreprocessingInterpolation.Bilinear, (0.5f, 0.25f, 0.125f), (0.2f, 0.3f, 0.4f));
+            Preprocessing p = Preprocessing.From(info);
+            Assert.Equal((232, 224, ResizeInterpolation.Bilinear), (p.ResizeSize, p.CropSize, p.Interpolation));
+            Assert.Equal(new ChannelValues(0.5f, 0.25f, 0.125f), p.Mean);
+            Assert.Equal(new ChannelValues(0.2f, 0.3f, 0.4f), p.Std);
+            Assert.Equal(info, p.ToInfo());
+            for (int phi = 0; phi <= 7; phi++)
+                Assert.Equal(Preprocessing.ForTorchvision(phi), Preprocessing.From(PreprocessingInfo.ForTorchvision(phi)));
+        }
+
+        [Fact]
         public void Unpublished_weights_are_refused()
         {
             Assert.Throws<ArgumentException>(() => Preprocessing.ForTorchvision(0, TorchvisionWeights.ImageNet1KV2));

@@ -25,4 +25,7 @@ namespace EffNet.Runtime.Tests
 
     // Small and fast, for running thousands of inferences (the concurrency test).
     [EfficientNet(Width = 0.5, Depth = 0.6, Resolution = 64, NumClasses = 10)] public partial class Small64;
+
+    // The smallest the attribute allows: the model of the v1 blob fixture (Fixtures/blob_v1/tiny_v1.effw) and of BlobBytes.Tiny.
+    [EfficientNet(Width = 0.1, Depth = 0.1, Resolution = 32, NumClasses = 2)] public partial class Tiny;
 }

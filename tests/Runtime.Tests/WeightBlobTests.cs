@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using EffNet.Model;
+using EffNet.Runtime.Tests.Reliability;
 using Xunit;
 
 namespace EffNet.Runtime.Tests
@@ -158,12 +159,6 @@ namespace EffNet.Runtime.Tests
             var error = Assert.Throws<WeightFormatException>(() => CustomSmall.Load(After(100, 1)));
             Assert.Contains($"the file is {blob.Length + 1} bytes but its header", error.Message);
             Assert.Contains("has trailing bytes", error.Message);
-        }
-
-        sealed class NonSeekableStream : MemoryStream
-        {
-            public NonSeekableStream(byte[] bytes) : base(bytes) { }
-            public override bool CanSeek => false;
         }
     }
 }

@@ -108,7 +108,8 @@ namespace EffNet.Generator.Emit
             w.Line();
             w.Line($"const long ArenaFloats = {plan.ArenaFloats};");
             w.Line($"const long RowBufferFloats = {plan.RowBufferFloats}; // per thread, after the arena");
-            w.Line($"static readonly global::EffNet.Model.ModelConfig Config = new global::EffNet.Model.ModelConfig(Width: {F(config.Width)}, Depth: {F(config.Depth)}, Resolution: {resolution}, NumClasses: {config.NumClasses}, Padding: global::EffNet.EfficientNetPadding.{config.Padding});");
+            w.Line("/// <summary>The architecture this class was compiled for.</summary>");
+            w.Line($"public static global::EffNet.Model.ModelConfig Config {{ get; }} = new global::EffNet.Model.ModelConfig(Width: {F(config.Width)}, Depth: {F(config.Depth)}, Resolution: {resolution}, NumClasses: {config.NumClasses}, Padding: global::EffNet.EfficientNetPadding.{config.Padding});");
             w.Line();
             w.Line("readonly global::EffNet.ModelSession _session;");
             w.Line();
@@ -156,6 +157,12 @@ namespace EffNet.Generator.Emit
                 "FeaturesBatch", "features", "FeatureCount",
                 $"{network}.Forward(image, weights, arena, workers, null);",
                 $"arena.Slice({plan.Features.Offset}, {plan.Features.Floats}).CopyTo(output);");
+            w.Line("/// <summary>What the loaded weight blob says about itself: its model, source, preprocessing and provenance.</summary>");
+            w.Line("public global::EffNet.WeightBlobInfo WeightInfo => _session.WeightInfo;");
+            w.Line();
+            w.Line("/// <summary>The weight blob's class labels, one per class in class-index order, or null when it has none.</summary>");
+            w.Line("public global::System.Collections.Generic.IReadOnlyList<string>? Labels => _session.Labels;");
+            w.Line();
             w.Line("/// <summary>Frees the weights, the arenas and the worker threads (after any call in flight ends); later calls throw ObjectDisposedException. Safe to call twice.</summary>");
             w.Line("public void Dispose() => _session.Dispose();");
             w.Line();
@@ -164,7 +171,6 @@ namespace EffNet.Generator.Emit
             w.Line("int global::EffNet.IEfficientNetModel.NumClasses => NumClasses;");
             w.Line("int global::EffNet.IEfficientNetModel.FeatureCount => FeatureCount;");
             w.Line("long global::EffNet.IEfficientNetModel.ArenaBytes => ArenaBytes;");
-            w.Line("global::EffNet.WeightBlobInfo global::EffNet.IEfficientNetModel.WeightInfo => _session.WeightInfo;");
             w.Close();
         }
 

@@ -14,7 +14,24 @@ namespace EffNet.Import
     /// <param name="TensorCount">Tensors read from the checkpoint (num_batches_tracked included).</param>
     /// <param name="OutputBytes">Size of the weight blob written.</param>
     /// <param name="SourceDescription">The source text stored in the blob.</param>
-    public sealed record ImportResult(CheckpointFormat Format, KeyLayout Layout, float BatchNormEpsilon, int TensorCount, long OutputBytes, string SourceDescription);
+    public sealed record ImportResult(CheckpointFormat Format, KeyLayout Layout, float BatchNormEpsilon, int TensorCount, long OutputBytes, string SourceDescription)
+    {
+        /// <summary>The labels, preprocessing and provenance recorded in the blob.</summary>
+        public WeightBlobMetadata Metadata { get; init; } = WeightBlobMetadata.None;
+    }
+
+    /// <summary>What <see cref="CheckpointImporter.Import"/> records in the blob besides the weights.</summary>
+    public sealed record ImportMetadata
+    {
+        /// <summary>One label per class, in class-index order (<see cref="LabelsFile.Read"/> reads them from a file); null for none.</summary>
+        public IReadOnlyList<string>? Labels { get; init; }
+
+        /// <summary>The preprocessing the weights expect; null for the published preset (<see cref="PreprocessingInfo.PublishedFor"/>), if any.</summary>
+        public PreprocessingInfo? Preprocessing { get; init; }
+
+        /// <summary>The creation time recorded (UTC, whole seconds); null for now. Fix it to make an import reproducible byte for byte.</summary>
+        public DateTimeOffset? CreatedUtc { get; init; }
+    }
 
     /// <summary>Turns a PyTorch or safetensors checkpoint of torchvision or timm EfficientNet into a weight blob for one model.</summary>
     public static class CheckpointImporter
@@ -35,10 +52,13 @@ namespace EffNet.Import
         /// refused with a message naming the tensor (as the checkpoint names it) and the first bad index. True: such values
         /// are kept and the blob records that it may hold them.
         /// </param>
+        /// <param name="metadata">Labels, preprocessing and creation time to record; the provenance records the checkpoint's file name and SHA-256.</param>
         /// <exception cref="FileNotFoundException">The checkpoint does not exist.</exception>
         /// <exception cref="WeightFormatException">The checkpoint is unreadable or does not fit the model; the message says why.</exception>
+        /// <exception cref="ArgumentException">The labels or preprocessing do not fit the model (checked before the checkpoint is read).</exception>
         public static ImportResult Import(string checkpointPath, ModelConfig config, string outputPath,
-                                          float? batchNormEpsilon = null, IProgress<double>? progress = null, bool allowNonFinite = false)
+                                          float? batchNormEpsilon = null, IProgress<double>? progress = null, bool allowNonFinite = false,
+                                          ImportMetadata? metadata = null)
         {
             ArgumentNullException.ThrowIfNull(checkpointPath);
             ArgumentNullException.ThrowIfNull(config);
@@ -46,11 +66,23 @@ namespace EffNet.Import
             if (batchNormEpsilon is float given && !(given > 0 && float.IsFinite(given)))
                 throw new ArgumentOutOfRangeException(nameof(batchNormEpsilon), given, "BatchNorm epsilon must be a positive number (1e-5 for PyTorch-trained weights, 1e-3 for TensorFlow-trained).");
             NetworkLayout layout = NetworkLayout.Create(config);
+            var recorded = new WeightBlobMetadata(metadata?.Labels, metadata?.Preprocessing ?? PreprocessingInfo.PublishedFor(config), null);
+            string[] problems = recorded.Problems(config);
+            if (problems.Length > 0)
+                throw new ArgumentException(string.Join(" ", problems), nameof(metadata));
+            DateTimeOffset created = metadata?.CreatedUtc ?? WeightProvenance.Now();
             EffNet.IO.AtomicFile.CheckTarget(outputPath, checkpointPath); // before the long read: the output must not destroy the checkpoint
             return CheckpointReader.WithFile(checkpointPath, file =>
             {
                 using CheckpointFile checkpoint = CheckpointReader.Open(file, checkpointPath);
-                return ImportOpened(checkpoint, checkpointPath, layout, outputPath, batchNormEpsilon, progress, allowNonFinite);
+                // A second, streamed pass over the file, once it is known to fit: SHA-256 of exactly the bytes imported.
+                WeightBlobMetadata Complete()
+                {
+                    file.Position = 0;
+                    string sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file));
+                    return recorded with { Provenance = new WeightProvenance(Path.GetFileName(checkpointPath), sha256, WeightProvenance.CurrentToolVersion, created) };
+                }
+                return ImportOpened(checkpoint, checkpointPath, layout, outputPath, batchNormEpsilon, progress, allowNonFinite, Complete);
             });
         }
 
@@ -60,7 +92,7 @@ namespace EffNet.Import
         /// than the model's weights.
         /// </summary>
         static ImportResult ImportOpened(CheckpointFile checkpoint, string checkpointPath, NetworkLayout layout, string outputPath,
-                                         float? batchNormEpsilon, IProgress<double>? progress, bool allowNonFinite)
+                                         float? batchNormEpsilon, IProgress<double>? progress, bool allowNonFinite, Func<WeightBlobMetadata> metadata)
         {
             (Dictionary<string, string> unwrapped, string prefix) = KeyMapping.StripWrapperPrefix(checkpoint.Shapes.Keys.ToDictionary(key => key, StringComparer.Ordinal));
             KeyLayout keys = KeyMapping.Detect(unwrapped.Keys, checkpointPath);
@@ -99,16 +131,17 @@ namespace EffNet.Import
                 keys == KeyLayout.Torchvision ? "torchvision" : "timm",
                 prefix.Length > 0 ? " (prefix '" + prefix + "' removed)" : "",
                 string.Join("/", checkpoint.ElementTypeNames), epsilon);
+            WeightBlobMetadata recorded = metadata();
             try
             {
-                WeightBlobWriter.Write(outputPath, layout, stateDict, epsilon, description, allowNonFinite);
+                WeightBlobWriter.Write(outputPath, layout, stateDict, epsilon, description, allowNonFinite, recorded);
             }
             catch (WeightFormatException e) when (e.Path is null)
             {
                 throw new WeightFormatException(checkpointPath, e.Message); // BatchNorm folded into a non-finite value
             }
             progress?.Report(1.0);
-            return new ImportResult(checkpoint.Format, keys, epsilon, checkpoint.Shapes.Count, new FileInfo(outputPath).Length, description);
+            return new ImportResult(checkpoint.Format, keys, epsilon, checkpoint.Shapes.Count, new FileInfo(outputPath).Length, description) { Metadata = recorded };
         }
 
         /// <summary>The BatchNorm epsilon a checkpoint of <paramref name="keys"/> for <paramref name="config"/> was most likely trained with.</summary>

@@ -12,7 +12,7 @@ using EffNet.Model;
 namespace EffNet
 {
     /// <summary>
-    /// The weights of one model read from a v1 blob into 64-byte aligned native memory, after checking the magic, version,
+    /// The weights of one model read from a v1 or v2 blob into 64-byte aligned native memory, after checking the magic, version,
     /// fingerprint, every tensor's name, shape and offset, and the checksum.
     /// </summary>
     public sealed class WeightBlob : IDisposable
@@ -178,8 +178,9 @@ namespace EffNet
                 if (!header.AsSpan(0, 8).SequenceEqual(WeightBlobFormat.Magic))
                     throw Fail("this is not an EffNet weight blob (the first 8 bytes, at offset 0, are not \"EFFNETWB\"). Convert checkpoints with `effnet import`.");
                 uint version = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8));
-                if (version != WeightBlobFormat.Version)
-                    throw Fail($"weight blob format version {version} (at offset 8) is not supported; this runtime reads version {WeightBlobFormat.Version}. Re-import the checkpoint with this version of EffNet.");
+                if (version != WeightBlobFormat.Version && version != WeightBlobFormat.Version1)
+                    throw Fail($"weight blob format version {version} (at offset 8) is not supported; this runtime reads versions {WeightBlobFormat.Version1} and {WeightBlobFormat.Version}. " +
+                               (version > WeightBlobFormat.Version ? "Update EffNet to read it, or re-import the checkpoint with this version." : "Re-import the checkpoint with this version of EffNet."));
                 uint headerBytes = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(12));
                 ulong fingerprint = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(16));
                 long directoryOffset = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(24));
@@ -225,12 +226,16 @@ namespace EffNet
                     if (!names.Add(tensors[i].Name))
                         throw Fail($"tensor '{tensors[i].Name}' (directory entry at offset {TensorEntryOffsets[i]}) is listed twice.");
                 }
+                // v1 has no metadata: no labels, and the preprocessing its model's weights were published with, if any.
+                WeightBlobMetadata metadata = version == WeightBlobFormat.Version1
+                    ? WeightBlobMetadata.None with { Preprocessing = PreprocessingInfo.PublishedFor(config) }
+                    : cursor.Metadata(config);
                 cursor.ExpectEnd();
                 CheckNoOverlap(tensors);
 
                 ReadExactly(new byte[dataOffset - directoryOffset - directoryBytes], "the directory padding");
                 return new WeightBlobInfo(version, fingerprint, model, architecture, source, config, tensors, dataOffset, dataBytes,
-                                          (flags & WeightBlobFormat.FlagNonFiniteAllowed) != 0);
+                                          (flags & WeightBlobFormat.FlagNonFiniteAllowed) != 0) { Metadata = metadata };
             }
 
             void CheckNoOverlap(WeightBlobTensor[] tensors)
@@ -340,13 +345,127 @@ namespace EffNet
                 catch (DecoderFallbackException) { throw _reader.Fail($"{what} at offset {at} is not valid UTF-8."); }
             }
 
+            /// <summary>u16 byte length + UTF-8, of 1..<paramref name="maxBytes"/> bytes.</summary>
+            string ShortText(string what, int maxBytes)
+            {
+                long at = _base + _at;
+                int length = UInt16(what + " length");
+                if (length == 0 || length > maxBytes)
+                    throw _reader.Fail($"{what} length {length} at offset {at} is outside 1..{maxBytes}.");
+                return Utf8(Take(length, what), what, at + 2);
+            }
+
+            /// <summary>
+            /// The v2 metadata fields, in ascending tag order, each at most once; unknown tags are skipped unless their
+            /// must-understand bit is set. Each known field must be consumed exactly and fit <paramref name="config"/>.
+            /// </summary>
+            public WeightBlobMetadata Metadata(ModelConfig config)
+            {
+                long countAt = Position;
+                uint count = UInt32("metadata field count");
+                if (count > (_bytes.Length - _at) / 6)
+                    throw _reader.Fail($"the metadata field count at offset {countAt} is {count}, more than the directory's remaining {_bytes.Length - _at} bytes can hold.");
+                WeightBlobMetadata metadata = WeightBlobMetadata.None;
+                int previousTag = 0;
+                for (uint i = 0; i < count; i++)
+                {
+                    long at = Position;
+                    ushort tag = UInt16("metadata field tag");
+                    uint length = UInt32("metadata field length");
+                    if (tag <= previousTag)
+                        throw _reader.Fail($"metadata field tag {tag} at offset {at} does not follow tag {previousTag}: fields are in ascending tag order, each at most once.");
+                    previousTag = tag;
+                    if (length > _bytes.Length - _at)
+                        throw _reader.Fail($"metadata field {tag} at offset {at} claims {length} bytes but the directory ends at offset {_base + _bytes.Length}.");
+                    int end = _at + (int)length;
+                    switch (tag)
+                    {
+                        case WeightBlobFormat.TagLabels:
+                            metadata = metadata with { Labels = Labels(config, at) };
+                            break;
+                        case WeightBlobFormat.TagPreprocessing:
+                            metadata = metadata with { Preprocessing = Preprocessing(config, at, (int)length) };
+                            break;
+                        case WeightBlobFormat.TagProvenance:
+                            metadata = metadata with { Provenance = Provenance(at) };
+                            break;
+                        default:
+                            if ((tag & WeightBlobFormat.TagMustUnderstand) != 0)
+                                throw _reader.Fail($"metadata field {tag} at offset {at} is one this runtime does not know and must understand to use the weights: the blob comes from a newer EffNet. Update EffNet.");
+                            _at = end; // a newer writer's optional field
+                            break;
+                    }
+                    if (_at != end)
+                        throw _reader.Fail($"metadata field {tag} at offset {at} claims {length} bytes but its contents take {_at - (end - (int)length)}.");
+                }
+                return metadata;
+            }
+
+            string[] Labels(ModelConfig config, long fieldAt)
+            {
+                long at = Position;
+                uint count = UInt32("label count");
+                if (count != config.NumClasses)
+                    throw _reader.Fail($"the label count at offset {at} is {count}, but the blob's model has {config.NumClasses} classes (labels field at offset {fieldAt}).");
+                if (count > (_bytes.Length - _at) / 3)
+                    throw _reader.Fail($"the label count at offset {at} is {count}, more than the directory's remaining {_bytes.Length - _at} bytes can hold.");
+                var labels = new string[count];
+                for (int i = 0; i < labels.Length; i++)
+                {
+                    long labelAt = Position;
+                    labels[i] = ShortText("label " + i, WeightBlobMetadata.MaxLabelBytes);
+                    if (WeightBlobMetadata.LabelProblem(labels[i]) is string problem)
+                        throw _reader.Fail($"label {i} at offset {labelAt}, {WeightBlobMetadata.Quote(labels[i])}, cannot be used: {problem}.");
+                }
+                return labels;
+            }
+
+            PreprocessingInfo Preprocessing(ModelConfig config, long fieldAt, int length)
+            {
+                if (length != WeightBlobFormat.PreprocessingBytes)
+                    throw _reader.Fail($"the preprocessing field at offset {fieldAt} is {length} bytes; it must be {WeightBlobFormat.PreprocessingBytes}.");
+                long at = Position;
+                uint resize = UInt32("resize size"), crop = UInt32("crop size");
+                byte interpolation = Byte("interpolation");
+                var v = new float[6]; // mean R, G, B, std R, G, B
+                for (int i = 0; i < v.Length; i++)
+                    v[i] = BinaryPrimitives.ReadSingleLittleEndian(Take(4, "mean and std"));
+                PreprocessingInfo preprocessing;
+                try
+                {
+                    preprocessing = new PreprocessingInfo((int)Math.Min(resize, int.MaxValue), (int)Math.Min(crop, int.MaxValue), (PreprocessingInterpolation)interpolation,
+                                                          (v[0], v[1], v[2]), (v[3], v[4], v[5]));
+                }
+                catch (ArgumentException e)
+                {
+                    throw _reader.Fail($"the preprocessing field at offset {fieldAt} is invalid: {e.Message}");
+                }
+                if (preprocessing.CropSize != config.Resolution)
+                    throw _reader.Fail($"the preprocessing crop size at offset {at + 4} is {crop}, but the blob's model takes {config.Resolution} pixels.");
+                return preprocessing;
+            }
+
+            WeightProvenance Provenance(long fieldAt)
+            {
+                string file = ShortText("source file name", WeightProvenance.MaxTextBytes);
+                string sha = Convert.ToHexStringLower(Take(WeightBlobFormat.Sha256Bytes, "source SHA-256"));
+                string tool = ShortText("tool version", WeightProvenance.MaxTextBytes);
+                long timeAt = Position;
+                string time = ShortText("creation time", WeightProvenance.MaxTextBytes);
+                if (!DateTimeOffset.TryParseExact(time, WeightProvenance.TimeFormat, System.Globalization.CultureInfo.InvariantCulture,
+                        System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal, out DateTimeOffset created))
+                    throw _reader.Fail($"the creation time at offset {timeAt} is not ISO 8601 UTC ({WeightProvenance.TimeFormat}).");
+                var provenance = new WeightProvenance(file, sha, tool, created);
+                string[] problems = provenance.Problems();
+                if (problems.Length > 0)
+                    throw _reader.Fail($"the provenance field at offset {fieldAt} is invalid: {string.Join(" ", problems)}");
+                return provenance;
+            }
+
             public WeightBlobTensor Tensor(long dataBytes)
             {
                 long at = _base + _at;
-                int nameLength = UInt16("tensor name length");
-                if (nameLength == 0 || nameLength > WeightBlobFormat.MaxNameBytes)
-                    throw _reader.Fail($"tensor name length {nameLength} at offset {at} is outside 1..{WeightBlobFormat.MaxNameBytes}.");
-                string name = Utf8(Take(nameLength, "tensor name"), "tensor name", at + 2);
+                string name = ShortText("tensor name", WeightBlobFormat.MaxNameBytes);
                 byte dtype = Byte("dtype");
                 if (dtype != WeightBlobFormat.DTypeFloat32)
                     throw _reader.Fail($"tensor '{name}' (directory entry at offset {at}) has dtype code {dtype}; only {WeightBlobFormat.DTypeFloat32} (float32) is defined.");
@@ -388,7 +507,14 @@ namespace EffNet
     /// <param name="NonFiniteAllowed">The blob was written with allowNonFinite, so it may hold NaN and infinite weights; otherwise reading refuses them.</param>
     public sealed record WeightBlobInfo(uint Version, ulong Fingerprint, string ModelDescription, string Architecture,
                                         string SourceDescription, ModelConfig Config, WeightBlobTensor[] Tensors, long DataOffset, long DataBytes,
-                                        bool NonFiniteAllowed = false);
+                                        bool NonFiniteAllowed = false)
+    {
+        /// <summary>
+        /// Labels, preprocessing and provenance (v2). A v1 blob has no labels and no provenance; its preprocessing is
+        /// <see cref="PreprocessingInfo.PublishedFor"/> its configuration.
+        /// </summary>
+        public WeightBlobMetadata Metadata { get; init; } = WeightBlobMetadata.None;
+    }
 
     /// <summary>One entry of a blob's tensor directory; offsets are bytes from the start of the data section.</summary>
     public sealed record WeightBlobTensor(string Name, int[] Shape, long OffsetBytes, long LengthBytes);

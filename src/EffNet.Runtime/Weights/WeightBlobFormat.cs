@@ -2,12 +2,16 @@ using System.Text;
 
 namespace EffNet
 {
-    /// <summary>Constants of weight blob format v1 (docs/weight-format.md is the specification).</summary>
+    /// <summary>Constants of weight blob format v2 (docs/weight-format.md is the specification).</summary>
     static class WeightBlobFormat
     {
         public static readonly byte[] Magic = Encoding.ASCII.GetBytes("EFFNETWB");
         public static readonly byte[] TrailerMagic = Encoding.ASCII.GetBytes("EFFNETWE");
-        public const uint Version = 1;
+        /// <summary>The version the writer writes.</summary>
+        public const uint Version = 2;
+
+        /// <summary>The first version, still read: v2 less the metadata section.</summary>
+        public const uint Version1 = 1;
         public const int HeaderBytes = 64;
         public const int TrailerBytes = 16;
         public const int DataAlignment = 64;
@@ -23,6 +27,16 @@ namespace EffNet
         public const ulong FlagNonFiniteAllowed = 1;
 
         public const ulong KnownFlags = FlagNonFiniteAllowed;
+
+        /// <summary>Metadata field tags (v2). A tag with <see cref="TagMustUnderstand"/> set may not be skipped by a reader that does not know it.</summary>
+        public const ushort TagLabels = 1, TagPreprocessing = 2, TagProvenance = 3;
+
+        public const ushort TagMustUnderstand = 0x8000;
+
+        /// <summary>Bytes of the preprocessing field: resize, crop, interpolation, mean x 3, std x 3.</summary>
+        public const int PreprocessingBytes = 4 + 4 + 1 + 3 * 4 + 3 * 4;
+
+        public const int Sha256Bytes = 32;
 
         /// <summary>A directory larger than this is refused before it is read (B7's is under 100 KB).</summary>
         public const long MaxDirectoryBytes = 16 * 1024 * 1024;

@@ -12,7 +12,7 @@ namespace EffNet
 {
     /// <summary>
     /// Folds BatchNorm into a torchvision state dict, packs every weight into the layout the kernels read, and writes
-    /// the result as a v1 weight blob (see docs/weight-format.md).
+    /// the result as a v2 weight blob (see docs/weight-format.md).
     /// </summary>
     public static class WeightBlobWriter
     {
@@ -21,13 +21,16 @@ namespace EffNet
         /// a temporary file that replaces the target only when complete, so a failed write leaves nothing behind.
         /// </summary>
         /// <param name="allowNonFinite">Keep NaN and infinite weights instead of refusing them (see <see cref="Pack"/>).</param>
+        /// <param name="metadata">Labels, preprocessing and provenance to record; by default none.</param>
+        /// <exception cref="ArgumentException">The metadata does not fit the model (<see cref="WeightBlobMetadata.Problems"/>).</exception>
         public static void Write(string path, NetworkLayout layout, IReadOnlyDictionary<string, SourceTensor> stateDict,
-                                 float batchNormEpsilon, string sourceDescription, bool allowNonFinite = false)
+                                 float batchNormEpsilon, string sourceDescription, bool allowNonFinite = false, WeightBlobMetadata? metadata = null)
         {
             ArgumentNullException.ThrowIfNull(path);
+            byte[] directory = BuildDirectory(layout, sourceDescription ?? "", metadata ?? WeightBlobMetadata.None);
             float[] packed = Pack(layout, stateDict, batchNormEpsilon, allowNonFinite);
             using var output = EffNet.IO.AtomicFile.Create(path);
-            WritePacked(output.Stream, layout, packed, sourceDescription ?? "", allowNonFinite);
+            WritePacked(output.Stream, layout, directory, packed, allowNonFinite);
             output.Commit();
         }
 
@@ -35,12 +38,15 @@ namespace EffNet
         /// <param name="stateDict">Tensors under torchvision's names and shapes (<see cref="NetworkLayout.TorchvisionStateDict"/>).</param>
         /// <param name="batchNormEpsilon">The epsilon the source model's BatchNorms used (<see cref="BatchNormFolding.TorchvisionEpsilon"/>).</param>
         /// <param name="allowNonFinite">Keep NaN and infinite weights instead of refusing them (see <see cref="Pack"/>).</param>
+        /// <param name="metadata">Labels, preprocessing and provenance to record; by default none.</param>
+        /// <exception cref="ArgumentException">The metadata does not fit the model (<see cref="WeightBlobMetadata.Problems"/>).</exception>
         public static void Write(Stream destination, NetworkLayout layout, IReadOnlyDictionary<string, SourceTensor> stateDict,
-                                 float batchNormEpsilon, string sourceDescription, bool allowNonFinite = false)
+                                 float batchNormEpsilon, string sourceDescription, bool allowNonFinite = false, WeightBlobMetadata? metadata = null)
         {
             ArgumentNullException.ThrowIfNull(destination);
+            byte[] directory = BuildDirectory(layout, sourceDescription ?? "", metadata ?? WeightBlobMetadata.None);
             float[] packed = Pack(layout, stateDict, batchNormEpsilon, allowNonFinite);
-            WritePacked(destination, layout, packed, sourceDescription ?? "", allowNonFinite);
+            WritePacked(destination, layout, directory, packed, allowNonFinite);
         }
 
         /// <summary>
@@ -196,9 +202,8 @@ namespace EffNet
             }
         }
 
-        static void WritePacked(Stream destination, NetworkLayout layout, float[] packed, string sourceDescription, bool allowNonFinite)
+        static void WritePacked(Stream destination, NetworkLayout layout, byte[] directory, float[] packed, bool allowNonFinite)
         {
-            byte[] directory = BuildDirectory(layout, sourceDescription);
             long directoryOffset = WeightBlobFormat.HeaderBytes;
             long dataOffset = AlignUp(directoryOffset + directory.Length, WeightBlobFormat.DataAlignment);
             long dataBytes = layout.WeightFloats * sizeof(float);
@@ -233,8 +238,13 @@ namespace EffNet
             destination.Flush();
         }
 
-        static byte[] BuildDirectory(NetworkLayout layout, string sourceDescription)
+        /// <summary>The directory: model, architecture, source, configuration, tensors, then (v2) the metadata fields.</summary>
+        static byte[] BuildDirectory(NetworkLayout layout, string sourceDescription, WeightBlobMetadata metadata)
         {
+            ArgumentNullException.ThrowIfNull(layout);
+            string[] problems = metadata.Problems(layout.Config).Concat(metadata.Provenance?.Problems() ?? Array.Empty<string>()).ToArray();
+            if (problems.Length > 0)
+                throw new ArgumentException("The weight blob's metadata does not fit " + layout.Config.DisplayName + ": " + string.Join(" ", problems), nameof(metadata));
             using var buffer = new MemoryStream();
             using var writer = new BinaryWriter(buffer, Encoding.UTF8);
             WriteText(writer, layout.Config.DisplayName);
@@ -252,8 +262,62 @@ namespace EffNet
                 WriteTensor(writer, layer.WeightName, layer.PackedWeightShape, layer.WeightOffset, layer.WeightLength);
                 WriteTensor(writer, layer.BiasName, new[] { layer.OutChannels }, layer.BiasOffset, layer.BiasLength);
             }
+            WriteMetadata(writer, metadata);
             writer.Flush();
+            if (buffer.Length > WeightBlobFormat.MaxDirectoryBytes)
+                throw new ArgumentException($"The directory would be {buffer.Length:N0} bytes, more than a blob allows ({WeightBlobFormat.MaxDirectoryBytes:N0}): shorten the labels.", nameof(metadata));
             return buffer.ToArray();
+        }
+
+        /// <summary>u32 field count, then each present field as u16 tag, u32 length, payload, in ascending tag order.</summary>
+        static void WriteMetadata(BinaryWriter writer, WeightBlobMetadata metadata)
+        {
+            var fields = new List<(ushort Tag, byte[] Payload)>();
+            if (metadata.Labels is { } labels)
+                fields.Add((WeightBlobFormat.TagLabels, Payload(w =>
+                {
+                    w.Write((uint)labels.Count);
+                    foreach (string label in labels) WriteShortText(w, label);
+                })));
+            if (metadata.Preprocessing is { } p)
+                fields.Add((WeightBlobFormat.TagPreprocessing, Payload(w =>
+                {
+                    w.Write((uint)p.ResizeSize);
+                    w.Write((uint)p.CropSize);
+                    w.Write((byte)p.Interpolation);
+                    foreach (float v in new[] { p.Mean.R, p.Mean.G, p.Mean.B, p.Std.R, p.Std.G, p.Std.B }) w.Write(v);
+                })));
+            if (metadata.Provenance is { } source)
+                fields.Add((WeightBlobFormat.TagProvenance, Payload(w =>
+                {
+                    WriteShortText(w, source.SourceFileName);
+                    w.Write(Convert.FromHexString(source.SourceSha256));
+                    WriteShortText(w, source.ToolVersion);
+                    WriteShortText(w, source.CreatedText);
+                })));
+            writer.Write((uint)fields.Count);
+            foreach ((ushort tag, byte[] payload) in fields)
+            {
+                writer.Write(tag);
+                writer.Write((uint)payload.Length);
+                writer.Write(payload);
+            }
+        }
+
+        static byte[] Payload(Action<BinaryWriter> write)
+        {
+            using var buffer = new MemoryStream();
+            using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
+                write(writer);
+            return buffer.ToArray();
+        }
+
+        /// <summary>u16 byte length + UTF-8 (labels and provenance texts; their limits are checked before).</summary>
+        static void WriteShortText(BinaryWriter writer, string text)
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(text);
+            writer.Write((ushort)bytes.Length);
+            writer.Write(bytes);
         }
 
         static void WriteText(BinaryWriter writer, string text)
@@ -267,9 +331,7 @@ namespace EffNet
 
         static void WriteTensor(BinaryWriter writer, string name, int[] shape, long offsetFloats, long lengthFloats)
         {
-            byte[] bytes = Encoding.UTF8.GetBytes(name);
-            writer.Write((ushort)bytes.Length);
-            writer.Write(bytes);
+            WriteShortText(writer, name);
             writer.Write(WeightBlobFormat.DTypeFloat32);
             writer.Write((byte)shape.Length);
             foreach (int d in shape) writer.Write((uint)d);

@@ -4,7 +4,8 @@ namespace EffNet
 {
     /// <summary>
     /// A weight blob (or a set of source tensors) that cannot be used: wrong magic or version, made for another model,
-    /// truncated, corrupted, or with tensors of the wrong name or shape. The message names the file and what was expected.
+    /// truncated, corrupted, or with tensors of the wrong name or shape; or a labels file that is not a list of labels. The
+    /// message names the file and what was expected.
     /// </summary>
     public sealed class WeightFormatException : Exception
     {

@@ -13,14 +13,22 @@ namespace EffNet.Runtime.Tests.Reliability
         /// <summary>The smallest network the attribute allows (width 0.1, depth 0.1, 32 pixels, 2 classes): a blob of about 100 KB.</summary>
         public static readonly NetworkLayout Tiny = NetworkLayout.Create(new ModelConfig(0.1, 0.1, 32, 2, EfficientNetPadding.Symmetric));
 
-        public static byte[] Write(NetworkLayout layout, Dictionary<string, SourceTensor>? stateDict = null, bool allowNonFinite = false)
+        public static byte[] Write(NetworkLayout layout, Dictionary<string, SourceTensor>? stateDict = null, bool allowNonFinite = false,
+                                   WeightBlobMetadata? metadata = null)
         {
             var stream = new MemoryStream();
-            WeightBlobWriter.Write(stream, layout, stateDict ?? SyntheticWeights.CreateStateDict(layout), BatchNormFolding.PyTorchEpsilon, "reliability test", allowNonFinite);
+            WeightBlobWriter.Write(stream, layout, stateDict ?? SyntheticWeights.CreateStateDict(layout), BatchNormFolding.PyTorchEpsilon, "reliability test",
+                                   allowNonFinite, metadata);
             return stream.ToArray();
         }
 
-        static readonly Lazy<byte[]> s_tiny = new(() => Write(Tiny));
+        /// <summary>Every metadata field, so that damage to each of them is tried.</summary>
+        public static readonly WeightBlobMetadata TinyMetadata = new(
+            new[] { "cat", "chat noir" },
+            new PreprocessingInfo(36, 32, PreprocessingInterpolation.Bilinear, (0.5f, 0.5f, 0.5f), (0.25f, 0.25f, 0.25f)),
+            new WeightProvenance("tiny.pt", new string('a', 64), "1.0.0-test", new DateTimeOffset(2025, 1, 31, 12, 0, 0, TimeSpan.Zero)));
+
+        static readonly Lazy<byte[]> s_tiny = new(() => Write(Tiny, metadata: TinyMetadata));
 
         /// <summary>A fresh copy of the tiny model's valid blob.</summary>
         public static byte[] TinyBlob() => (byte[])s_tiny.Value.Clone();
@@ -36,6 +44,38 @@ namespace EffNet.Runtime.Tests.Reliability
         public static long DirectoryLength(byte[] blob) => BinaryPrimitives.ReadInt64LittleEndian(blob.AsSpan(32));
         public static long DataOffset(byte[] blob) => BinaryPrimitives.ReadInt64LittleEndian(blob.AsSpan(40));
         public static long DataLength(byte[] blob) => BinaryPrimitives.ReadInt64LittleEndian(blob.AsSpan(48));
+
+        /// <summary>
+        /// The blob with its directory replaced by <paramref name="edit"/>'s result: the header's lengths and offsets, the
+        /// padding and the checksum follow, so only the directory's contents are wrong.
+        /// </summary>
+        public static byte[] WithDirectory(byte[] blob, Func<byte[], byte[]> edit)
+        {
+            byte[] directory = edit(blob.AsSpan(64, (int)DirectoryLength(blob)).ToArray());
+            byte[] data = blob.AsSpan((int)DataOffset(blob), (int)DataLength(blob)).ToArray();
+            int dataOffset = (64 + directory.Length + 63) / 64 * 64;
+            var result = new byte[dataOffset + data.Length + 16];
+            blob.AsSpan(0, 64).CopyTo(result);
+            BinaryPrimitives.WriteInt64LittleEndian(result.AsSpan(32), directory.Length);
+            BinaryPrimitives.WriteInt64LittleEndian(result.AsSpan(40), dataOffset);
+            directory.CopyTo(result, 64);
+            data.CopyTo(result, dataOffset);
+            blob.AsSpan(blob.Length - 8).CopyTo(result.AsSpan(result.Length - 8));
+            return Resign(result);
+        }
+
+        /// <summary>File offset of the directory's metadata field count (v2: right after the last tensor entry).</summary>
+        public static int MetadataOffset(byte[] blob)
+            => TensorEntryOffset(blob, (int)BinaryPrimitives.ReadUInt32LittleEndian(blob.AsSpan(TensorCountOffset(blob))));
+
+        /// <summary>File offset of the payload of the metadata field <paramref name="tag"/>.</summary>
+        public static int MetadataField(byte[] blob, ushort tag)
+        {
+            int at = MetadataOffset(blob) + 4;
+            while (BinaryPrimitives.ReadUInt16LittleEndian(blob.AsSpan(at)) != tag)
+                at += 6 + (int)BinaryPrimitives.ReadUInt32LittleEndian(blob.AsSpan(at + 2));
+            return at + 6;
+        }
 
         /// <summary>File offset of the directory's tensor count (after the three texts and the 25-byte configuration).</summary>
         public static int TensorCountOffset(byte[] blob)
@@ -68,5 +108,12 @@ namespace EffNet.Runtime.Tests.Reliability
             int rank = blob[dtype + 1];
             return (dtype, dtype + 1, dtype + 2, dtype + 2 + 4 * rank, dtype + 2 + 4 * rank + 8);
         }
+    }
+
+    /// <summary>Bytes on a stream that cannot seek, like a pipe: readers cannot check the length up front.</summary>
+    internal sealed class NonSeekableStream : MemoryStream
+    {
+        public NonSeekableStream(byte[] bytes) : base(bytes) { }
+        public override bool CanSeek => false;
     }
 }

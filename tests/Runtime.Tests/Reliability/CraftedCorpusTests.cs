@@ -66,6 +66,11 @@ namespace EffNet.Runtime.Tests.Reliability
             int entry0 = BlobBytes.TensorEntryOffset(valid, 0), entry2 = BlobBytes.TensorEntryOffset(valid, 2);
             // Two directory entries whose names have the same length: one can be renamed to the other.
             (int sameA, int sameB) = SameLengthNames(valid);
+            int metadata = BlobBytes.MetadataOffset(valid);
+            int labels = BlobBytes.MetadataField(valid, WeightBlobFormat.TagLabels);
+            int preprocessing = BlobBytes.MetadataField(valid, WeightBlobFormat.TagPreprocessing);
+            int provenance = BlobBytes.MetadataField(valid, WeightBlobFormat.TagProvenance);
+            int time = provenance + 2 + 7 + 32 + 2 + 10 + 2; // "tiny.pt", the SHA-256, "1.0.0-test", then the time's text
             return Table(
                 new Case("cut in the header", () => Cut(valid, 40), "is truncated"),
                 new Case("cut in the directory", () => Cut(valid, 64 + 100), "is truncated"),
@@ -74,7 +79,8 @@ namespace EffNet.Runtime.Tests.Reliability
                 new Case("cut in the trailer", () => Cut(valid, valid.Length - 8), "is truncated"),
                 new Case("a byte after the trailer", () => valid.Append((byte)0).ToArray(), "trailing bytes"),
                 new Case("wrong magic", () => Blob(b => b[3] = (byte)'X'), "not an EffNet weight blob"),
-                new Case("version 2", () => Blob(b => U32(b, 8, 2)), "format version 2 (at offset 8) is not supported"),
+                new Case("version 3", () => Blob(b => U32(b, 8, 3)), "format version 3 (at offset 8) is not supported"),
+                new Case("a v2 blob labelled version 1", () => Blob(b => U32(b, 8, 1)), "unexplained bytes at the end of the directory"),
                 new Case("header size 32", () => Blob(b => U32(b, 12, 32)), "header size at offset 12 is 32"),
                 new Case("directory offset 0", () => Blob(b => I64(b, 24, 0)), "directory offset at offset 24 is 0"),
                 new Case("directory length 0", () => Blob(b => I64(b, 32, 0)), "directory length 0 at offset 32"),
@@ -90,8 +96,8 @@ namespace EffNet.Runtime.Tests.Reliability
                 new Case("text length huge", () => Blob(b => U32(b, 64, uint.MaxValue)), "at most 65536 are allowed"),
                 new Case("text length past the directory", () => Blob(b => U32(b, 64, 60000)), "needs 60000 bytes but the directory ends"),
                 new Case("text not UTF-8", () => Blob(b => b[68] = 0xFF), "is not valid UTF-8"),
-                new Case("tensor count 0", () => Blob(b => U32(b, count, 0)), "unexplained bytes at the end of the directory"),
-                new Case("tensor count one short", () => Blob(b => U32(b, count, BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(count)) - 1)), "unexplained bytes"),
+                new Case("tensor count 0", () => Blob(b => U32(b, count, 0)), "metadata field count at offset"),
+                new Case("tensor count one short", () => Blob(b => U32(b, count, BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(count)) - 1)), "metadata field count at offset"),
                 new Case("tensor count huge", () => Blob(b => U32(b, count, uint.MaxValue)), $"tensor count at offset {count} is 4294967295"),
                 new Case("name length 0", () => Blob(b => BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(entry0), 0)), $"tensor name length 0 at offset {entry0}"),
                 new Case("name length huge", () => Blob(b => BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(entry0), 5000)), "is outside 1..1024"),
@@ -109,6 +115,25 @@ namespace EffNet.Runtime.Tests.Reliability
                 new Case("tensors out of order", () => Blob(SwapFirstEntries), "is not the expected"),
                 new Case("checksum mismatch", () => Blob(b => b[dataOffset + 5] ^= 0x20, resign: false), "checksum mismatch"),
                 new Case("trailer magic", () => Blob(b => b[^1] = (byte)'X', resign: false), "is not \"EFFNETWE\""),
+                new Case("metadata field count huge", () => Blob(b => U32(b, metadata, uint.MaxValue)), $"metadata field count at offset {metadata} is 4294967295"),
+                new Case("metadata field count one short", () => Blob(b => U32(b, metadata, 2)), "unexplained bytes at the end of the directory"),
+                new Case("metadata field length past the directory", () => Blob(b => U32(b, labels - 4, 1 << 30)), "claims 1073741824 bytes but the directory ends"),
+                new Case("labels field length lies", () => Blob(b => U32(b, labels - 4, BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(labels - 4)) + 1)), "but its contents take"),
+                new Case("metadata fields out of order", () => Blob(b => BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(preprocessing - 6), WeightBlobFormat.TagLabels)), "does not follow tag 1"),
+                new Case("unknown field that must be understood", () => Blob(b => BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(provenance - 6), 0x8003)), "must understand"),
+                new Case("label count not the classes", () => Blob(b => U32(b, labels, 3)), $"the label count at offset {labels} is 3, but the blob's model has 2 classes"),
+                new Case("label count huge", () => Blob(b => U32(b, labels, uint.MaxValue)), "the label count at offset"),
+                new Case("label length 0", () => Blob(b => BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(labels + 4), 0)), $"label 0 length 0 at offset {labels + 4} is outside 1..256"),
+                new Case("label length past the directory", () => Blob(b => BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(labels + 4), 250)), "needs 250 bytes but the directory ends"),
+                new Case("label not UTF-8", () => Blob(b => b[labels + 6] = 0xFF), $"label 0 at offset {labels + 6} is not valid UTF-8"),
+                new Case("label with a line break", () => Blob(b => b[labels + 7] = (byte)'\n'), "holds a line break"),
+                new Case("preprocessing field of 32 bytes", () => Blob(b => U32(b, preprocessing - 4, 32)), "is 32 bytes; it must be 33"),
+                new Case("interpolation 7", () => Blob(b => b[preprocessing + 8] = 7), "interpolation 7 is neither"),
+                new Case("std 0", () => Blob(b => BinaryPrimitives.WriteSingleLittleEndian(b.AsSpan(preprocessing + 21), 0f)), "every std must be finite and non-zero"),
+                new Case("mean NaN", () => Blob(b => BinaryPrimitives.WriteSingleLittleEndian(b.AsSpan(preprocessing + 9), float.NaN)), "every mean must be finite"),
+                new Case("crop not the resolution", () => Blob(b => U32(b, preprocessing + 4, 33)), $"crop size at offset {preprocessing + 4} is 33"),
+                new Case("source file name not UTF-8", () => Blob(b => b[provenance + 2] = 0xC0), "source file name at offset"),
+                new Case("creation time not ISO 8601", () => Blob(b => b[time + 10] = (byte)' '), $"the creation time at offset {time - 2} is not ISO 8601"),
                 new Case("NaN weight", () => Blob(b => BinaryPrimitives.WriteSingleLittleEndian(b.AsSpan((int)dataOffset + 8), float.NaN)), "holds NaN"));
         }
 
@@ -158,20 +183,14 @@ namespace EffNet.Runtime.Tests.Reliability
         {
             byte[] valid = BlobBytes.TinyBlob();
             byte[] cut = Cut(valid, keep >= 0 ? keep : valid.Length + keep);
-            AssertRefused(() => WeightBlob.Read(new NonSeekable(cut), BlobBytes.Tiny, "stream.effw").Dispose(), "stream.effw", $"the file ends at offset {cut.Length}");
+            AssertRefused(() => WeightBlob.Read(new NonSeekableStream(cut), BlobBytes.Tiny, "stream.effw").Dispose(), "stream.effw", $"the file ends at offset {cut.Length}");
         }
 
         [Fact]
         public void Bytes_after_the_trailer_of_a_stream_that_cannot_seek_are_refused()
         {
             byte[] longer = BlobBytes.TinyBlob().Append((byte)7).ToArray();
-            AssertRefused(() => WeightBlob.Read(new NonSeekable(longer), BlobBytes.Tiny, "stream.effw").Dispose(), "stream.effw", "unexpected bytes after the trailer");
-        }
-
-        sealed class NonSeekable : MemoryStream
-        {
-            public NonSeekable(byte[] bytes) : base(bytes) { }
-            public override bool CanSeek => false;
+            AssertRefused(() => WeightBlob.Read(new NonSeekableStream(longer), BlobBytes.Tiny, "stream.effw").Dispose(), "stream.effw", "unexpected bytes after the trailer");
         }
 
         // ----- torch.save zip and its pickle -----
