@@ -61,7 +61,7 @@ namespace EffNet.Import
             ArgumentNullException.ThrowIfNull(checkpointPath);
             ArgumentNullException.ThrowIfNull(outputPath);
             options ??= new ImportOptions();
-            CheckEpsilon(options.BatchNormEpsilon);
+            ImportPlan.CheckRanges(options);
             EffNet.IO.AtomicFile.CheckTarget(outputPath, checkpointPath); // before the long read: the output must not destroy the checkpoint
             return WithMappedCheckpoint(checkpointPath, checkpoint =>
             {
@@ -121,10 +121,12 @@ namespace EffNet.Import
             return (keys == KeyLayout.Torchvision ? WeightSource.Torchvision : WeightSource.Timm).Epsilon(config.Phi);
         }
 
+        internal const string EpsilonRange = "BatchNorm epsilon must be a positive number (1e-5 for PyTorch-trained weights, 1e-3 for TensorFlow-trained).";
+
         static void CheckEpsilon(float? batchNormEpsilon)
         {
             if (batchNormEpsilon is float given && !(given > 0 && float.IsFinite(given)))
-                throw new ArgumentOutOfRangeException(nameof(batchNormEpsilon), given, "BatchNorm epsilon must be a positive number (1e-5 for PyTorch-trained weights, 1e-3 for TensorFlow-trained).");
+                throw new ArgumentOutOfRangeException(nameof(batchNormEpsilon), given, EpsilonRange);
         }
 
         /// <summary>A checkpoint opened, its wrapper prefix removed and its keys mapped to torchvision's; no tensor read yet.</summary>

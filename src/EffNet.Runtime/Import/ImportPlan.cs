@@ -14,9 +14,9 @@ namespace EffNet.Import
     /// <param name="Summary">What the checkpoint holds and what it was taken for, for the person importing it.</param>
     internal sealed record ImportPlan(ModelConfig Config, float Epsilon, IReadOnlyList<string> Forced, string Summary)
     {
+        /// <summary>The plan for importing the checkpoint <paramref name="info"/> describes; <paramref name="options"/> passed <see cref="CheckRanges"/>.</summary>
         public static ImportPlan Make(CheckpointInfo info, ImportOptions options, string path, string output)
         {
-            CheckRanges(options);
             var problems = new List<string>();
             bool forceable = true;
             ImportOptions suggested = options;
@@ -109,9 +109,11 @@ namespace EffNet.Import
             return new ImportPlan(config, epsilon, forced, summary);
         }
 
-        /// <summary>Values out of range are refused as such before they are compared with the checkpoint.</summary>
-        static void CheckRanges(ImportOptions options)
+        /// <summary>Values out of range are refused as such, before the checkpoint is read.</summary>
+        public static void CheckRanges(ImportOptions options)
         {
+            if (options.BatchNormEpsilon is float epsilon && !(epsilon > 0 && float.IsFinite(epsilon)))
+                throw new ArgumentOutOfRangeException(nameof(options), epsilon, CheckpointImporter.EpsilonRange);
             if (options.Phi is not null && (options.Width is not null || options.Depth is not null))
                 throw new ArgumentException("Give --phi, or --width and --depth, not both: --phi sets the width and depth of EfficientNet-B0..B7.");
             if (options.Phi is int phi && (phi < Scaling.MinPhi || phi > Scaling.MaxPhi))

@@ -291,4 +291,24 @@ namespace EffNet.Runtime.Tests.Import
             Assert.Equal("float64", f64);
         }
     }
+
+    /// <summary>
+    /// A checkpoint that is only its description: keys, shapes and metadata, as a file's header or data.pkl gives them
+    /// before any tensor is read. Whole B0..B7 models without their megabytes; reading a tensor from it is a test bug.
+    /// </summary>
+    internal sealed class DescriptionOnly : CheckpointFile
+    {
+        public DescriptionOnly(Dictionary<string, int[]> shapes, IReadOnlyDictionary<string, string>? metadata = null)
+            : base(CheckpointFormat.SafeTensors, shapes, new SortedSet<string>(StringComparer.Ordinal) { "float32" }, metadata)
+        {
+        }
+
+        /// <summary><paramref name="layout"/>'s state dict, under timm's names when <paramref name="timm"/> is set.</summary>
+        public static DescriptionOnly Of(NetworkLayout layout, bool timm = false, IReadOnlyDictionary<string, string>? metadata = null)
+            => new DescriptionOnly(layout.TorchvisionStateDict().ToDictionary(entry => timm ? TimmNames.Of(entry.Key, layout) : entry.Key, entry => entry.Value),
+                                   metadata);
+
+        protected override Dictionary<string, SourceTensor> Load(IReadOnlyList<string> keys, IProgress<double>? progress)
+            => throw new InvalidOperationException("A description-only checkpoint has no tensor data.");
+    }
 }
