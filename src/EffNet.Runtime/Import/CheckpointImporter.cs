@@ -121,12 +121,10 @@ namespace EffNet.Import
             return (keys == KeyLayout.Torchvision ? WeightSource.Torchvision : WeightSource.Timm).Epsilon(config.Phi);
         }
 
-        internal const string EpsilonRange = "BatchNorm epsilon must be a positive number (1e-5 for PyTorch-trained weights, 1e-3 for TensorFlow-trained).";
-
-        static void CheckEpsilon(float? batchNormEpsilon)
+        internal static void CheckEpsilon(float? batchNormEpsilon)
         {
             if (batchNormEpsilon is float given && !(given > 0 && float.IsFinite(given)))
-                throw new ArgumentOutOfRangeException(nameof(batchNormEpsilon), given, EpsilonRange);
+                throw new ArgumentOutOfRangeException(nameof(batchNormEpsilon), given, "BatchNorm epsilon must be a positive number (1e-5 for PyTorch-trained weights, 1e-3 for TensorFlow-trained).");
         }
 
         /// <summary>A checkpoint opened, its wrapper prefix removed and its keys mapped to torchvision's; no tensor read yet.</summary>

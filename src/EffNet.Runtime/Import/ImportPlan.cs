@@ -28,8 +28,9 @@ namespace EffNet.Import
             }
 
             // The variant: --phi, or --width and --depth, must give the checkpoint's shapes.
-            double? width = options.Phi is int phi ? Scaling.WidthOf(phi) : options.Width;
-            double? depth = options.Phi is int phi2 ? Scaling.DepthOf(phi2) : options.Depth;
+            double? width = options.Width, depth = options.Depth;
+            if (options.Phi is int phi)
+                (width, depth) = (Scaling.WidthOf(phi), Scaling.DepthOf(phi));
             bool widthFits = width is not double w || info.Shape.SameChannels(NetworkShape.Of(w, 1.0));
             bool depthFits = depth is not double d || info.Shape.SameRepeats(NetworkShape.Of(1.0, d));
             if (options.Phi is int asked && !(widthFits && depthFits))
@@ -112,8 +113,7 @@ namespace EffNet.Import
         /// <summary>Values out of range are refused as such, before the checkpoint is read.</summary>
         public static void CheckRanges(ImportOptions options)
         {
-            if (options.BatchNormEpsilon is float epsilon && !(epsilon > 0 && float.IsFinite(epsilon)))
-                throw new ArgumentOutOfRangeException(nameof(options), epsilon, CheckpointImporter.EpsilonRange);
+            CheckpointImporter.CheckEpsilon(options.BatchNormEpsilon);
             if (options.Phi is not null && (options.Width is not null || options.Depth is not null))
                 throw new ArgumentException("Give --phi, or --width and --depth, not both: --phi sets the width and depth of EfficientNet-B0..B7.");
             if (options.Phi is int phi && (phi < Scaling.MinPhi || phi > Scaling.MaxPhi))
