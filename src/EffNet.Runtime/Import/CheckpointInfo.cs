@@ -186,21 +186,26 @@ namespace EffNet.Import
                                     BlockTable.HeadExpansion * channels[^1], ModelConfig.DefaultNumClasses);
         }
 
-        /// <summary>Reads the shape from torchvision-named tensor shapes; refuses a state dict that lacks a part the shape needs.</summary>
+        /// <summary>
+        /// Reads the shape from torchvision-named tensor shapes; refuses a state dict that lacks a part the shape needs. A
+        /// layer's width comes from its weight or, when that is lost, from the BatchNorm after it, so that one missing tensor
+        /// is reported by name by the shape check instead of making the network unrecognisable.
+        /// </summary>
         internal static NetworkShape Read(IReadOnlyDictionary<string, int[]> shapes, string? file)
         {
-            int Rows(string key, int rank)
+            int Outputs(params string[] keys) // the first dimension of the first of these tensors there is
             {
-                if (!shapes.TryGetValue(key, out int[]? shape))
-                    throw new WeightFormatException(file, $"cannot tell which EfficientNet this is: it has no '{key}'.");
-                if (shape.Length != rank)
-                    throw new WeightFormatException(file, $"cannot tell which EfficientNet this is: '{key}' is {SourceTensor.FormatShape(shape)}, not {rank}-dimensional.");
-                return shape[0];
+                foreach (string key in keys)
+                    if (shapes.TryGetValue(key, out int[]? shape) && shape.Length > 0)
+                        return shape[0];
+                throw new WeightFormatException(file, $"cannot tell which EfficientNet this is: it has no '{keys[0]}'.");
             }
+            string[] ConvAndBatchNorm(string module) // torchvision's Conv2dNormActivation: module.0 the conv, module.1 its BatchNorm
+                => NetworkLayout.BatchNormFields.Select(field => module + ".1." + field).Prepend(module + ".0.weight").ToArray();
 
             int stages = BlockTable.Stages.Length;
             var blocks = new int[stages];
-            var projection = new int[stages]; // the highest "block.N" of each stage's first block: its projection conv
+            var projection = new int[stages]; // the highest "block.N" of each stage's first block: its projection
             foreach (string key in shapes.Keys)
             {
                 string[] parts = key.Split('.', 6);
@@ -208,13 +213,14 @@ namespace EffNet.Import
                     !SmallNumber(parts[2], out int block))
                     continue;
                 blocks[stage - 1] = Math.Max(blocks[stage - 1], block + 1);
-                if (block == 0 && parts.Length == 6 && parts[3] == "block" && SmallNumber(parts[4], out int layer) && parts[5] == "0.weight")
+                if (block == 0 && parts.Length == 6 && parts[3] == "block" && SmallNumber(parts[4], out int layer))
                     projection[stage - 1] = Math.Max(projection[stage - 1], layer);
             }
             var channels = new int[stages];
             for (int s = 0; s < stages; s++)
-                channels[s] = Rows($"features.{s + 1}.0.block.{projection[s]}.0.weight", 4);
-            return new NetworkShape(Rows("features.0.0.weight", 4), channels, blocks, Rows("features.8.0.weight", 4), Rows("classifier.1.weight", 2));
+                channels[s] = Outputs(ConvAndBatchNorm($"features.{s + 1}.0.block.{projection[s]}"));
+            return new NetworkShape(Outputs(ConvAndBatchNorm("features.0")), channels, blocks, Outputs(ConvAndBatchNorm("features.8")),
+                                    Outputs("classifier.1.weight", "classifier.1.bias"));
         }
 
         static bool SmallNumber(string text, out int value)

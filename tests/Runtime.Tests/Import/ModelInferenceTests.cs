@@ -109,10 +109,26 @@ namespace EffNet.Runtime.Tests.Import
         {
             Dictionary<string, SourceTensor> tensors = CheckpointReader.Read(Fixtures.PathOf("custom_c10_torchvision_bf16.safetensors"));
             tensors.Remove("classifier.1.weight");
+            tensors.Remove("classifier.1.bias");
             string path = _temp.File("headless.safetensors");
             SafeTensorsFile.Write(path, tensors);
             var error = Assert.Throws<WeightFormatException>(() => CheckpointImporter.Inspect(path));
             Assert.Contains("cannot tell which EfficientNet this is: it has no 'classifier.1.weight'", error.Message);
+        }
+
+        [Theory]
+        [InlineData("features.3.0.block.3.0.weight")] // a stage's projection: its width comes from the BatchNorm after it
+        [InlineData("features.0.0.weight")]
+        [InlineData("classifier.1.weight")]
+        public void One_lost_tensor_that_tells_a_width_is_named_not_the_network_unrecognised(string lost)
+        {
+            Dictionary<string, SourceTensor> tensors = CheckpointReader.Read(Fixtures.PathOf("custom_c10_torchvision_bf16.safetensors"));
+            tensors.Remove(lost);
+            string path = _temp.File("lost.safetensors");
+            SafeTensorsFile.Write(path, tensors);
+            Assert.Equal(new ModelConfig(0.5, 0.6, 224, 10, EfficientNetPadding.Symmetric), CheckpointImporter.Inspect(path).Config);
+            var error = Assert.Throws<WeightFormatException>(() => CheckpointImporter.Import(path, _temp.File("x.effw"), new ImportOptions { Resolution = 128 }));
+            Assert.Contains($"1 tensor(s) missing: {lost}.", error.Message);
         }
 
         // ----- imports that take the model from the checkpoint -----
