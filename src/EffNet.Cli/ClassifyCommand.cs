@@ -13,7 +13,7 @@ namespace EffNet.Cli
         static Command Classify(TextWriter output)
         {
             var weights = new Option<FileInfo>("--weights", "-w") { Description = "Weight blob from `effnet import`.", Required = true };
-            var images = new Argument<FileInfo[]>("images") { Description = "JPEG, PNG, BMP or GIF files.", Arity = ArgumentArity.OneOrMore };
+            var images = new Argument<FileInfo[]>("images") { Description = ImageDecoder.Formats + " files (told by their first bytes, not their names).", Arity = ArgumentArity.OneOrMore };
             var top = new Option<int>("--top", "-k") { Description = "How many classes to print per image.", DefaultValueFactory = _ => 5 };
             var json = new Option<bool>("--json") { Description = "Print JSON instead of text." };
             var command = new Command("classify",

@@ -15,7 +15,7 @@ namespace EffNet.Cli
             var root = new RootCommand(
                 "effnet: import, inspect and run EfficientNet-B0..B7 weights at any resolution, class count and padding.\n\n" +
                 "Typical use:\n" +
-                "  effnet import b0.pth --phi 0 -o b0.effw      convert a torchvision/timm checkpoint\n" +
+                "  effnet import b0.pth -o b0.effw              convert a torchvision/timm checkpoint (the model is read from it)\n" +
                 "  effnet classify --weights b0.effw cat.jpg     top-5 ImageNet labels\n" +
                 "  effnet inspect b0.effw                        what a weight file is for");
             root.Add(Import(output));

@@ -13,6 +13,7 @@ namespace EffNet.Cli
         /// </summary>
         public static bool IsUserError(Exception error) => error is UserException
             or WeightFormatException
+            or EffNet.Import.CheckpointMismatchException
             or EffNet.Imaging.ImageFormatException
             or IOException // FileNotFoundException, DirectoryNotFoundException, a full disk, an output path that is a directory
             or UnauthorizedAccessException

@@ -16,19 +16,25 @@ namespace EffNet.Cli
             {
                 Description = "A torch.save(model.state_dict()) file (.pth/.pt) or a .safetensors file, with torchvision or timm key names.",
             };
-            var phi = new Option<int>("--phi") { Description = "The variant: 0..7 for EfficientNet-B0..B7.", Required = true };
-            var classes = new Option<int>("--classes") { Description = "Classifier outputs.", DefaultValueFactory = _ => ModelConfig.DefaultNumClasses };
-            var resolution = new Option<int?>("--resolution") { Description = "Input size the blob is for (default: the variant's native size; torchvision evaluates B2 at 288)." };
-            var padding = new Option<string>("--padding")
+            var phi = new Option<int?>("--phi") { Description = "The variant, 0..7 for EfficientNet-B0..B7. Default: read from the checkpoint's shapes." };
+            var width = new Option<double?>("--width") { Description = "Width multiplier of a custom size, when the shapes leave it open (never with --phi)." };
+            var depth = new Option<double?>("--depth") { Description = "Depth multiplier of a custom size, when the shapes leave it open (never with --phi)." };
+            var classes = new Option<int?>("--classes") { Description = "Classifier outputs. Default: read from the classifier." };
+            var resolution = new Option<int?>("--resolution") { Description = "Input size the blob is for (default: the variant's native size, 224 for a custom size; torchvision evaluates B2 at 288)." };
+            var padding = new Option<string?>("--padding")
             {
-                Description = "torch: symmetric padding (torchvision, timm efficientnet_b*). tf: TensorFlow SAME (timm tf_efficientnet_b*, Keras ports).",
-                DefaultValueFactory = _ => "torch",
+                Description = "torch: symmetric padding (torchvision, timm efficientnet_b*). tf: TensorFlow SAME (timm tf_efficientnet_*, Keras ports). " +
+                              "Default: torch. timm names are the same for both kinds: pass tf for tf_efficientnet_* weights. tf on torchvision names needs --force.",
             };
             padding.AcceptOnlyFromAmong("torch", "tf");
             var epsilon = new Option<float?>("--bn-eps")
             {
-                Description = "BatchNorm epsilon the weights were trained with (not stored in checkpoints). Default: 1e-3 for tf padding, " +
-                              "torchvision's own for torchvision keys (1e-5 for B0..B4, 1e-3 for B5..B7), 1e-5 for timm keys.",
+                Description = "BatchNorm epsilon the weights were trained with (not stored in checkpoints). Default: the source's: torchvision's own " +
+                              "(1e-5 for B0..B4 and custom sizes, 1e-3 for B5..B7), 1e-5 for timm efficientnet_b*, 1e-3 with --padding tf. Another value needs --force.",
+            };
+            var force = new Option<bool>("--force")
+            {
+                Description = "Accept a --padding or --bn-eps that contradicts the checkpoint's source (e.g. tf padding on torchvision weights); the blob records it.",
             };
             var outputFile = new Option<FileInfo>("--output", "-o") { Description = "The weight blob to write (written atomically).", Required = true };
             var allowNonFinite = new Option<bool>("--allow-non-finite")
@@ -37,30 +43,45 @@ namespace EffNet.Cli
             };
 
             var command = new Command("import",
-                "Convert a checkpoint into a weight blob for one model: every tensor is checked against the model first " +
-                "(missing, unexpected and mis-shaped keys are listed together), BatchNorm is folded and weights are packed.")
+                "Convert a checkpoint into a weight blob: the variant, classes, padding and BatchNorm epsilon are read from its keys and " +
+                "shapes (flags override them; a flag that contradicts the checkpoint is refused), every tensor is checked, BatchNorm " +
+                "is folded and weights are packed.")
             {
-                checkpoint, phi, classes, resolution, padding, epsilon, outputFile, allowNonFinite,
+                checkpoint, phi, width, depth, classes, resolution, padding, epsilon, force, outputFile, allowNonFinite,
             };
             var metadata = new ImportMetadataOptions();
             foreach (Option option in metadata.All) command.Add(option);
             command.SetAction(parse =>
             {
-                int variant = parse.GetValue(phi);
-                if (variant < Scaling.MinPhi || variant > Scaling.MaxPhi)
-                    throw new UserException($"--phi {variant} is not a variant; use 0..7 for EfficientNet-B0..B7.");
-                var config = ModelConfig.ForPhi(variant, parse.GetValue(resolution), parse.GetValue(classes),
-                    parse.GetValue(padding) == "tf" ? EfficientNetPadding.Same : EfficientNetPadding.Symmetric);
-                string[] problems = config.Validate();
-                if (problems.Length > 0) throw new UserException(string.Join(" ", problems));
                 FileInfo source = parse.GetRequiredValue(checkpoint);
                 FileInfo target = parse.GetRequiredValue(outputFile);
-                if (!source.Exists) throw new UserException($"checkpoint '{source.FullName}' does not exist.");
-                ImportMetadata recorded = metadata.Read(parse, config);
+                if (!source.Exists && !Directory.Exists(source.FullName)) // a directory is refused as such by the reader
+                    throw new UserException($"checkpoint '{source.FullName}' does not exist.");
+                var options = new ImportOptions
+                {
+                    Phi = parse.GetValue(phi),
+                    Width = parse.GetValue(width),
+                    Depth = parse.GetValue(depth),
+                    NumClasses = parse.GetValue(classes),
+                    Resolution = parse.GetValue(resolution),
+                    Padding = parse.GetValue(padding) switch { "tf" => EfficientNetPadding.Same, "torch" => EfficientNetPadding.Symmetric, _ => null },
+                    BatchNormEpsilon = parse.GetValue(epsilon),
+                    Force = parse.GetValue(force),
+                    AllowNonFinite = parse.GetValue(allowNonFinite),
+                    MetadataFor = config => metadata.Read(parse, config),
+                };
 
-                ImportResult result = WithProgress($"Importing {source.Name}", progress =>
-                    CheckpointImporter.Import(source.FullName, config, target.FullName, parse.GetValue(epsilon), progress, parse.GetValue(allowNonFinite), recorded));
-                output.WriteLine($"Wrote {target.FullName} ({result.OutputBytes.ToString("N0", CultureInfo.InvariantCulture)} bytes) for {config.DisplayName}.");
+                ImportResult result;
+                try
+                {
+                    result = WithProgress($"Importing {source.Name}", progress => CheckpointImporter.Import(source.FullName, target.FullName, options, progress));
+                }
+                catch (CheckpointMismatchException mismatch)
+                {
+                    throw new UserException(mismatch.DescribeFor(source.ToString(), target.ToString())); // the paths as typed
+                }
+                output.WriteLine($"Wrote {target.FullName} ({result.OutputBytes.ToString("N0", CultureInfo.InvariantCulture)} bytes) for {result.Config.DisplayName}.");
+                output.WriteLine($"Checkpoint: {result.Summary}");
                 output.WriteLine($"Source: {result.SourceDescription}.");
                 foreach (string line in ImportMetadataOptions.Describe(result.Metadata)) output.WriteLine(line + ".");
                 return ExitCodes.Success;

@@ -11,7 +11,11 @@ namespace EffNet.Cli
         static Command Run(TextWriter output)
         {
             var weights = new Option<FileInfo>("--weights", "-w") { Description = "Weight blob from `effnet import`.", Required = true };
-            var input = new Option<FileInfo>("--input", "-i") { Description = "NumPy .npy float32 [N, 3, H, W] (NCHW, normalised), N >= 1.", Required = true };
+            var input = new Option<FileInfo>("--input", "-i")
+            {
+                Description = "NumPy .npy float32 [N, 3, H, W] (NCHW, normalised), N >= 1. float64 is converted to float32 (numpy's default type; the output says so).",
+                Required = true,
+            };
             var outputFile = new Option<FileInfo>("--output", "-o") { Description = "NumPy .npy float32 [N, classes] logits to write.", Required = true };
             var command = new Command("run", "Run the model on a batch of preprocessed images from a .npy file and write the logits as .npy.")
             {
@@ -24,7 +28,7 @@ namespace EffNet.Cli
                 FileInfo target = parse.GetRequiredValue(outputFile);
                 AtomicFile.CheckTarget(target.FullName, weightsPath, source.FullName); // before the work: the output must not destroy an input
                 using IEfficientNetModel model = EfficientNetModel.Load(weightsPath);
-                SourceTensor batch = NpyFile.Read(source.FullName);
+                SourceTensor batch = NpyFile.Read(source.FullName, out string storedType);
                 int[] shape = batch.Shape;
                 int size = model.Config.Resolution;
                 if (shape.Length != 4 || shape[0] < 1 || shape[1] != 3 || shape[2] != size || shape[3] != size)
@@ -46,7 +50,8 @@ namespace EffNet.Cli
                     NpyFile.Write(logitsFile.Stream, logits, new[] { images, model.NumClasses });
                     logitsFile.Commit();
                 }
-                output.WriteLine($"Wrote {target.FullName}: [{images}, {model.NumClasses}] logits for {model.Config.DisplayName}.");
+                string converted = storedType == "float32" ? "" : $" ({source.Name} holds {storedType}: converted to float32)";
+                output.WriteLine($"Wrote {target.FullName}: [{images}, {model.NumClasses}] logits for {model.Config.DisplayName}{converted}.");
                 return ExitCodes.Success;
             });
             return command;

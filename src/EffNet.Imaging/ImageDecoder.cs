@@ -24,6 +24,9 @@ namespace EffNet.Imaging
     /// </remarks>
     public static class ImageDecoder
     {
+        /// <summary>The formats <see cref="Decode(string, long, long)"/> reads, for help texts: "JPEG, PNG, BMP, GIF (first frame), TGA or PSD".</summary>
+        public const string Formats = "JPEG, PNG, BMP, GIF (first frame), TGA or PSD";
+
         /// <summary>
         /// The default pixel limit: 2^26 = 67,108,864 pixels (8192 x 8192), about 192 MiB of RGB. Larger images are
         /// refused with <see cref="ImageFormatException"/> before they are decoded.

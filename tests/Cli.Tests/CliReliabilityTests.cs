@@ -71,6 +71,15 @@ namespace EffNet.Cli.Tests
             { "import {repo}/tests/Runtime.Tests/Fixtures/evil_os_system.pt --phi 0 -o {folder}/x.effw", "refuses global 'posix.system'" },
             { "import {damaged}/nan.safetensors --phi 0 --classes 10 --allow-non-finite -o {folder}", "it is a directory" },
             { "import {damaged}/nan.safetensors --phi 0 --classes 10 --allow-non-finite -o {folder}/missing/dir/x.effw", "the directory '{folder}/missing/dir' does not exist. Create it first" },
+            { "import {damaged}/nan.safetensors --phi 3 -o {folder}/x.effw", "--phi 3 does not fit: it holds EfficientNet-B0 with 10 classes, not EfficientNet-B3. Import it with: effnet import {damaged}/nan.safetensors -o {folder}/x.effw" },
+            { "import {damaged}/nan.safetensors --classes 1000 -o {folder}/x.effw", "--classes 1000 does not fit: its classifier has 10 outputs" },
+            { "import {damaged}/nan.safetensors --phi 0 --depth 1 -o {folder}/x.effw", "Give --phi, or --width and --depth, not both" },
+            { "import {folder} -o {folder}/x.effw", "{folder}: this is a directory, not a file" },
+            { "inspect {folder}", "{folder}: this is a directory, not a weight file" },
+            { "run --weights {folder} --input {folder}/absent.npy --output {folder}/o.npy", "{folder}: this is a directory, not a weight file" },
+            { "run --weights {blob} --input {folder} --output {folder}/o.npy", "{folder}: this is a directory, not a file" },
+            { "classify --weights {folder} {repo}/tests/Imaging.Tests/Fixtures/photo.png", "{folder}: this is a directory, not a weight file" },
+            { "classify --weights {blob} {folder}", "{folder}: this is a directory, not an image file" },
             { "inspect {folder}/absent.effw", "does not exist" },
             { "inspect {damaged}/nan.safetensors", "not an EffNet weight blob" },
             { "run --weights {blob} --input {folder}/absent.npy --output {folder}/o.npy", "does not exist" },
@@ -90,7 +99,7 @@ namespace EffNet.Cli.Tests
                 .Select(a => a.Replace("{blob}", _work.B0Blob).Replace("{folder}", _work.Folder).Replace("{damaged}", _damaged.Folder)
                               .Replace("{repo}", CliWorkspace.Repository()))
                 .ToArray();
-            AssertOneLineUserError(Effnet(args), expected.Replace("{folder}", _work.Folder));
+            AssertOneLineUserError(Effnet(args), expected.Replace("{folder}", _work.Folder).Replace("{damaged}", _damaged.Folder));
             Assert.False(File.Exists(_work.PathOf("x.effw")));
             Assert.False(File.Exists(_work.PathOf("o.npy")));
             Assert.Empty(Partials());

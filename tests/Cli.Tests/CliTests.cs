@@ -112,14 +112,87 @@ namespace EffNet.Cli.Tests
         public void Missing_checkpoint_is_a_one_line_user_error()
             => AssertOneLineUserError(Effnet("import", _work.PathOf("nope.pth"), "--phi", "0", "-o", _work.PathOf("x.effw")), "does not exist");
 
+        static string Fixture(string name) => CliWorkspace.Repository("tests", "Runtime.Tests", "Fixtures", name);
+
         [Fact]
-        public void Wrong_phi_for_the_checkpoint_names_the_variant_it_looks_like()
+        public void Import_reads_the_variant_and_classes_from_the_checkpoint()
+        {
+            string blob = _work.PathOf("inferred.effw");
+            var import = Effnet("import", Fixture("b0_c10_fp16.pt"), "-o", blob);
+            Assert.True(import.Exit == 0, import.Error);
+            Assert.Contains("for EfficientNet-B0 @224x224, 10 classes, symmetric padding.", import.Output);
+            Assert.Contains("Checkpoint: EfficientNet-B0 with 10 classes, torchvision weights: symmetric padding, BatchNorm eps 0.00001.", import.Output);
+        }
+
+        [Fact]
+        public void Timm_names_import_as_efficientnet_b_and_the_output_says_how_to_import_a_tf_port()
+        {
+            var import = Effnet("import", Fixture("custom_c10_timm_bf16.safetensors"), "--resolution", "128", "-o", _work.PathOf("timm.effw"));
+            Assert.True(import.Exit == 0, import.Error);
+            Assert.Contains("timm efficientnet_b* weights (assumed: timm names are the same for tf_efficientnet_*, whose weights need --padding tf)", import.Output);
+        }
+
+        [Fact]
+        public void Wrong_phi_for_the_checkpoint_is_one_short_line_with_the_command_to_use()
         {
             string blob = _work.PathOf("wrong.effw");
-            var result = Effnet("import", CliWorkspace.Repository("tests", "Runtime.Tests", "Fixtures", "b0_c10_fp16.pt"),
-                "--phi", "3", "--classes", "10", "-o", blob);
-            AssertOneLineUserError(result, "EfficientNet-B0");
+            var result = Effnet("import", Fixture("b0_c10_fp16.pt"), "--phi", "3", "--classes", "10", "-o", blob);
+            AssertOneLineUserError(result, $"--phi 3 does not fit: it holds EfficientNet-B0 with 10 classes, not EfficientNet-B3. " +
+                                           $"Import it with: effnet import {Fixture("b0_c10_fp16.pt")} -o {blob} --classes 10");
+            Assert.True(result.Error.Length < 200 + 2 * (Fixture("b0_c10_fp16.pt").Length + blob.Length), result.Error);
             Assert.False(File.Exists(blob));
+        }
+
+        [Fact]
+        public void Tf_padding_on_torchvision_names_is_refused_unless_forced_and_inspect_shows_it_was_forced()
+        {
+            string blob = _work.PathOf("forced.effw");
+            AssertOneLineUserError(Effnet("import", Fixture("b0_c10_fp16.pt"), "--padding", "tf", "-o", blob),
+                "--padding tf contradicts its torchvision key names: torchvision weights use symmetric padding");
+            Assert.False(File.Exists(blob));
+
+            var forced = Effnet("import", Fixture("b0_c10_fp16.pt"), "--padding", "tf", "--force", "-o", blob);
+            Assert.True(forced.Exit == 0, forced.Error);
+            Assert.Contains("TF-SAME padding, BatchNorm eps 0.00001; forced: --padding tf.", forced.Output);
+            var inspect = Effnet("inspect", blob);
+            Assert.Contains("padding         TF SAME", inspect.Output);
+            Assert.Contains("BatchNorm eps 1E-05; forced: --padding tf", inspect.Output);
+        }
+
+        [Fact]
+        public void Classify_help_lists_every_format_the_decoder_reads()
+        {
+            var help = Effnet("classify", "--help");
+            Assert.Equal(0, help.Exit);
+            foreach (string format in new[] { "JPEG", "PNG", "BMP", "GIF", "TGA", "PSD" })
+                Assert.Contains(format, help.Output);
+        }
+
+        [Fact]
+        public void Run_converts_a_float64_input_to_float32_and_says_so()
+        {
+            float[] image = SyntheticWeights.CreateInput(224, name: "f64");
+            string input = _work.PathOf("f64.npy"), output = _work.PathOf("f64-logits.npy");
+            File.WriteAllBytes(input, Float64Npy(image, 1, 3, 224, 224));
+            var run = Effnet("run", "--weights", _work.B0Blob, "--input", input, "--output", output);
+            Assert.True(run.Exit == 0, run.Error);
+            Assert.Contains("(f64.npy holds float64: converted to float32)", run.Output);
+
+            using var model = B0.Load(_work.B0Blob);
+            var expected = new float[1000];
+            model.Run(image, expected); // the float32 values round-trip through float64 exactly
+            Assert.Equal(expected, NpyFile.Read(output).Data);
+        }
+
+        /// <summary>A little-endian float64 .npy, as np.save writes numpy's default type.</summary>
+        static byte[] Float64Npy(float[] values, params int[] shape)
+        {
+            string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + string.Join(", ", shape) + "), }";
+            header = header.PadRight((10 + header.Length + 1 + 63) / 64 * 64 - 10 - 1) + "\n";
+            var bytes = new List<byte> { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0, (byte)header.Length, (byte)(header.Length >> 8) };
+            bytes.AddRange(System.Text.Encoding.ASCII.GetBytes(header));
+            foreach (float v in values) bytes.AddRange(BitConverter.GetBytes((double)v));
+            return bytes.ToArray();
         }
 
         [Fact]

@@ -26,11 +26,13 @@ namespace EffNet.Import
     /// </summary>
     internal abstract class CheckpointFile : IDisposable
     {
-        protected CheckpointFile(CheckpointFormat format, Dictionary<string, int[]> shapes, SortedSet<string> elementTypes)
+        protected CheckpointFile(CheckpointFormat format, Dictionary<string, int[]> shapes, SortedSet<string> elementTypes,
+                                 IReadOnlyDictionary<string, string>? metadata = null)
         {
             Format = format;
             Shapes = shapes;
             ElementTypeNames = elementTypes;
+            Metadata = metadata ?? new Dictionary<string, string>();
         }
 
         public CheckpointFormat Format { get; }
@@ -40,6 +42,9 @@ namespace EffNet.Import
 
         /// <summary>The element types of all the file's tensors: float32, float16, ...</summary>
         public IReadOnlyCollection<string> ElementTypeNames { get; }
+
+        /// <summary>The file's own text metadata: a safetensors <c>__metadata__</c>; empty for torch.save files.</summary>
+        public IReadOnlyDictionary<string, string> Metadata { get; }
 
         /// <summary>The tensors under <paramref name="keys"/>, converted to float32, in the file's order.</summary>
         /// <exception cref="WeightFormatException">A tensor's data is damaged or cannot be read within the file's limits.</exception>
@@ -127,10 +132,12 @@ namespace EffNet.Import
             throw new WeightFormatException(name, "this file is " + what + " (" + first + ").");
         }
 
-        /// <summary>Opens <paramref name="path"/> for reading, runs <paramref name="read"/> on it and closes it.</summary>
+        /// <summary>Opens <paramref name="path"/> for reading, runs <paramref name="read"/> on it and closes it; a directory is refused as such.</summary>
         internal static T WithFile<T>(string path, Func<Stream, T> read)
         {
             ArgumentNullException.ThrowIfNull(path);
+            if (Directory.Exists(path))
+                throw new WeightFormatException(path, "this is a directory, not a file; give the path of the checkpoint or .npy file itself.");
             if (!File.Exists(path))
                 throw new FileNotFoundException($"'{path}' does not exist.", path);
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);

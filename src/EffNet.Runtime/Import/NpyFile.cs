@@ -21,10 +21,25 @@ namespace EffNet.Import
 
         /// <summary>The array in <paramref name="path"/> as float32 with its shape.</summary>
         /// <exception cref="WeightFormatException">The file is not a float .npy array; the message names the file and the problem.</exception>
-        public static SourceTensor Read(string path) => CheckpointReader.WithFile(path, file => Read(file, path));
+        public static SourceTensor Read(string path) => Read(path, out _);
+
+        /// <summary>
+        /// The array in <paramref name="path"/> as float32 with its shape; <paramref name="storedType"/> tells what the file
+        /// held: "float32", or "float64", converted to the nearest float32.
+        /// </summary>
+        public static SourceTensor Read(string path, out string storedType)
+        {
+            string type = "";
+            SourceTensor array = CheckpointReader.WithFile(path, file => Read(file, path, out type));
+            storedType = type;
+            return array;
+        }
 
         /// <summary>Reads an array from a seekable <paramref name="stream"/> (from its current position to its end).</summary>
-        public static SourceTensor Read(Stream stream, string? name = null)
+        public static SourceTensor Read(Stream stream, string? name = null) => Read(stream, name, out _);
+
+        /// <summary>Reads an array from a seekable <paramref name="stream"/>; <paramref name="storedType"/> is "float32" or "float64".</summary>
+        public static SourceTensor Read(Stream stream, string? name, out string storedType)
         {
             CheckpointReader.RequireSeekable(stream);
             WeightFormatException Bad(string message) => new WeightFormatException(name, message);
@@ -93,6 +108,7 @@ namespace EffNet.Import
                     ? (bigEndian ? BinaryPrimitives.ReadSingleBigEndian(at) : BinaryPrimitives.ReadSingleLittleEndian(at))
                     : (float)(bigEndian ? BinaryPrimitives.ReadDoubleBigEndian(at) : BinaryPrimitives.ReadDoubleLittleEndian(at));
             }
+            storedType = itemSize == 4 ? "float32" : "float64";
             return new SourceTensor(shape, data);
         }
 

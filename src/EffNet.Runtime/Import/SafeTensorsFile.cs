@@ -62,7 +62,8 @@ namespace EffNet.Import
             public Contents(Stream stream, string? name, Header header)
                 : base(CheckpointFormat.SafeTensors,
                        header.Entries.ToDictionary(entry => entry.Name, entry => entry.Shape, StringComparer.Ordinal),
-                       new SortedSet<string>(header.Entries.Select(entry => ElementTypes.Name(entry.Type)), StringComparer.Ordinal))
+                       new SortedSet<string>(header.Entries.Select(entry => ElementTypes.Name(entry.Type)), StringComparer.Ordinal),
+                       header.Metadata)
             {
                 _stream = stream;
                 _name = name;

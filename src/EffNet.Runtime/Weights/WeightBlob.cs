@@ -70,6 +70,8 @@ namespace EffNet
         internal static FileStream OpenFile(string path)
         {
             ArgumentNullException.ThrowIfNull(path);
+            if (Directory.Exists(path))
+                throw new WeightFormatException(path, "this is a directory, not a weight file; give the path of a blob written by `effnet import`.");
             if (!File.Exists(path))
                 throw new FileNotFoundException($"Weight file '{path}' does not exist. Make one with `effnet import`, or check the path.", path);
             return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);

@@ -146,7 +146,7 @@ namespace EffNet
         static void Describe(StringBuilder message, string what, List<string> items)
         {
             if (items.Count == 0) return;
-            const int shown = 20;
+            const int shown = 3; // a few names and the count: a checkpoint of another model is described, not listed
             message.Append(' ').Append(items.Count).Append(" tensor(s) ").Append(what).Append(": ")
                    .Append(string.Join("; ", items.Take(shown)));
             if (items.Count > shown) message.Append("; and ").Append(items.Count - shown).Append(" more");

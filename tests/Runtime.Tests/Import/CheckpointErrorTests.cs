@@ -277,37 +277,51 @@ namespace EffNet.Runtime.Tests.Import
         // ----- the wrong model for the checkpoint -----
 
         [Fact]
-        public void Wrong_class_count_lists_the_classifier_in_one_error_and_writes_nothing()
+        public void A_checkpoint_of_another_class_count_is_named_with_the_attribute_to_import_it_for_and_nothing_is_written()
         {
             string output = _temp.File("b0.effw");
             var error = Assert.Throws<WeightFormatException>(() =>
                 CheckpointImporter.Import(Fixtures.PathOf("b0_c10_fp16.pt"), ModelConfig.ForPhi(0), output));
-            Assert.Contains("b0_c10_fp16.pt", error.Message);
-            Assert.Contains("2 tensor(s) with the wrong shape: classifier.1.weight is [10, 1280], expected [1000, 1280]; classifier.1.bias is [10], expected [1000]", error.Message);
-            Assert.Contains("looks like EfficientNet-B0 with 10 classes", error.Message);
-            Assert.Contains("[EfficientNet(Phi = 0, NumClasses = 10)]", error.Message);
+            Assert.StartsWith(Fixtures.PathOf("b0_c10_fp16.pt") + ": the checkpoint holds EfficientNet-B0 with 10 classes, not EfficientNet-B0 @224x224, 1000 classes", error.Message);
+            Assert.Contains("import it for [EfficientNet(Phi = 0, NumClasses = 10)]", error.Message);
             Assert.False(File.Exists(output));
             Assert.Empty(Directory.GetFiles(_temp.Path));
         }
 
         [Fact]
-        public void Wrong_phi_lists_every_problem_and_names_the_checkpoints_variant()
+        public void A_checkpoint_of_another_variant_is_named_not_listed_tensor_by_tensor()
         {
             var error = Assert.Throws<WeightFormatException>(() =>
                 CheckpointImporter.Import(Fixtures.PathOf("b0_c10_fp16.pt"), ModelConfig.ForPhi(3, numClasses: 10), _temp.File("b3.effw")));
-            Assert.Contains("The tensors do not match EfficientNet-B3", error.Message);
-            Assert.Contains("missing: features.1.1.block.0.0.weight", error.Message); // B3 has two stage-1 blocks
-            Assert.Contains("features.0.0.weight is [32, 3, 3, 3], expected [40, 3, 3, 3]", error.Message);
-            Assert.Contains("looks like EfficientNet-B0 with 10 classes", error.Message);
+            Assert.Contains("the checkpoint holds EfficientNet-B0 with 10 classes, not EfficientNet-B3 @300x300, 10 classes", error.Message);
+            Assert.Contains("[EfficientNet(Phi = 0, NumClasses = 10)]", error.Message);
+            Assert.DoesNotContain("features.", error.Message);
+            Assert.True(error.Message.Length - Fixtures.PathOf("b0_c10_fp16.pt").Length < 250, error.Message);
         }
 
         [Fact]
-        public void Custom_checkpoint_for_an_official_model_says_it_matches_no_official_variant()
+        public void A_custom_checkpoint_for_an_official_model_names_its_width_and_depth()
         {
             var error = Assert.Throws<WeightFormatException>(() =>
                 CheckpointImporter.Import(Fixtures.PathOf("custom_c10.pt"), ModelConfig.ForPhi(0, numClasses: 10), _temp.File("x.effw")));
-            Assert.Contains("matches none of B0..B7", error.Message);
-            Assert.Contains("16-channel stem", error.Message);
+            Assert.Contains("holds EfficientNet (width 0.5, depth 0.6) with 10 classes", error.Message);
+            Assert.Contains("[EfficientNet(Width = 0.5, Depth = 0.6, NumClasses = 10)]", error.Message);
+        }
+
+        [Fact]
+        public void Tensors_that_do_not_fit_a_checkpoint_of_the_right_model_are_listed_a_few_with_their_count()
+        {
+            // B0's state dict with every stage-6 block's depthwise kernel 3x3 instead of 5x5: the right network otherwise.
+            NetworkLayout b0 = NetworkLayout.Create(ModelConfig.ForPhi(0));
+            string path = _temp.Write("b0_k3.pt", MemoryBombs.ModelCheckpoint(b0, (key, shape) =>
+                key.StartsWith("features.6.", StringComparison.Ordinal) && key.EndsWith("block.1.0.weight", StringComparison.Ordinal)
+                    ? (key, shape[0] * 9L, 0, new[] { shape[0], 1, 3, 3 })
+                    : null, storages: b0.TorchvisionStateDict().Where(e => e.Key.StartsWith("features.6.", StringComparison.Ordinal) && e.Key.EndsWith("block.1.0.weight", StringComparison.Ordinal))
+                                        .ToDictionary(e => e.Key, e => new byte[e.Value[0] * 9 * 4])));
+            var error = Assert.Throws<WeightFormatException>(() => CheckpointImporter.Import(path, b0.Config, _temp.File("x.effw")));
+            Assert.Contains("4 tensor(s) with the wrong shape: features.6.0.block.1.0.weight is [672, 1, 3, 3], expected [672, 1, 5, 5]", error.Message);
+            Assert.Contains("; and 1 more.", error.Message);
+            Assert.True(error.Message.Split("expected [").Length - 1 == 3, error.Message); // three named, the rest counted
         }
 
         [Fact]

@@ -214,9 +214,10 @@ namespace EffNet.Runtime.Tests.Import
         /// <paramref name="layout"/>'s state dict as a torch.save zip: each tensor in its own storage of zeros, unless <paramref name="place"/>
         /// puts it in one of <paramref name="storages"/> or <paramref name="deflatedZeros"/>; then the tensors <paramref name="more"/> adds.
         /// </summary>
+        /// <param name="rename">The key each torchvision name is saved under (e.g. <see cref="TimmNames.Of"/>); by default the name itself.</param>
         public static byte[] ModelCheckpoint(NetworkLayout layout, Func<string, int[], (string Storage, long Elements, long Offset, int[] Shape)?> place,
                                              Action<PickleBuilder>? more = null, Dictionary<string, byte[]>? storages = null,
-                                             (string Key, long Bytes)? deflatedZeros = null)
+                                             (string Key, long Bytes)? deflatedZeros = null, Func<string, string>? rename = null)
         {
             var pickle = new PickleBuilder().BeginStateDict();
             storages = new Dictionary<string, byte[]>(storages ?? new Dictionary<string, byte[]>());
@@ -227,7 +228,7 @@ namespace EffNet.Runtime.Tests.Import
                     (storage, elements, offset, shape) = (key, Elements(modelShape), 0, modelShape);
                     storages.Add(storage, new byte[4 * elements]);
                 }
-                pickle.Tensor(key, storage, elements, offset, shape.Select(d => (long)d).ToArray(), RowMajorStrides(shape));
+                pickle.Tensor(rename?.Invoke(key) ?? key, storage, elements, offset, shape.Select(d => (long)d).ToArray(), RowMajorStrides(shape));
             }
             more?.Invoke(pickle);
             return TorchZip.Build(pickle.EndStateDict().ToArray(), storages, deflatedZeros: deflatedZeros);
@@ -260,6 +261,25 @@ namespace EffNet.Runtime.Tests.Import
                 stride *= shape[axis];
             }
             return strides;
+        }
+    }
+
+    /// <summary>timm's names for torchvision's keys, written from architecture reference 5.2 independently of the importer's tables.</summary>
+    internal static class TimmNames
+    {
+        public static string Of(string key, NetworkLayout layout)
+        {
+            var top = new Dictionary<string, string> { ["features.0.0"] = "conv_stem", ["features.0.1"] = "bn1", ["features.8.0"] = "conv_head", ["features.8.1"] = "bn2", ["classifier.1"] = "classifier" };
+            int dot = key.LastIndexOf('.');
+            string module = key.Substring(0, dot), field = key.Substring(dot + 1);
+            if (top.TryGetValue(module, out string? name)) return name + "." + field;
+            BlockLayout block = layout.Blocks.Single(b => module.StartsWith(b.Module + ".", StringComparison.Ordinal));
+            string inner = module.Substring(block.Module.Length + 1);
+            string[] order = block.HasExpansion
+                ? new[] { "block.0.0", "conv_pw", "block.0.1", "bn1", "block.1.0", "conv_dw", "block.1.1", "bn2", "block.2.fc1", "se.conv_reduce", "block.2.fc2", "se.conv_expand", "block.3.0", "conv_pwl", "block.3.1", "bn3" }
+                : new[] { "block.0.0", "conv_dw", "block.0.1", "bn1", "block.1.fc1", "se.conv_reduce", "block.1.fc2", "se.conv_expand", "block.2.0", "conv_pw", "block.2.1", "bn2" };
+            int at = Array.IndexOf(order, inner);
+            return $"blocks.{block.Stage - 1}.{block.IndexInStage}.{order[at + 1]}.{field}";
         }
     }
 

@@ -54,27 +54,11 @@ namespace EffNet.Runtime.Tests.Import
         {
             NetworkLayout layout = NetworkLayout.Create(ModelConfig.ForPhi(phi));
             string[] torchvision = layout.TorchvisionStateDict().Select(e => e.Key).ToArray();
-            string[] timm = torchvision.Select(k => ToTimm(k, layout)).ToArray();
+            string[] timm = torchvision.Select(k => TimmNames.Of(k, layout)).ToArray();
             Assert.Equal(torchvision.Length, timm.Distinct().Count());
             Assert.Equal(KeyLayout.Timm, KeyMapping.Detect(timm));
             Dictionary<string, SourceTensor> mapped = KeyMapping.ToTorchvision(Keys(timm), KeyLayout.Timm);
             Assert.Equal(torchvision.OrderBy(k => k, StringComparer.Ordinal), mapped.Keys.OrderBy(k => k, StringComparer.Ordinal));
-        }
-
-        /// <summary>The reverse rename, written from architecture reference 5.2 independently of the importer's tables.</summary>
-        static string ToTimm(string key, NetworkLayout layout)
-        {
-            var top = new Dictionary<string, string> { ["features.0.0"] = "conv_stem", ["features.0.1"] = "bn1", ["features.8.0"] = "conv_head", ["features.8.1"] = "bn2", ["classifier.1"] = "classifier" };
-            int dot = key.LastIndexOf('.');
-            string module = key.Substring(0, dot), field = key.Substring(dot + 1);
-            if (top.TryGetValue(module, out string? name)) return name + "." + field;
-            BlockLayout block = layout.Blocks.Single(b => module.StartsWith(b.Module + ".", StringComparison.Ordinal));
-            string inner = module.Substring(block.Module.Length + 1);
-            string[] order = block.HasExpansion
-                ? new[] { "block.0.0", "conv_pw", "block.0.1", "bn1", "block.1.0", "conv_dw", "block.1.1", "bn2", "block.2.fc1", "se.conv_reduce", "block.2.fc2", "se.conv_expand", "block.3.0", "conv_pwl", "block.3.1", "bn3" }
-                : new[] { "block.0.0", "conv_dw", "block.0.1", "bn1", "block.1.fc1", "se.conv_reduce", "block.1.fc2", "se.conv_expand", "block.2.0", "conv_pw", "block.2.1", "bn2" };
-            int at = Array.IndexOf(order, inner);
-            return $"blocks.{block.Stage - 1}.{block.IndexInStage}.{order[at + 1]}.{field}";
         }
 
         [Fact]
