@@ -154,8 +154,10 @@ namespace EffNet.Runtime.Tests.Import
             string json = checkpoint.StartsWith("b0", StringComparison.Ordinal) ? "b0_c10_fp16.json" : checkpoint.EndsWith(".pt", StringComparison.Ordinal) ? "custom_c10.json" : "custom_c10_bf16.json";
             ModelConfig config = Golden.LoadFile(Fixtures.PathOf(json)).Config;
             string given = _temp.File("given.effw"), inferred = _temp.File("inferred.effw");
-            CheckpointImporter.Import(Fixtures.PathOf(checkpoint), config, given);
-            ImportResult result = CheckpointImporter.Import(Fixtures.PathOf(checkpoint), inferred, new ImportOptions { Resolution = resolution });
+            var created = new ImportMetadata { CreatedUtc = new DateTimeOffset(2026, 12, 4, 12, 0, 0, TimeSpan.Zero) }; // the one field that differs by run
+            CheckpointImporter.Import(Fixtures.PathOf(checkpoint), config, given, metadata: created);
+            ImportResult result = CheckpointImporter.Import(Fixtures.PathOf(checkpoint), inferred,
+                new ImportOptions { Resolution = resolution, MetadataFor = _ => created });
             Assert.Equal(config, result.Config);
             Assert.Equal(File.ReadAllBytes(given), File.ReadAllBytes(inferred));
         }
