@@ -20,7 +20,8 @@ namespace EffNet.Cli
                 "Classify images: decode, preprocess exactly as torchvision's transforms for the variant's published weights " +
                 "(resize of the shorter side, centre crop, ImageNet mean/std), run the model, print the top classes with ImageNet names. " +
                 "A model at another resolution than the preset's crop uses the preset with the crop at the model's resolution " +
-                "(and the resize at least that); a model without 1000 classes prints its classes as 'class N'.")
+                "(and the resize at least that), unless the blob records its own preprocessing; labels come from the blob (import --labels), " +
+                "else ImageNet's for 1000 classes, else 'class N'.")
             {
                 weights, images, top, json,
             };
@@ -29,7 +30,11 @@ namespace EffNet.Cli
                 int k = parse.GetValue(top);
                 if (k < 1) throw new UserException($"--top must be at least 1, not {k}.");
                 using IEfficientNetModel model = EfficientNetModel.Load(parse.GetRequiredValue(weights).FullName);
-                Preprocessing preprocessing = PreprocessingFor(model.Config);
+                // The preprocessing the blob records (import --resize ...), else the variant's published preset.
+                Preprocessing preprocessing = model.WeightInfo.Metadata.Preprocessing is PreprocessingInfo recorded
+                    ? Preprocessing.From(recorded)
+                    : PreprocessingFor(model.Config);
+                var labels = new ClassLabels(model.Labels, model.NumClasses);
                 var tensor = new float[model.InputLength];
                 var logits = new float[model.NumClasses];
                 var buffer = new System.Buffers.ArrayBufferWriter<byte>();
@@ -41,8 +46,8 @@ namespace EffNet.Cli
                     preprocessing.Apply(image.FullName, tensor);
                     model.Run(tensor, logits);
                     ClassProbability[] best = Softmax.TopK(logits, Math.Min(k, logits.Length));
-                    if (asJson) WriteJson(writer, image.Name, best, model.NumClasses);
-                    else WriteText(output, image.Name, best, model.NumClasses);
+                    if (asJson) WriteJson(writer, image.Name, best, labels);
+                    else WriteText(output, image.Name, best, labels);
                 }
                 if (asJson)
                 {
@@ -68,19 +73,24 @@ namespace EffNet.Cli
                 : preset with { ResizeSize = Math.Max(preset.ResizeSize, config.Resolution), CropSize = config.Resolution };
         }
 
-        /// <summary>The one place a class index becomes the label printed for it.</summary>
-        static string Label(int index, int classes)
-            => classes == ImageNetClasses.Count ? ImageNetClasses.Names[index] : "class " + index.ToString(CultureInfo.InvariantCulture);
+        /// <summary>The one place a class index becomes the label printed for it: the blob's labels, else ImageNet's for 1000 classes, else "class N".</summary>
+        sealed record ClassLabels(System.Collections.Generic.IReadOnlyList<string>? FromBlob, int Classes)
+        {
+            public string Of(int index)
+                => FromBlob is { } labels ? labels[index]
+                 : Classes == ImageNetClasses.Count ? ImageNetClasses.Names[index]
+                 : "class " + index.ToString(CultureInfo.InvariantCulture);
+        }
 
-        static void WriteText(TextWriter output, string image, ClassProbability[] best, int classes)
+        static void WriteText(TextWriter output, string image, ClassProbability[] best, ClassLabels labels)
         {
             output.WriteLine(image);
             for (int i = 0; i < best.Length; i++)
                 output.WriteLine(string.Format(CultureInfo.InvariantCulture, "  {0}. {1,7:P2}  {2} ({3})",
-                    i + 1, best[i].Probability, Label(best[i].Index, classes), best[i].Index));
+                    i + 1, best[i].Probability, labels.Of(best[i].Index), best[i].Index));
         }
 
-        static void WriteJson(Utf8JsonWriter writer, string image, ClassProbability[] best, int classes)
+        static void WriteJson(Utf8JsonWriter writer, string image, ClassProbability[] best, ClassLabels labels)
         {
             writer.WriteStartObject();
             writer.WriteString("image", image);
@@ -89,7 +99,7 @@ namespace EffNet.Cli
             {
                 writer.WriteStartObject();
                 writer.WriteNumber("index", p.Index);
-                writer.WriteString("label", Label(p.Index, classes));
+                writer.WriteString("label", labels.Of(p.Index));
                 writer.WriteNumber("probability", p.Probability);
                 writer.WriteEndObject();
             }

@@ -47,6 +47,19 @@ namespace EffNet.Cli.Tests
         }
 
         [Fact]
+        public void Classify_prints_the_labels_the_blob_carries()
+        {
+            string blob = _work.PathOf("named.effw");
+            string[] names = { "apple", "bee", "cat", "dog", "eel", "fox", "gnu", "hen", "ibis", "jay" };
+            Assert.Equal(0, Import(blob, "--labels", Labels("names.txt", string.Join("\n", names))).Exit);
+            var classify = Effnet("classify", "-w", blob, "--top", "10", CliWorkspace.Repository("tests", "Imaging.Tests", "Fixtures", "photo.png"));
+            Assert.True(classify.Exit == 0, classify.Error);
+            foreach (string name in names)
+                Assert.Matches($@"  \d+\. +[\d.]+ %  {name} \(\d\)", classify.Output);
+            Assert.DoesNotContain("class ", classify.Output);
+        }
+
+        [Fact]
         public void Preprocessing_options_change_the_published_preset_and_inspect_shows_the_result()
         {
             string blob = _work.PathOf("preprocessed.effw");
