@@ -38,9 +38,11 @@ namespace EffNet.Threading
         const int ChunksPerThread = 4;
 
         // The region in progress: its generation in the high 32 bits, the first part no thread has claimed in the low 32.
-        // A chunk is claimed with a compare-and-swap on the whole, so a late worker can never claim a part of a region that
-        // has ended: the job fields it read belong to the generation it swapped against.
+        // A chunk is claimed with a compare-and-swap on the whole, and a region is closed (its counter set past any part)
+        // before the next region's fields are written, so a late worker can never claim a part of a region that has ended:
+        // the job fields it read belong to the generation it swapped against.
         long _region;
+        const int Closed = int.MaxValue; // the counter of a region that has ended: no part is ever that high
         uint _generation;  // the caller's count of regions; only the caller writes it
         IParallelJob? _job;
         int _parts, _chunk;
@@ -102,6 +104,9 @@ namespace EffNet.Threading
             var spinner = new SpinWait();
             while (Volatile.Read(ref _completed) < parts)
                 spinner.SpinOnce(sleep1Threshold: -1);
+            // Close the region before the next one's fields are written: a late worker that read this region's counter
+            // and then the next region's parts would otherwise find a part "unclaimed" and win its swap.
+            Volatile.Write(ref _region, ((long)generation << 32) | Closed);
             _job = null;
             if (_failure is Exception failure)
                 throw new InvalidOperationException("A worker thread failed: " + failure.Message, failure);
