@@ -56,7 +56,7 @@ namespace EffNet.Runtime.Tests.Reliability
             {
                 // Nothing keeps the instance: it is unreachable as soon as Features has started.
                 Small64.Load(_blob, options).Features(_image, features);
-                if (!SameWithinRounding(features, expected))
+                if (!SameBits(features, expected))
                     wrong.Add($"call {i}: {features.Zip(expected).Count(p => p.First != p.Second)} features differ, by up to {features.Zip(expected).Max(p => Math.Abs(p.First - p.Second))}");
             }
             Assert.True(collector.Collections > 0, "the collector thread never ran");
@@ -129,7 +129,7 @@ namespace EffNet.Runtime.Tests.Reliability
                             failure ??= $"{e.GetType().Name}: {e.Message}";
                             return;
                         }
-                        if (!SameWithinRounding(logits, expected)) failure ??= "a call that overlapped Dispose returned wrong logits";
+                        if (!SameBits(logits, expected)) failure ??= "a call that overlapped Dispose returned wrong logits";
                         Interlocked.Increment(ref completed);
                     }
                 })).ToArray();
@@ -184,11 +184,10 @@ namespace EffNet.Runtime.Tests.Reliability
             catch (System.IO.IOException) { return ""; } // the thread exited between listing and reading
         }
 
-        // Freed or reused memory gives values that are wrong by far more than this. Under forced collections a 2-thread
-        // result has been seen to differ by one rounding (7e-8 in 1 of 13,000 calls), which docs/reliability.md records
-        // as not yet explained; bit identity across thread counts is tested without a collector thread.
-        static bool SameWithinRounding(float[] actual, float[] expected)
-            => actual.Zip(expected).All(p => Math.Abs(p.First - p.Second) <= 1e-6f * Math.Max(1f, Math.Abs(p.Second)));
+        // Bit for bit: every thread count and every split gives the same bits, so any difference is a fault (a race in the
+        // pool once showed as a single rounding in 1 of 13,000 calls).
+        static bool SameBits(float[] actual, float[] expected)
+            => System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(actual).SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(expected));
 
         /// <summary>A thread that forces full, compacting collections and runs finalizers until disposed.</summary>
         sealed class Collector : IDisposable
