@@ -204,7 +204,7 @@ namespace EffNet
 
         /// <summary>
         /// Checks that <paramref name="image"/> is one [3, <paramref name="height"/>, <paramref name="width"/>] image of finite
-        /// values: a NaN or infinity would make every output NaN. A vectorised scan, about 1 % of B0's time.
+        /// values: a NaN or infinity would make every output NaN. A vectorised scan: 26-29 us for B0's input, about 0.4 % of an inference.
         /// </summary>
         public static void CheckImage(ReadOnlySpan<float> image, int height, int width)
         {
