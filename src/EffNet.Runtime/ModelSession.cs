@@ -209,11 +209,21 @@ namespace EffNet
         public static void CheckImage(ReadOnlySpan<float> image, int height, int width)
         {
             CheckLength(image.Length, 3 * height * width, nameof(image), "one CHW image, InputLength");
-            int index = NonFiniteValues.IndexOf(image);
-            if (index >= 0)
-                throw new ArgumentException(
-                    $"image holds {NonFiniteValues.Name(image[index])} at {NonFiniteValues.Position(index, new[] { 3, height, width })}; " +
-                    "every output would be NaN. Check the decoding and normalisation that produced it.", nameof(image));
+            ThrowIfNonFinite(image, height, width, nameof(image), isBatch: false);
+        }
+
+        // The first NaN or infinity of one image or of a batch, named by its image and [c, y, x] (one vectorised scan).
+        static void ThrowIfNonFinite(ReadOnlySpan<float> images, int height, int width, string parameter, bool isBatch)
+        {
+            int index = NonFiniteValues.IndexOf(images);
+            if (index < 0) return;
+            int imageLength = 3 * height * width;
+            string value = NonFiniteValues.Name(images[index]);
+            string where = NonFiniteValues.Position(index % imageLength, new[] { 3, height, width });
+            throw new ArgumentException(
+                (isBatch ? $"images holds {value} in image {index / imageLength} at {where}; every output of that image would be NaN. "
+                         : $"image holds {value} at {where}; every output would be NaN. ") +
+                "Check the decoding and normalisation that produced it.", parameter);
         }
 
         /// <summary>One image through a compiled network: the generated class passes a static lambda over its forward pass.</summary>
@@ -231,14 +241,7 @@ namespace EffNet
                 throw new ArgumentException($"images must hold N >= 1 CHW images of exactly {imageLength} floats (InputLength) each, but holds {images.Length}.", nameof(images));
             if (outputsLength != (long)count * outputLength)
                 throw new ArgumentException($"{outputName} must hold exactly {(long)count * outputLength} floats ({count} images x {what}) but holds {outputsLength}.", outputName);
-            for (int i = 0; i < count; i++)
-            {
-                int index = NonFiniteValues.IndexOf(images.Slice(i * imageLength, imageLength));
-                if (index >= 0)
-                    throw new ArgumentException(
-                        $"images holds {NonFiniteValues.Name(images[i * imageLength + index])} in image {i} at {NonFiniteValues.Position(index, new[] { 3, height, width })}; " +
-                        "every output of that image would be NaN. Check the decoding and normalisation that produced it.", nameof(images));
-            }
+            ThrowIfNonFinite(images, height, width, nameof(images), isBatch: true);
             return count;
         }
 
@@ -260,7 +263,7 @@ namespace EffNet
             }
             InferenceContext context = call.Context;
             context.BatchArenas ??= NewBatchArenas(); // this context's threads need an arena each
-            var job = (BatchJob)(context.BatchJob ??= new BatchJob());
+            BatchJob job = context.BatchJob ??= new BatchJob();
             fixed (float* x = images, y = outputs, w = call.Weights)
             {
                 job.Prepare(x, imageLength, y, outputLength, w, call.Weights.Length, infer, context);
@@ -284,7 +287,7 @@ namespace EffNet
         }
 
         /// <summary>Whole images of a batch on the pool's threads: thread t runs its images on arena t, without splitting them.</summary>
-        sealed unsafe class BatchJob : IParallelJob
+        internal sealed unsafe class BatchJob : IParallelJob
         {
             float* _images, _outputs, _weights;
             int _imageLength, _outputLength, _weightLength;
@@ -367,6 +370,6 @@ namespace EffNet
         /// <summary>Arenas for the worker threads when this (primary) context spreads a batch's images over them; made on first use.</summary>
         public AlignedBuffer[]? BatchArenas { get; set; }
 
-        public object? BatchJob { get; set; }
+        public ModelSession.BatchJob? BatchJob { get; set; }
     }
 }
