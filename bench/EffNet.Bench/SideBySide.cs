@@ -39,14 +39,8 @@ namespace EffNet.Bench
                         continue;
                     }
 
-                    var oursTimes = new List<double>();
-                    var onnxTimes = new List<double>();
-                    for (int i = 0; i < 3; i++) { ours.Run(model.Input, oursLogits); onnx.Run(model.Input, onnxLogits); }
-                    for (int round = 0; round < rounds; round++)
-                    {
-                        if (round % 2 == 0) { Time(() => ours.Run(model.Input, oursLogits), oursTimes); Time(() => onnx.Run(model.Input, onnxLogits), onnxTimes); }
-                        else { Time(() => onnx.Run(model.Input, onnxLogits), onnxTimes); Time(() => ours.Run(model.Input, oursLogits), oursTimes); }
-                    }
+                    (List<double> oursTimes, List<double> onnxTimes) = Timing.Alternate(
+                        () => ours.Run(model.Input, oursLogits), () => onnx.Run(model.Input, onnxLogits), rounds, RunsPerRound);
                     double a = Timing.Median(oursTimes), b = Timing.Median(onnxTimes);
                     Console.WriteLine($"{model.Name} threads={threads}: EffNet {a:F2} ms, ONNX Runtime {b:F2} ms, ratio {a / b:F2}  " +
                                       $"[logits vs torchvision: EffNet {oursDiff:e1}, ONNX Runtime {onnxDiff:e1} x max|logit|]");
@@ -57,19 +51,5 @@ namespace EffNet.Bench
             if (csvPath != null) Console.WriteLine($"medians written to {csvPath}");
             return failures == 0 ? 0 : 1;
         }
-
-        // Both engines' pools spin for a while after a run, and a spinning pool takes a core from the engine timed next:
-        // one untimed run first lets the other engine's threads settle.
-        static void Time(Action run, List<double> times)
-        {
-            run();
-            for (int i = 0; i < RunsPerRound; i++)
-            {
-                long start = Stopwatch.GetTimestamp();
-                run();
-                times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-            }
-        }
-
     }
 }

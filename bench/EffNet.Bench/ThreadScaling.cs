@@ -67,10 +67,10 @@ namespace EffNet.Bench
             int runs = rounds * RunsPerRound;
             double single;
             using (IEfficientNetModel one = model.LoadOurs(1))
-                single = Timing.Median(Samples(() => one.Run(model.Input, Logits), runs));
+                single = Timing.Median(Timing.Samples(() => one.Run(model.Input, Logits), runs));
             double singleOnnx;
             using (OnnxEngine one = model.LoadOnnx(1))
-                singleOnnx = Timing.Median(Samples(() => one.Run(model.Input, Logits), runs));
+                singleOnnx = Timing.Median(Timing.Samples(() => one.Run(model.Input, Logits), runs));
 
             (double throughput, double worst) = Concurrently(runs, () =>
             {
@@ -98,7 +98,7 @@ namespace EffNet.Bench
             Thread[] threads = Enumerable.Range(0, 2).Select(i => new Thread(() =>
             {
                 start.SignalAndWait();
-                times[i] = Samples(instances[i].Run, runs);
+                times[i] = Timing.Samples(instances[i].Run, runs);
             })).ToArray();
             foreach (Thread thread in threads) thread.Start();
             start.SignalAndWait();
@@ -145,12 +145,12 @@ namespace EffNet.Bench
             var logits = new float[images * 1000];
             double single;
             using (IEfficientNetModel one = model.LoadOurs(1))
-                single = Timing.Median(Samples(() => one.Run(model.Input, Logits), rounds * RunsPerRound));
+                single = Timing.Median(Timing.Samples(() => one.Run(model.Input, Logits), rounds * RunsPerRound));
             double perBatch;
             using (IEfficientNetModel all = model.LoadOurs(cores))
             {
                 all.RunBatch(batch, logits);
-                perBatch = Timing.Median(Samples(() => all.RunBatch(batch, logits), rounds));
+                perBatch = Timing.Median(Timing.Samples(() => all.RunBatch(batch, logits), rounds));
             }
             Console.WriteLine($"{model.Name} batch of {images}: EffNet {images / perBatch * 1000:F1} images/s on {cores} threads = " +
                               $"{images * single / perBatch:F2}x the one-thread single-image rate ({1000 / single:F1} images/s)");
@@ -162,29 +162,7 @@ namespace EffNet.Bench
             using IEfficientNetModel ours = model.LoadOurs(threads);
             using OnnxEngine onnx = model.LoadOnnx(threads);
             var logits = new float[1000];
-            var a = new List<double>();
-            var b = new List<double>();
-            for (int i = 0; i < 3; i++) { ours.Run(model.Input, logits); onnx.Run(model.Input, logits); }
-            for (int round = 0; round < rounds; round++)
-            {
-                if (round % 2 == 0) { a.AddRange(Samples(() => ours.Run(model.Input, logits), RunsPerRound)); b.AddRange(Samples(() => onnx.Run(model.Input, logits), RunsPerRound)); }
-                else { b.AddRange(Samples(() => onnx.Run(model.Input, logits), RunsPerRound)); a.AddRange(Samples(() => ours.Run(model.Input, logits), RunsPerRound)); }
-            }
-            return (a, b);
-        }
-
-        // One untimed run (lets the other engine's spinning threads settle), then 'count' timed ones, in ms.
-        static List<double> Samples(Action run, int count)
-        {
-            run();
-            var times = new List<double>(count);
-            for (int i = 0; i < count; i++)
-            {
-                long start = Stopwatch.GetTimestamp();
-                run();
-                times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-            }
-            return times;
+            return Timing.Alternate(() => ours.Run(model.Input, logits), () => onnx.Run(model.Input, logits), rounds, RunsPerRound);
         }
 
         static double Percentile(List<double> values, double p)

@@ -25,6 +25,40 @@ namespace EffNet.Bench
             return best;
         }
 
+        /// <summary>
+        /// One untimed call, then <paramref name="count"/> timed ones, in ms. Engines' pools spin for a while after a run, and a
+        /// spinning pool takes a core from the engine timed next: the untimed call lets the other engine's threads settle.
+        /// </summary>
+        public static List<double> Samples(Action run, int count)
+        {
+            run();
+            var times = new List<double>(count);
+            for (int i = 0; i < count; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                run();
+                times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+            return times;
+        }
+
+        /// <summary>
+        /// Two engines timed alone in alternating rounds (A then B, B then A, ...) so that drift hits both, after three
+        /// untimed runs of each: <paramref name="rounds"/> x <paramref name="runsPerRound"/> times of each, in ms.
+        /// </summary>
+        public static (List<double> A, List<double> B) Alternate(Action a, Action b, int rounds, int runsPerRound)
+        {
+            var timesA = new List<double>();
+            var timesB = new List<double>();
+            for (int i = 0; i < 3; i++) { a(); b(); }
+            for (int round = 0; round < rounds; round++)
+            {
+                if (round % 2 == 0) { timesA.AddRange(Samples(a, runsPerRound)); timesB.AddRange(Samples(b, runsPerRound)); }
+                else { timesB.AddRange(Samples(b, runsPerRound)); timesA.AddRange(Samples(a, runsPerRound)); }
+            }
+            return (timesA, timesB);
+        }
+
         /// <summary>The middle value (the upper one of an even count).</summary>
         public static double Median(IEnumerable<double> values)
         {
