@@ -45,19 +45,23 @@ namespace EffNet.Runtime.Tests.Reliability
         [Theory]
         [InlineData(1, 2000)]
         [InlineData(2, 1000)]
-        public void One_shot_Load_then_Features_calls_give_correct_results_while_another_thread_forces_collections(int threads, int iterations)
+        public void One_shot_Load_then_Run_or_Features_calls_give_correct_results_while_another_thread_forces_collections(int threads, int iterations)
         {
             var options = new ModelOptions { Threads = threads };
-            float[] expected = Expected(options).Features;
+            (float[] expectedLogits, float[] expectedFeatures) = Expected(options);
+            var logits = new float[Small64.NumClasses];
             var features = new float[Small64.FeatureCount];
             using var collector = new Collector();
             var wrong = new System.Collections.Generic.List<string>();
             for (int i = 0; i < iterations; i++)
             {
-                // Nothing keeps the instance: it is unreachable as soon as Features has started.
-                Small64.Load(_blob, options).Features(_image, features);
-                if (!SameBits(features, expected))
-                    wrong.Add($"call {i}: {features.Zip(expected).Count(p => p.First != p.Second)} features differ, by up to {features.Zip(expected).Max(p => Math.Abs(p.First - p.Second))}");
+                // Nothing keeps the instance: it is unreachable as soon as Run or Features has started.
+                bool run = i % 2 == 0;
+                if (run) Small64.Load(_blob, options).Run(_image, logits);
+                else Small64.Load(_blob, options).Features(_image, features);
+                float[] actual = run ? logits : features, expected = run ? expectedLogits : expectedFeatures;
+                if (!SameBits(actual, expected))
+                    wrong.Add($"call {i} ({(run ? "Run" : "Features")}): {actual.Zip(expected).Count(p => p.First != p.Second)} values differ, by up to {actual.Zip(expected).Max(p => Math.Abs(p.First - p.Second))}");
             }
             Assert.True(collector.Collections > 0, "the collector thread never ran");
             Assert.Empty(wrong);
