@@ -1,63 +1,127 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
+using System.Diagnostics;
 using System.Globalization;
 using System.IO;
-using System.Text.Json;
+using EffNet.Cli.Classify;
 using EffNet.Imaging;
 using EffNet.Model;
+using Spectre.Console;
 
 namespace EffNet.Cli
 {
     static partial class Commands
     {
-        static Command Classify(TextWriter output)
+        /// <summary>Below this many images the run is short and its own output says how far it got: no progress bar.</summary>
+        const int ProgressMinimumImages = 50;
+
+        static Command Classify(TextWriter output, TextWriter error)
         {
             var weights = new Option<FileInfo>("--weights", "-w") { Description = "Weight blob from `effnet import`.", Required = true };
-            var images = new Argument<FileInfo[]>("images") { Description = ImageDecoder.Formats + " files (told by their first bytes, not their names).", Arity = ArgumentArity.OneOrMore };
-            var top = new Option<int>("--top", "-k") { Description = "How many classes to print per image.", DefaultValueFactory = _ => 5 };
-            var json = new Option<bool>("--json") { Description = "Print JSON instead of text." };
-            var command = new Command("classify",
-                "Classify images: decode, preprocess exactly as torchvision's transforms for the variant's published weights " +
-                "(resize of the shorter side, centre crop, ImageNet mean/std), run the model, print the top classes with ImageNet names. " +
-                "A model at another resolution than the preset's crop uses the preset with the crop at the model's resolution " +
-                "(and the resize at least that), unless the blob records its own preprocessing; labels come from the blob (import --labels), " +
-                "else ImageNet's for 1000 classes, else 'class N'.")
+            var inputs = new Argument<string[]>("images")
             {
-                weights, images, top, json,
+                Description = $"Image files ({ImageDecoder.Formats}, told by their first bytes, not their names), directories " +
+                              $"(searched at any depth for {string.Join(" ", ImageInputs.DirectoryExtensions)}, in sorted order) " +
+                              "or glob patterns (* ? [a-z] and ** for any depth, quoted so the shell leaves them).",
+                Arity = ArgumentArity.OneOrMore,
+            };
+            var top = new Option<int>("--top", "-k") { Description = "How many classes to print per image.", DefaultValueFactory = _ => 5 };
+            var format = new Option<string>("--format", "-f")
+            {
+                Description = "text, json (one array), jsonl (an object per line) or csv (a row per image and rank).",
+                DefaultValueFactory = _ => "text",
+            };
+            format.AcceptOnlyFromAmong("text", "json", "jsonl", "csv");
+            var json = new Option<bool>("--json") { Description = "The same as --format json.", Hidden = true };
+            var threads = new Option<int>("--threads", "-t")
+            {
+                Description = "Images classified at once, each on its own thread and arena (default: every core).",
+                DefaultValueFactory = _ => Environment.ProcessorCount,
+            };
+            var noProgress = new Option<bool>("--no-progress")
+            {
+                Description = $"No progress bar (shown on a terminal's standard error when the results go to a file or pipe and there are {ProgressMinimumImages} images or more).",
+            };
+            var command = new Command("classify",
+                "Classify images: decode, preprocess as the blob records (else torchvision's preset for the variant: resize of the " +
+                "shorter side, centre crop, ImageNet mean/std), run the model, print the top classes with the blob's labels " +
+                "(else ImageNet's for 1000 classes, else 'class N'). Each path prints as given (a directory's files as the directory " +
+                "joined to their path below it). An image that cannot be read is reported on standard error and the run goes on; " +
+                "a summary line (images, failures, images per second) ends standard error. Exit code 0 when every image was " +
+                "classified, 1 when any failed.")
+            {
+                weights, inputs, top, format, json, threads, noProgress,
             };
             command.SetAction(parse =>
             {
                 int k = parse.GetValue(top);
                 if (k < 1) throw new UserException($"--top must be at least 1, not {k}.");
-                using IEfficientNetModel model = EfficientNetModel.Load(parse.GetRequiredValue(weights).FullName);
-                // The preprocessing the blob records (import --resize ...), else the variant's published preset.
+                int workers = parse.GetValue(threads);
+                if (workers < 1) throw new UserException($"--threads must be at least 1, not {workers}.");
+                ResultFormat resultFormat = parse.GetValue(json) ? ResultFormat.Json : Enum.Parse<ResultFormat>(parse.GetValue(format)!, ignoreCase: true);
+                var (images, problems) = ImageInputs.Expand(parse.GetRequiredValue(inputs));
+
+                // Whole images run side by side, one thread each; a lone image gets the threads inside its inference instead.
+                workers = Math.Max(1, Math.Min(workers, images.Count));
+                int threadsPerImage = images.Count == 1 ? parse.GetValue(threads) : 1;
+                using IEfficientNetModel model = EfficientNetModel.Load(parse.GetRequiredValue(weights).FullName, new ModelOptions { Threads = threadsPerImage });
                 Preprocessing preprocessing = model.WeightInfo.Metadata.Preprocessing is PreprocessingInfo recorded
                     ? Preprocessing.From(recorded)
                     : PreprocessingFor(model.Config);
-                var labels = new ClassLabels(model.Labels, model.NumClasses);
-                var tensor = new float[model.InputLength];
-                var logits = new float[model.NumClasses];
-                var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-                using var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true });
-                bool asJson = parse.GetValue(json);
-                if (asJson) writer.WriteStartArray();
-                foreach (FileInfo image in parse.GetRequiredValue(images))
+                ResultWriter results = ResultWriter.For(resultFormat, output, new ClassLabels(model.Labels, model.NumClasses));
+                var pipeline = new ClassifyPipeline(model, preprocessing, k);
+
+                int failed = problems.Count;
+                var clock = Stopwatch.StartNew();
+                void Classify(Action<string> reportProblem, Action advance)
                 {
-                    preprocessing.Apply(image.FullName, tensor);
-                    model.Run(tensor, logits);
-                    ClassProbability[] best = Softmax.TopK(logits, Math.Min(k, logits.Length));
-                    if (asJson) WriteJson(writer, image.Name, best, labels);
-                    else WriteText(output, image.Name, best, labels);
+                    foreach (string problem in problems)
+                        reportProblem("effnet: " + problem);
+                    results.Begin();
+                    pipeline.Run(images, workers, result =>
+                    {
+                        if (result.Top is { } best) results.Write(result.Input.DisplayPath, best);
+                        else { failed++; reportProblem("effnet: " + result.Error); }
+                        advance();
+                    });
+                    results.End();
                 }
-                if (asJson)
-                {
-                    writer.WriteEndArray();
-                    writer.Flush();
-                    output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
-                }
-                return ExitCodes.Success;
+                if (ShowProgress(output, error, images.Count) && !parse.GetValue(noProgress))
+                    WithProgressBar(images.Count, Classify);
+                else
+                    Classify(error.WriteLine, () => { });
+                output.Flush();
+
+                double seconds = clock.Elapsed.TotalSeconds;
+                int classified = images.Count - (failed - problems.Count);
+                error.WriteLine(string.Format(CultureInfo.InvariantCulture,
+                    "{0} image{1} classified, {2} failed, in {3:F1} s: {4:F1} images/s on {5} thread{6}",
+                    classified, classified == 1 ? "" : "s", failed, seconds, classified / Math.Max(seconds, 1e-9),
+                    workers * threadsPerImage, workers * threadsPerImage == 1 ? "" : "s"));
+                return failed == 0 ? ExitCodes.Success : ExitCodes.UserError;
             });
             return command;
+        }
+
+        /// <summary>A bar only where someone watches it: standard error is this process's terminal and the results go elsewhere.</summary>
+        static bool ShowProgress(TextWriter output, TextWriter error, int images)
+            => images >= ProgressMinimumImages
+               && ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected
+               && (!ReferenceEquals(output, Console.Out) || Console.IsOutputRedirected);
+
+        static void WithProgressBar(int images, Action<Action<string>, Action> classify)
+        {
+            IAnsiConsole terminal = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+            terminal.Progress()
+                .AutoClear(true)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                .Start(context =>
+                {
+                    ProgressTask task = context.AddTask("classify", maxValue: images);
+                    // Problems are written through the live display so they print above the bar instead of through it.
+                    classify(line => terminal.WriteLine(line), () => task.Increment(1));
+                });
         }
 
         /// <summary>torchvision's preset for the variant; the crop follows the model's resolution when that differs.</summary>
@@ -71,40 +135,6 @@ namespace EffNet.Cli
             return preset.CropSize == config.Resolution
                 ? preset
                 : preset with { ResizeSize = Math.Max(preset.ResizeSize, config.Resolution), CropSize = config.Resolution };
-        }
-
-        /// <summary>The one place a class index becomes the label printed for it: the blob's labels, else ImageNet's for 1000 classes, else "class N".</summary>
-        sealed record ClassLabels(System.Collections.Generic.IReadOnlyList<string>? FromBlob, int Classes)
-        {
-            public string Of(int index)
-                => FromBlob is { } labels ? labels[index]
-                 : Classes == ImageNetClasses.Count ? ImageNetClasses.Names[index]
-                 : "class " + index.ToString(CultureInfo.InvariantCulture);
-        }
-
-        static void WriteText(TextWriter output, string image, ClassProbability[] best, ClassLabels labels)
-        {
-            output.WriteLine(image);
-            for (int i = 0; i < best.Length; i++)
-                output.WriteLine(string.Format(CultureInfo.InvariantCulture, "  {0}. {1,7:P2}  {2} ({3})",
-                    i + 1, best[i].Probability, labels.Of(best[i].Index), best[i].Index));
-        }
-
-        static void WriteJson(Utf8JsonWriter writer, string image, ClassProbability[] best, ClassLabels labels)
-        {
-            writer.WriteStartObject();
-            writer.WriteString("image", image);
-            writer.WriteStartArray("top");
-            foreach (ClassProbability p in best)
-            {
-                writer.WriteStartObject();
-                writer.WriteNumber("index", p.Index);
-                writer.WriteString("label", labels.Of(p.Index));
-                writer.WriteNumber("probability", p.Probability);
-                writer.WriteEndObject();
-            }
-            writer.WriteEndArray();
-            writer.WriteEndObject();
         }
     }
 }

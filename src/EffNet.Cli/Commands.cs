@@ -10,18 +10,18 @@ namespace EffNet.Cli
     /// <summary>The command tree. Each command is one method; the work is done by EffNet.Runtime and EffNet.Imaging.</summary>
     static partial class Commands
     {
-        public static RootCommand Create(TextWriter output)
+        public static RootCommand Create(TextWriter output, TextWriter error)
         {
             var root = new RootCommand(
                 "effnet: import, inspect and run EfficientNet-B0..B7 weights at any resolution, class count and padding.\n\n" +
                 "Typical use:\n" +
                 "  effnet import b0.pth -o b0.effw              convert a torchvision/timm checkpoint (the model is read from it)\n" +
-                "  effnet classify --weights b0.effw cat.jpg     top-5 ImageNet labels\n" +
+                "  effnet classify --weights b0.effw photos/     top-5 labels for every image in a folder\n" +
                 "  effnet inspect b0.effw                        what a weight file is for");
             root.Add(Import(output));
             root.Add(Inspect(output));
             root.Add(Run(output));
-            root.Add(Classify(output));
+            root.Add(Classify(output, error));
             return root;
         }
 

@@ -11,7 +11,7 @@ namespace EffNet.Cli
     {
         public static int Run(string[] args, TextWriter output, TextWriter error)
         {
-            RootCommand root = Commands.Create(output);
+            RootCommand root = Commands.Create(output, error);
             ParseResult parsed = root.Parse(args);
             string command = parsed.CommandResult.Command == root ? "effnet" : "effnet " + parsed.CommandResult.Command.Name;
             if (UnknownOption(parsed) is string option)

@@ -1,0 +1,82 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.IO.Enumeration;
+using System.Linq;
+
+namespace EffNet.Cli.Classify
+{
+    /// <summary>One image to classify: the path as printed (built from the argument as the user gave it) and the path to open.</summary>
+    readonly record struct ImageInput(string DisplayPath, string FullPath);
+
+    /// <summary>
+    /// classify's arguments turned into images: a file as given; a directory's image files at any depth, in ordinal order
+    /// of their paths; a glob pattern's matches. An argument that yields nothing is a problem, reported and counted as a
+    /// failure while the other arguments still run.
+    /// </summary>
+    static class ImageInputs
+    {
+        /// <summary>What a directory walk takes: the extensions of the formats the decoder reads. Files named one by one are decoded whatever their name.</summary>
+        public static readonly string[] DirectoryExtensions = [".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".gif", ".tga", ".psd"];
+
+        public static (List<ImageInput> Images, List<string> Problems) Expand(IEnumerable<string> arguments)
+        {
+            var images = new List<ImageInput>();
+            var problems = new List<string>();
+            foreach (string argument in arguments)
+            {
+                if (Directory.Exists(argument))
+                {
+                    int before = images.Count;
+                    images.AddRange(InDirectory(argument));
+                    if (images.Count == before)
+                        problems.Add($"{argument}: no image files in this directory or below it (a directory is searched for {string.Join(", ", DirectoryExtensions)}); " +
+                                     "name files of other extensions one by one.");
+                }
+                else if (File.Exists(argument) || !PathGlob.IsPattern(argument))
+                {
+                    // A missing file is classified like any other and fails with the decoder's message, in its place in the output order.
+                    images.Add(new ImageInput(argument, Path.GetFullPath(argument)));
+                }
+                else
+                {
+                    List<string> matches = PathGlob.Expand(argument);
+                    if (matches.Count == 0)
+                        problems.Add($"{argument}: no file matches this pattern.");
+                    images.AddRange(matches.Select(path => new ImageInput(path, Path.GetFullPath(path))));
+                }
+            }
+            return (images, problems);
+        }
+
+        /// <summary>A directory's image files at any depth, printed as the directory argument joined to their relative path; hidden entries are skipped.</summary>
+        static IEnumerable<ImageInput> InDirectory(string directory)
+        {
+            string root = Path.GetFullPath(directory);
+            return FilesBelow(root)
+                .Where(path => DirectoryExtensions.Contains(Path.GetExtension(path), StringComparer.OrdinalIgnoreCase))
+                .Select(path => Path.GetRelativePath(root, path))
+                .Order(StringComparer.Ordinal)
+                .Select(relative => new ImageInput(Path.Join(directory, relative), Path.Join(root, relative)));
+        }
+
+        /// <summary>
+        /// Every file below <paramref name="root"/> that is not hidden, linked files included; a symbolic link to a directory
+        /// is not entered, so a link back up the tree cannot make the walk endless.
+        /// </summary>
+        internal static IEnumerable<string> FilesBelow(string root)
+        {
+            var options = new EnumerationOptions
+            {
+                RecurseSubdirectories = true,
+                IgnoreInaccessible = true,
+                AttributesToSkip = FileAttributes.Hidden | FileAttributes.System,
+            };
+            return new FileSystemEnumerable<string>(root, (ref FileSystemEntry entry) => entry.ToFullPath(), options)
+            {
+                ShouldIncludePredicate = (ref FileSystemEntry entry) => !entry.IsDirectory,
+                ShouldRecursePredicate = (ref FileSystemEntry entry) => (entry.Attributes & FileAttributes.ReparsePoint) == 0,
+            };
+        }
+    }
+}
