@@ -7,6 +7,8 @@
 //   dotnet run -c Release --project bench/EffNet.Bench -- layers [--model 0] [--threads 1] [--each]   time per layer type (--each: per call)
 //   dotnet run -c Release --project bench/EffNet.Bench -- threads [--models 0,3] [--rounds 11]   the thread targets: idle scaling,
 //        one core busy (it starts and stops a busy neighbour process), two instances at once, idle CPU, batch throughput
+//   dotnet run -c Release --project bench/EffNet.Bench -- classify [--images bench/images] [--model 0] [--rounds 5]
+//        `effnet classify` on a folder (tools/make_bench_images.py), one thread against every core, images per second
 //   dotnet run -c Release --project bench/EffNet.Bench -- bdn [BenchmarkDotNet args]  the BenchmarkDotNet suite
 using System;
 using System.Linq;
@@ -34,12 +36,14 @@ switch (mode)
         return LayerBreakdown.Run(int.Parse(Option("--model") ?? "0"), int.Parse(Option("--threads") ?? "1"), args.Contains("--each"));
     case "threads":
         return ThreadScaling.Run(List("--models", "0,3"), int.Parse(Option("--rounds") ?? "11"));
+    case "classify":
+        return ClassifyThroughput.Run(Option("--images") ?? "bench/images", int.Parse(Option("--model") ?? "0"), int.Parse(Option("--rounds") ?? "5"));
     case "kernels":
         return KernelProbe.Run();
     case "bdn":
         BenchmarkSwitcher.FromAssembly(typeof(SideBySide).Assembly).Run(args.Skip(1).ToArray());
         return 0;
     default:
-        Console.Error.WriteLine("usage: EffNet.Bench compare|plot|profile|layers|threads|kernels|bdn");
+        Console.Error.WriteLine("usage: EffNet.Bench compare|plot|profile|layers|threads|classify|kernels|bdn");
         return 1;
 }

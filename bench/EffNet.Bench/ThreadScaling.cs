@@ -21,7 +21,7 @@ namespace EffNet.Bench
         public static int Run(int[] phis, int rounds)
         {
             int cores = Environment.ProcessorCount;
-            Console.WriteLine($"Threads: medians (and p99) of {rounds} alternating rounds x {RunsPerRound} runs; {cores} cores; load average {LoadAverage()}");
+            Console.WriteLine($"Threads: medians (and p99) of {rounds} alternating rounds x {RunsPerRound} runs; {cores} cores; load average {Timing.LoadAverage()}");
             foreach (int phi in phis)
             {
                 var model = new BenchModel(phi);
@@ -169,12 +169,6 @@ namespace EffNet.Bench
         {
             double[] sorted = values.OrderBy(v => v).ToArray();
             return sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
-        }
-
-        static string LoadAverage()
-        {
-            try { return System.IO.File.ReadAllText("/proc/loadavg").Split(' ')[0]; }
-            catch (System.IO.IOException) { return "unknown"; }
         }
 
         /// <summary>A process that keeps one core busy (`sh -c 'while :; do :; done'`) until disposed.</summary>

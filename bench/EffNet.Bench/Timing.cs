@@ -59,6 +59,13 @@ namespace EffNet.Bench
             return (timesA, timesB);
         }
 
+        /// <summary>The one-minute load average (Linux), printed with results so a busy machine shows.</summary>
+        public static string LoadAverage()
+        {
+            try { return System.IO.File.ReadAllText("/proc/loadavg").Split(' ')[0]; }
+            catch (System.IO.IOException) { return "unknown"; }
+        }
+
         /// <summary>The middle value (the upper one of an even count).</summary>
         public static double Median(IEnumerable<double> values)
         {

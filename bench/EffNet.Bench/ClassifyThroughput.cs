@@ -1,0 +1,38 @@
+using System;
+using System.IO;
+using System.Linq;
+using EffNet.Cli;
+
+namespace EffNet.Bench
+{
+    /// <summary>
+    /// `effnet classify` on a folder of photos, whole command in process (model load, directory walk, decode, preprocess,
+    /// inference, jsonl output to nowhere): one thread against every core, alternating rounds, images per second.
+    /// tools/make_bench_images.py makes the photos.
+    /// </summary>
+    static class ClassifyThroughput
+    {
+        public static int Run(string images, int phi, int rounds)
+        {
+            var model = new BenchModel(phi);
+            if (!Directory.Exists(images) || Directory.GetFiles(images).Length == 0)
+                throw new DirectoryNotFoundException($"{images} has no images: run `/usr/bin/python3 tools/make_bench_images.py --out {images}` first.");
+            int count = Directory.GetFiles(images, "*", SearchOption.AllDirectories).Length;
+            int cores = Environment.ProcessorCount;
+
+            Action Classify(int threads) => () =>
+            {
+                int exit = EffNetCli.Run(["classify", "-w", model.Base + ".effw", images, "-f", "jsonl", "--threads", threads.ToString()], TextWriter.Null, TextWriter.Null);
+                if (exit != 0)
+                    throw new InvalidOperationException($"effnet classify exited with {exit}");
+            };
+            Console.WriteLine($"classify {count} images from {images} with {model.Name}: {rounds} alternating rounds; {cores} cores; load average {Timing.LoadAverage()}");
+            (var one, var all) = Timing.Alternate(Classify(1), Classify(cores), rounds, runsPerRound: 1);
+            double oneRate = count / (Timing.Median(one) / 1000), allRate = count / (Timing.Median(all) / 1000);
+            Console.WriteLine($"1 thread: {oneRate:F1} images/s (median {Timing.Median(one) / 1000:F2} s; runs {string.Join(" ", one.Select(t => (t / 1000).ToString("F2")))})");
+            Console.WriteLine($"{cores} threads: {allRate:F1} images/s (median {Timing.Median(all) / 1000:F2} s; runs {string.Join(" ", all.Select(t => (t / 1000).ToString("F2")))})");
+            Console.WriteLine($"speed-up {allRate / oneRate:F2}x; load average after {Timing.LoadAverage()}");
+            return 0;
+        }
+    }
+}
