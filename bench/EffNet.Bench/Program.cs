@@ -1,6 +1,7 @@
 // Benchmarks EffNet against ONNX Runtime on the same weights and input (tools/make_bench_models.py makes them).
 //
-//   dotnet run -c Release --project bench/EffNet.Bench -- compare [--models 0,3,7] [--threads 1,2] [--rounds 15] [--csv medians.csv]
+//   dotnet run -c Release --project bench/EffNet.Bench -- compare [--models 0,3,7] [--threads 1,2] [--rounds 15] [--csv medians.csv] [--load]
+//        (--load: a neighbour process keeps one core busy throughout)
 //   dotnet run -c Release --project bench/EffNet.Bench -- plot --csv medians.csv[,more.csv] --out docs/images/latency.png [--width 900] [--height 520]
 //        (bench/latency-sample.csv holds the medians of docs/performance.md's table, to try the plot without a long run)
 //   dotnet run -c Release --project bench/EffNet.Bench -- profile [--model 0]      per-stage time of our model
@@ -22,7 +23,7 @@ int[] List(string name, string fallback) => (Option(name) ?? fallback).Split(','
 switch (mode)
 {
     case "compare":
-        return SideBySide.Run(List("--models", "0,3,7"), List("--threads", "1,2"), int.Parse(Option("--rounds") ?? "15"), Option("--csv"));
+        return SideBySide.Run(List("--models", "0,3,7"), List("--threads", "1,2"), int.Parse(Option("--rounds") ?? "15"), Option("--csv"), args.Contains("--load"));
     case "plot":
         if (Option("--csv") is not string csv || Option("--out") is not string png)
         {

@@ -14,10 +14,13 @@ namespace EffNet.Bench
     {
         const int RunsPerRound = 5;
 
-        public static int Run(int[] phis, int[] threadCounts, int rounds, string? csvPath = null)
+        public static int Run(int[] phis, int[] threadCounts, int rounds, string? csvPath = null, bool load = false)
         {
+            // --load: one core kept busy by another process for the whole run, as on a machine that does other work.
+            using BusyNeighbour? neighbour = load ? BusyNeighbour.Start() : null;
             using LatencyCsv? csv = csvPath == null ? null : new LatencyCsv(csvPath);
-            Console.WriteLine($"EffNet vs ONNX Runtime, batch 1, medians of {rounds} alternating rounds x {RunsPerRound} runs; {Environment.ProcessorCount} cores");
+            Console.WriteLine($"EffNet vs ONNX Runtime, batch 1, medians of {rounds} alternating rounds x {RunsPerRound} runs; {Environment.ProcessorCount} cores" +
+                              (load ? "; one core busy with a neighbour process" : "") + $"; load average {Timing.LoadAverage()}");
             int failures = 0;
             foreach (int phi in phis)
             {

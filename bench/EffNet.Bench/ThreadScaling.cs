@@ -170,28 +170,5 @@ namespace EffNet.Bench
             double[] sorted = values.OrderBy(v => v).ToArray();
             return sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
         }
-
-        /// <summary>A process that keeps one core busy (`sh -c 'while :; do :; done'`) until disposed.</summary>
-        sealed class BusyNeighbour : IDisposable
-        {
-            readonly Process _process;
-
-            BusyNeighbour(Process process) => _process = process;
-
-            public static BusyNeighbour Start()
-            {
-                var process = Process.Start(new ProcessStartInfo("sh", new[] { "-c", "while :; do :; done" }) { UseShellExecute = false })
-                    ?? throw new InvalidOperationException("could not start the busy neighbour (sh)");
-                Thread.Sleep(200); // let the scheduler place it
-                return new BusyNeighbour(process);
-            }
-
-            public void Dispose()
-            {
-                _process.Kill();
-                _process.WaitForExit();
-                _process.Dispose();
-            }
-        }
     }
 }
