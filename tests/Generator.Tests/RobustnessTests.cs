@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Linq;
-using System.Reflection;
 using System.Text;
 using EffNet.Generator.Diagnostics;
 using EffNet.Generator.Tests.Infrastructure;
@@ -28,10 +27,7 @@ namespace EffNet.Generator.Tests
 
         public RobustnessTests(ITestOutputHelper output) => _output = output;
 
-        static readonly HashSet<string> OurIds = typeof(DiagnosticDescriptors)
-            .GetFields(BindingFlags.Public | BindingFlags.Static)
-            .Select(f => ((DiagnosticDescriptor)f.GetValue(null)!).Id)
-            .ToHashSet(StringComparer.Ordinal);
+        static readonly HashSet<string> OurIds = AllDiagnostics.Descriptors.Select(d => d.Id).ToHashSet(StringComparer.Ordinal);
 
         [Fact]
         public void Random_and_malformed_attribute_usages_give_only_our_diagnostics_and_never_a_generator_failure()

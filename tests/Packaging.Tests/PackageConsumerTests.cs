@@ -1,94 +1,147 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.IO.Compression;
 using System.Linq;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using EffNet.Imaging;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace EffNet.Packaging.Tests
 {
     /// <summary>
-    /// `dotnet pack` gives one EffNet.Runtime package carrying the generator; a fresh project that references only that
-    /// package (from a local folder) compiles a model with the attribute, builds and runs it.
+    /// The packages as a user gets them: the EffNet package brings the runtime (with the generator) and imaging, each
+    /// package's readme explains the diagnostics, and the README's Quickstart and Images programs, copied verbatim into
+    /// fresh projects that reference only EffNet, build and print what the same model computes here.
     /// </summary>
-    public sealed class PackageConsumerTests : IDisposable
+    public sealed class PackageConsumerTests : IClassFixture<PackedFeed>
     {
-        readonly string _work = Directory.CreateTempSubdirectory("effnet-pack-").FullName;
-        string? _version;
+        /// <summary>The photo the snippets open, under the name they use.</summary>
+        const string Photo = "cat.jpg";
+        static readonly string PhotoSource = Path.Combine(DotnetProcess.RepositoryRoot(), "tests", "Imaging.Tests", "Fixtures", "large_640x480.jpg");
 
-        public void Dispose()
+        readonly PackedFeed _feed;
+        readonly ITestOutputHelper _log;
+
+        public PackageConsumerTests(PackedFeed feed, ITestOutputHelper log)
         {
-            Directory.Delete(_work, recursive: true);
-            // Leave no test package behind in the machine's NuGet cache.
-            string cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-                           ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-            string cached = Path.Combine(cache, "effnet.runtime", _version ?? "none");
-            if (_version != null && Directory.Exists(cached))
-                Directory.Delete(cached, recursive: true);
+            _feed = feed;
+            _log = log;
         }
 
         [Fact]
-        public void Packed_runtime_carries_the_generator_and_a_fresh_consumer_builds_and_runs_a_model()
+        public void The_EffNet_package_depends_on_the_runtime_with_the_generator_and_on_imaging_with_its_decoder()
         {
-            // A version no earlier run has put in the NuGet cache.
-            string version = _version = "1.0.0-test." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff");
-            string feed = Path.Combine(_work, "feed");
-            var pack = DotnetProcess.Run(DotnetProcess.RepositoryRoot(), "pack", "src/EffNet.Runtime/EffNet.Runtime.csproj",
-                "-c", "Release", "-o", feed, "-p:Version=" + version);
-            Assert.True(pack.ExitCode == 0, pack.Output);
-
-            string package = Path.Combine(feed, $"EffNet.Runtime.{version}.nupkg");
-            using (ZipArchive zip = ZipFile.OpenRead(package))
+            Assert.Equal(new[] { "lib/net10.0/_._" }, Entries("EffNet").Where(e => e.StartsWith("lib/", StringComparison.Ordinal)));
+            Assert.Equal(new[] { "EffNet.Imaging", "EffNet.Runtime" }, Dependencies("EffNet").Keys.Order());
+            // No excluded assets: the runtime's analyzer (the generator) must reach the consumer through EffNet.
+            Assert.All(Dependencies("EffNet").Values, dependency =>
             {
-                string[] entries = zip.Entries.Select(e => e.FullName).ToArray();
-                Assert.Contains("analyzers/dotnet/cs/EffNet.Generator.dll", entries);
-                Assert.Contains("lib/net10.0/EffNet.Runtime.dll", entries);
+                Assert.Equal(_feed.Version, dependency.Attribute("version")?.Value);
+                Assert.Null(dependency.Attribute("exclude"));
+            });
+
+            Assert.Contains("analyzers/dotnet/cs/EffNet.Generator.dll", Entries("EffNet.Runtime"));
+            Assert.Contains("lib/net10.0/EffNet.Runtime.dll", Entries("EffNet.Runtime"));
+            Assert.Contains("lib/net10.0/EffNet.Imaging.dll", Entries("EffNet.Imaging"));
+            Assert.Equal(new[] { "EffNet.Runtime", "StbImageSharp" }, Dependencies("EffNet.Imaging").Keys.Order());
+        }
+
+        [Fact]
+        public void Every_package_readme_is_the_README_followed_by_the_diagnostics_reference()
+        {
+            string root = DotnetProcess.RepositoryRoot();
+            string readme = File.ReadAllText(Path.Combine(root, "README.md"));
+            string diagnostics = File.ReadAllText(Path.Combine(root, "docs", "diagnostics.md"));
+            foreach (string id in PackedFeed.PackageIds)
+            {
+                using ZipArchive zip = ZipFile.OpenRead(_feed.Package(id));
+                Assert.Equal("README.md", Nuspec(zip).Descendants().Single(e => e.Name.LocalName == "readme").Value);
+                using var reader = new StreamReader(zip.GetEntry("README.md")!.Open());
+                Assert.Equal(readme + "\n" + diagnostics, reader.ReadToEnd());
             }
+        }
 
-            string consumer = Path.Combine(_work, "consumer");
-            Directory.CreateDirectory(consumer);
-            File.WriteAllText(Path.Combine(consumer, "nuget.config"), $"""
-                <?xml version="1.0" encoding="utf-8"?>
-                <configuration>
-                  <packageSources>
-                    <add key="local" value="{feed}" />
-                  </packageSources>
-                </configuration>
-                """);
-            File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), $"""
-                <Project Sdk="Microsoft.NET.Sdk">
-                  <PropertyGroup>
-                    <OutputType>Exe</OutputType>
-                    <TargetFramework>net10.0</TargetFramework>
-                    <Nullable>enable</Nullable>
-                    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-                  </PropertyGroup>
-                  <ItemGroup>
-                    <PackageReference Include="EffNet.Runtime" Version="{version}" />
-                  </ItemGroup>
-                </Project>
-                """);
-            File.WriteAllText(Path.Combine(consumer, "Program.cs"), """
-                using System;
-                using System.IO;
-                using EffNet;
-                using EffNet.Model;
+        [Fact]
+        public void The_README_Quickstart_runs_verbatim_in_a_fresh_project_that_references_only_EffNet()
+        {
+            string output = RunSnippet("## Quickstart");
 
-                NetworkLayout layout = NetworkLayout.Create(new ModelConfig(1.0, 1.0, Tiny.InputHeight, Tiny.NumClasses, EfficientNetPadding.Symmetric));
-                var blob = new MemoryStream();
-                WeightBlobWriter.Write(blob, layout, SyntheticWeights.CreateStateDict(layout), 1e-5f, "consumer test");
-                blob.Position = 0;
-                using var net = Tiny.Load(blob);
-                var logits = new float[Tiny.NumClasses];
-                net.Run(SyntheticWeights.CreateInput(Tiny.InputHeight), logits);
-                Console.WriteLine($"{Tiny.ModelName}; parameters {Tiny.ParameterCount}; logits {string.Join(" ", logits)}");
+            using var model = EfficientNetModel.Load(_feed.WeightBlob);
+            var image = new float[model.InputLength];
+            Preprocessing.ForTorchvision(0).Apply(PhotoSource, image);
+            var features = new float[model.FeatureCount];
+            model.Features(image, features);
+            var expected = TopFive(model, image, ImageNetClasses.Names)
+                .Append($"{PackedFeed.B0.DisplayName}: {features.Length} features");
+            Assert.Equal(expected, Lines(output));
+        }
 
-                [EfficientNet(Phi = 0, Resolution = 64, NumClasses = 3)]
-                public partial class Tiny;
-                """);
+        [Fact]
+        public void The_README_Images_program_runs_verbatim_with_the_blobs_preprocessing_and_labels()
+        {
+            string output = RunSnippet("## Images");
+
+            using var model = EfficientNetModel.Load(_feed.WeightBlob);
+            RgbImage photo = ImageDecoder.Decode(PhotoSource);
+            float[] image = Preprocessing.From(PackedFeed.RecordedPreprocessing).Apply(photo);
+            var expected = TopFive(model, image, model.Labels!).Prepend($"{photo.Width}x{photo.Height}:");
+            Assert.Equal(expected, Lines(output));
+            Assert.Contains("synthetic class ", output);
+        }
+
+        /// <summary>
+        /// Writes the C# block under <paramref name="heading"/> as Program.cs of a fresh consumer, byte for byte, next to
+        /// the weight blob and photo it opens, runs it and returns what it printed.
+        /// </summary>
+        string RunSnippet(string heading)
+        {
+            string program = ReadmeSnippets.CSharpUnder(heading);
+            var provided = new Dictionary<string, string> { ["b0.effw"] = _feed.WeightBlob, [Photo] = PhotoSource };
+            foreach (Match file in Regex.Matches(program, "\"([\\w.-]+\\.\\w+)\""))
+                Assert.True(provided.ContainsKey(file.Groups[1].Value),
+                    $"The snippet under '{heading}' opens {file.Value}; the test provides only {string.Join(", ", provided.Keys)}.");
+
+            string consumer = _feed.NewConsumer(new string(heading.Where(char.IsLetter).ToArray()), program);
+            foreach (var (name, source) in provided)
+                File.Copy(source, Path.Combine(consumer, name));
+            Assert.Equal(program, File.ReadAllText(Path.Combine(consumer, "Program.cs")));
 
             var run = DotnetProcess.Run(consumer, "run", "-c", "Release");
             Assert.True(run.ExitCode == 0, run.Output);
-            Assert.Contains("EfficientNet-B0 @64x64, 3 classes, symmetric padding; parameters 4011391; logits ", run.Output);
+            _log.WriteLine(run.Output);
+            return run.Output;
+        }
+
+        /// <summary>The five most probable classes as the snippets print them: probability, two spaces, label.</summary>
+        static IEnumerable<string> TopFive(EfficientNetModel model, float[] image, IReadOnlyList<string> labels)
+        {
+            var logits = new float[model.NumClasses];
+            model.Run(image, logits);
+            return Softmax.TopK(logits, 5).Select(c => $"{c.Probability,6:P1}  {labels[c.Index]}").ToArray();
+        }
+
+        static string[] Lines(string output) => output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToArray();
+
+        string[] Entries(string id)
+        {
+            using ZipArchive zip = ZipFile.OpenRead(_feed.Package(id));
+            return zip.Entries.Select(e => e.FullName).ToArray();
+        }
+
+        Dictionary<string, XElement> Dependencies(string id)
+        {
+            using ZipArchive zip = ZipFile.OpenRead(_feed.Package(id));
+            return Nuspec(zip).Descendants().Where(e => e.Name.LocalName == "dependency")
+                .ToDictionary(e => e.Attribute("id")!.Value);
+        }
+
+        static XDocument Nuspec(ZipArchive zip)
+        {
+            using Stream stream = zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open();
+            return XDocument.Load(stream);
         }
     }
 }

@@ -7,9 +7,14 @@ namespace EffNet.Generator.Diagnostics
     {
         const string Category = "EffNet";
 
+        /// <summary>
+        /// Where a user of the package reads about every diagnostic: the EffNet package's page, whose readme carries
+        /// docs/diagnostics.md (src/Package.props). A path inside the repository resolves for nobody who installed it.
+        /// </summary>
+        internal const string HelpLink = "https://www.nuget.org/packages/EffNet#readme-body-tab";
+
         static DiagnosticDescriptor Error(string id, string title, string message) =>
-            new DiagnosticDescriptor(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
-                helpLinkUri: "docs/diagnostics.md#" + id.ToLowerInvariant());
+            new DiagnosticDescriptor(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLink);
 
         public static readonly DiagnosticDescriptor NotPartial = Error("EFN0001",
             "The class must be partial",
@@ -29,7 +34,7 @@ namespace EffNet.Generator.Diagnostics
 
         public static readonly DiagnosticDescriptor NumClassesOutOfRange = Error("EFN0005",
             "NumClasses is out of range",
-            "NumClasses = {0} is invalid; the classifier needs {1}..{2} outputs (1000 for ImageNet weights)");
+            "NumClasses = {0} is invalid; set it to the number of classes your weights have, {1}..{2} (1000 for ImageNet weights)");
 
         public static readonly DiagnosticDescriptor ResolutionOutOfRange = Error("EFN0006",
             "Resolution is out of range",
@@ -37,11 +42,11 @@ namespace EffNet.Generator.Diagnostics
 
         public static readonly DiagnosticDescriptor WidthOutOfRange = Error("EFN0007",
             "Width is out of range",
-            "Width = {0} is invalid; the width multiplier must be greater than 0 and at most {1}");
+            "Width = {0} is invalid; use a width multiplier greater than 0 and at most {1} (B0's is 1.0), or Phi for an official variant");
 
         public static readonly DiagnosticDescriptor DepthOutOfRange = Error("EFN0008",
             "Depth is out of range",
-            "Depth = {0} is invalid; the depth multiplier must be greater than 0 and at most {1}");
+            "Depth = {0} is invalid; use a depth multiplier greater than 0 and at most {1} (B0's is 1.0), or Phi for an official variant");
 
         public static readonly DiagnosticDescriptor PhiConflictsWithWidthDepth = Error("EFN0009",
             "Phi conflicts with Width/Depth",
