@@ -31,7 +31,10 @@ namespace EffNet.Bench
             double oneRate = count / (Timing.Median(one) / 1000), allRate = count / (Timing.Median(all) / 1000);
             Console.WriteLine($"1 thread: {oneRate:F1} images/s (median {Timing.Median(one) / 1000:F2} s; runs {string.Join(" ", one.Select(t => (t / 1000).ToString("F2")))})");
             Console.WriteLine($"{cores} threads: {allRate:F1} images/s (median {Timing.Median(all) / 1000:F2} s; runs {string.Join(" ", all.Select(t => (t / 1000).ToString("F2")))})");
-            Console.WriteLine($"speed-up {allRate / oneRate:F2}x; load average after {Timing.LoadAverage()}");
+            // Rounds alternate, so each round's pair saw the same machine; the median of the pairs' ratios resists drift between rounds.
+            double pairedRatio = Timing.Median(one.Zip(all, (a, b) => a / b));
+            Console.WriteLine($"speed-up {allRate / oneRate:F2}x (ratio of medians), {pairedRatio:F2}x (median of the rounds' ratios); load average after {Timing.LoadAverage()}; " +
+                              $"garbage collections {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen 0/1/2), paused {GC.GetTotalPauseDuration().TotalSeconds:F2} s in all");
             return 0;
         }
     }
