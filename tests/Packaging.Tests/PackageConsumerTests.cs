@@ -92,14 +92,39 @@ namespace EffNet.Packaging.Tests
             Assert.Contains("synthetic class ", output);
         }
 
+        [Fact]
+        public void The_README_fine_tuned_app_runs_verbatim_and_prints_the_labels_the_blob_carries()
+        {
+            string[] photos = { "shoe.png", "bag.jpg" };
+            var provided = new Dictionary<string, string> { ["ft.effw"] = _feed.FineTunedBlob, [photos[0]] = Fixture("odd_97x143.png"), [photos[1]] = PhotoSource };
+            string output = RunSnippet("## Your own fine-tuned model", provided, photos);
+
+            using var model = EfficientNetModel.Load(_feed.FineTunedBlob);
+            var preprocessing = Preprocessing.ForTorchvision(0);
+            var expected = photos.Select(photo =>
+            {
+                var image = new float[model.InputLength];
+                preprocessing.Apply(provided[photo], image);
+                var logits = new float[model.NumClasses];
+                model.Run(image, logits);
+                ClassProbability best = Softmax.TopK(logits, 1)[0];
+                return $"{photo}: {PackedFeed.FineTunedLabels[best.Index]} ({best.Probability:P1})";
+            });
+            Assert.Equal(expected, Lines(output));
+        }
+
+        static string Fixture(string name) => Path.Combine(DotnetProcess.RepositoryRoot(), "tests", "Imaging.Tests", "Fixtures", name);
+
+        string RunSnippet(string heading) => RunSnippet(heading, new() { ["b0.effw"] = _feed.WeightBlob, [Photo] = PhotoSource });
+
         /// <summary>
         /// Writes the C# block under <paramref name="heading"/> as Program.cs of a fresh consumer, byte for byte, next to
-        /// the weight blob and photo it opens, runs it and returns what it printed.
+        /// the files it opens (<paramref name="provided"/>: name in the snippet -> source), runs it with
+        /// <paramref name="arguments"/> and returns what it printed.
         /// </summary>
-        string RunSnippet(string heading)
+        string RunSnippet(string heading, Dictionary<string, string> provided, params string[] arguments)
         {
             string program = ReadmeSnippets.CSharpUnder(heading);
-            var provided = new Dictionary<string, string> { ["b0.effw"] = _feed.WeightBlob, [Photo] = PhotoSource };
             foreach (Match file in Regex.Matches(program, "\"([\\w.-]+\\.\\w+)\""))
                 Assert.True(provided.ContainsKey(file.Groups[1].Value),
                     $"The snippet under '{heading}' opens {file.Value}; the test provides only {string.Join(", ", provided.Keys)}.");
@@ -109,7 +134,7 @@ namespace EffNet.Packaging.Tests
                 File.Copy(source, Path.Combine(consumer, name));
             Assert.Equal(program, File.ReadAllText(Path.Combine(consumer, "Program.cs")));
 
-            var run = DotnetProcess.Run(consumer, "run", "-c", "Release");
+            var run = DotnetProcess.Run(consumer, new[] { "run", "-c", "Release", "--" }.Concat(arguments).ToArray());
             Assert.True(run.ExitCode == 0, run.Output);
             _log.WriteLine(run.Output);
             return run.Output;

@@ -42,7 +42,21 @@ namespace EffNet.Packaging.Tests
             var labels = Enumerable.Range(0, B0.NumClasses).Select(i => "synthetic class " + i).ToArray();
             WeightBlobWriter.Write(WeightBlob, layout, SyntheticWeights.CreateStateDict(layout), BatchNormFolding.TorchvisionEpsilon(0),
                 "packaging test", metadata: new WeightBlobMetadata(labels, RecordedPreprocessing, null));
+
+            // A fine-tuned B0's shape: five classes with their names and torchvision's B0 preset, as `effnet import --labels` writes it.
+            FineTunedBlob = Path.Combine(_work, "ft.effw");
+            NetworkLayout fineTuned = NetworkLayout.Create(FineTuned);
+            WeightBlobWriter.Write(FineTunedBlob, fineTuned, SyntheticWeights.CreateStateDict(fineTuned, seed: 5), BatchNormFolding.TorchvisionEpsilon(0),
+                "packaging test", metadata: new WeightBlobMetadata(FineTunedLabels, PreprocessingInfo.ForTorchvision(0), null));
         }
+
+        /// <summary>The README's fine-tuned model: B0 with a 5-class head.</summary>
+        public static readonly ModelConfig FineTuned = ModelConfig.ForPhi(0) with { NumClasses = 5 };
+
+        public static readonly string[] FineTunedLabels = { "Ankle_boot", "Bag", "Sneaker", "T-shirt_top", "Trouser" };
+
+        /// <summary>A 5-class B0 blob of synthetic weights labelled <see cref="FineTunedLabels"/>.</summary>
+        public string FineTunedBlob { get; }
 
         public string Version { get; }
 

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 
 namespace EffNet.Packaging.Tests
 {
@@ -10,22 +11,31 @@ namespace EffNet.Packaging.Tests
 
         /// <summary>
         /// The text of the first ```csharp block under the heading <paramref name="heading"/> (e.g. "## Images"), before the
-        /// next heading of any level, exactly as it stands between the fences.
+        /// next heading of any level, exactly as it stands between the fences. Lines inside other code blocks (a shell or
+        /// Python comment starting with '#') are not headings.
         /// </summary>
         public static string CSharpUnder(string heading)
         {
-            string readme = File.ReadAllText(Path.Combine(DotnetProcess.RepositoryRoot(), "README.md"));
-            int section = readme.IndexOf("\n" + heading + "\n", StringComparison.Ordinal);
+            string[] lines = File.ReadAllText(Path.Combine(DotnetProcess.RepositoryRoot(), "README.md")).Split('\n');
+            int section = Array.IndexOf(lines, heading);
             if (section < 0)
                 throw new InvalidOperationException($"README.md has no heading '{heading}'.");
-            int open = readme.IndexOf("\n" + Fence + "csharp\n", section + 1, StringComparison.Ordinal);
-            if (open < 0 || readme.Substring(section + 1, open - section).Contains("\n#", StringComparison.Ordinal))
-                throw new InvalidOperationException($"README.md has no ```csharp block under '{heading}' (before the next heading).");
-            int start = open + Fence.Length + "csharp\n".Length + 1;
-            int close = readme.IndexOf("\n" + Fence + "\n", start - 1, StringComparison.Ordinal);
-            if (close < 0)
-                throw new InvalidOperationException($"The ```csharp block under '{heading}' in README.md is not closed.");
-            return readme.Substring(start, close + 1 - start);
+            bool inBlock = false;
+            for (int i = section + 1; i < lines.Length; i++)
+            {
+                if (!inBlock && lines[i] == Fence + "csharp")
+                {
+                    int close = Array.IndexOf(lines, Fence, i + 1);
+                    if (close < 0)
+                        throw new InvalidOperationException($"The ```csharp block under '{heading}' in README.md is not closed.");
+                    return string.Concat(lines[(i + 1)..close].Select(line => line + "\n"));
+                }
+                if (lines[i].StartsWith(Fence, StringComparison.Ordinal))
+                    inBlock = !inBlock;
+                else if (!inBlock && lines[i].StartsWith('#'))
+                    break;
+            }
+            throw new InvalidOperationException($"README.md has no ```csharp block under '{heading}' (before the next heading).");
         }
     }
 }
