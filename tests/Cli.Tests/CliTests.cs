@@ -156,7 +156,7 @@ namespace EffNet.Cli.Tests
             Assert.Contains("TF-SAME padding, BatchNorm eps 0.00001; forced: --padding tf.", forced.Output);
             var inspect = Effnet("inspect", blob);
             Assert.Contains("padding         TF SAME", inspect.Output);
-            Assert.Contains("BatchNorm eps 1E-05; forced: --padding tf", inspect.Output);
+            Assert.Contains("BatchNorm eps 0.00001; forced: --padding tf", inspect.Output);
         }
 
         [Fact]

@@ -21,7 +21,7 @@ namespace EffNet.Import
 
         /// <summary>
         /// What the checkpoint held and what the import took it for, one or two sentences: "EfficientNet-B0 with 5 classes,
-        /// torchvision weights: symmetric padding, BatchNorm eps 1E-05." Says what was assumed and what was forced.
+        /// torchvision weights: symmetric padding, BatchNorm eps 0.00001." Says what was assumed and what was forced.
         /// </summary>
         public string Summary { get; init; } = "";
 
@@ -263,13 +263,13 @@ namespace EffNet.Import
             return info.NumClasses == ModelConfig.DefaultNumClasses ? variant : variant + ", NumClasses = " + info.NumClasses.ToString(CultureInfo.InvariantCulture);
         }
 
-        /// <summary>"b0.pth: PyTorch checkpoint, torchvision keys, float32/int64; BatchNorm eps 1E-05": the source text stored in the blob.</summary>
+        /// <summary>"b0.pth: PyTorch checkpoint, torchvision keys, float32/int64; BatchNorm eps 0.00001": the source text stored in the blob.</summary>
         static string Describe(MappedCheckpoint checkpoint, float epsilon) => string.Format(CultureInfo.InvariantCulture,
             "{0}: {1} checkpoint, {2} keys{3}, {4}; BatchNorm eps {5}",
             Path.GetFileName(checkpoint.Path), checkpoint.File.Format == CheckpointFormat.PyTorch ? "PyTorch" : "safetensors",
             checkpoint.Keys == KeyLayout.Torchvision ? "torchvision" : "timm",
             checkpoint.Prefix.Length > 0 ? " (prefix '" + checkpoint.Prefix + "' removed)" : "",
-            string.Join("/", checkpoint.File.ElementTypeNames), epsilon);
+            string.Join("/", checkpoint.File.ElementTypeNames), ImportPlan.Format(epsilon));
 
         /// <summary>
         /// Reads only the model's tensors (names and shapes are checked already), so a checkpoint that does not fit costs no

@@ -137,7 +137,7 @@ namespace EffNet.Import
         {
             ArgumentNullException.ThrowIfNull(path);
             if (Directory.Exists(path))
-                throw new WeightFormatException(path, "this is a directory, not a file; give the path of the checkpoint or .npy file itself.");
+                throw new WeightFormatException(path, "this is a directory, not a file; give the path of the file itself.");
             if (!File.Exists(path))
                 throw new FileNotFoundException($"'{path}' does not exist.", path);
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
