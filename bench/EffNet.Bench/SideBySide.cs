@@ -51,6 +51,7 @@ namespace EffNet.Bench
                     csv?.Add(new LatencyRow($"B{phi}", model.Resolution, threads, "ONNX Runtime", b, onnxTimes.Count));
                 }
             }
+            Console.WriteLine(Timing.SettleReport());
             if (csvPath != null) Console.WriteLine($"medians written to {csvPath}");
             return failures == 0 ? 0 : 1;
         }

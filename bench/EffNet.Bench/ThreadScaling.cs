@@ -32,23 +32,25 @@ namespace EffNet.Bench
                 IdleCost(model, cores);
                 Batch(model, cores, rounds);
             }
+            Console.WriteLine(Timing.SettleReport());
             return 0;
         }
 
-        // Idle cores: one thread against every core, both engines.
+        // Idle cores: one thread against every core, both engines, all four timed in the same rounds.
         static void Idle(BenchModel model, int cores, int rounds)
         {
-            var ours = new Dictionary<int, double>();
-            var onnx = new Dictionary<int, double>();
-            foreach (int threads in new[] { 1, cores })
+            using IEfficientNetModel ours1 = model.LoadOurs(1), oursAll = model.LoadOurs(cores);
+            using OnnxEngine onnx1 = model.LoadOnnx(1), onnxAll = model.LoadOnnx(cores);
+            var logits = new float[1000];
+            List<double>[] times = Timing.Rotate(new Action[]
             {
-                (List<double> a, List<double> b) = Alternate(model, threads, rounds);
-                ours[threads] = Timing.Median(a);
-                onnx[threads] = Timing.Median(b);
-            }
-            Console.WriteLine($"{model.Name} idle: EffNet {ours[1]:F2} -> {ours[cores]:F2} ms ({ours[1] / ours[cores]:F2}x), " +
-                              $"ONNX Runtime {onnx[1]:F2} -> {onnx[cores]:F2} ms ({onnx[1] / onnx[cores]:F2}x); " +
-                              $"ratio at {cores} threads {ours[cores] / onnx[cores]:F2}, at 1 thread {ours[1] / onnx[1]:F2}");
+                () => ours1.Run(model.Input, logits), () => oursAll.Run(model.Input, logits),
+                () => onnx1.Run(model.Input, logits), () => onnxAll.Run(model.Input, logits),
+            }, rounds, RunsPerRound);
+            double[] m = times.Select(Timing.Median).ToArray();
+            Console.WriteLine($"{model.Name} idle: EffNet {m[0]:F2} -> {m[1]:F2} ms ({m[0] / m[1]:F2}x), " +
+                              $"ONNX Runtime {m[2]:F2} -> {m[3]:F2} ms ({m[2] / m[3]:F2}x); " +
+                              $"ratio at {cores} threads {m[1] / m[3]:F2}, at 1 thread {m[0] / m[2]:F2}");
         }
 
         // One core busy: the default options against one thread, under the same load.
