@@ -17,11 +17,13 @@ namespace EffNet.Cli
                 "Typical use:\n" +
                 "  effnet import b0.pth -o b0.effw              convert a torchvision/timm checkpoint (the model is read from it)\n" +
                 "  effnet classify --weights b0.effw photos/     top-5 labels for every image in a folder\n" +
-                "  effnet inspect b0.effw                        what a weight file is for");
+                "  effnet inspect b0.effw                        what a weight file is for\n" +
+                "  effnet train -w b0.effw -d photos/ -o my.effw  a new classifier for the classes in photos/<class>/");
             root.Add(Import(output));
             root.Add(Inspect(output));
             root.Add(Run(output));
             root.Add(Classify(output, error));
+            root.Add(Train(output, error));
             return root;
         }
 

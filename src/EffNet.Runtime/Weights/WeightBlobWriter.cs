@@ -50,6 +50,43 @@ namespace EffNet
         }
 
         /// <summary>
+        /// Writes to <paramref name="path"/> (atomically) the blob of <paramref name="baseBlobPath"/> with a new classifier:
+        /// every other weight as the base has it, the class count of <paramref name="classifierBias"/>, and
+        /// <paramref name="metadata"/> (labels, preprocessing, provenance) in place of the base's. This is how a head trained
+        /// on the base's features becomes a model of its own.
+        /// </summary>
+        /// <param name="classifierWeights">[classes, features], row-major (torch's <c>classifier.1.weight</c>)</param>
+        /// <param name="classifierBias">[classes]</param>
+        /// <exception cref="ArgumentException">The shapes do not fit the base, or a value is NaN or infinite.</exception>
+        public static void WriteWithClassifier(string path, string baseBlobPath, ReadOnlySpan<float> classifierWeights,
+                                               ReadOnlySpan<float> classifierBias, string sourceDescription, WeightBlobMetadata metadata)
+        {
+            ArgumentNullException.ThrowIfNull(path);
+            ArgumentNullException.ThrowIfNull(metadata);
+            WeightBlobInfo info = WeightBlob.ReadInfo(baseBlobPath);
+            NetworkLayout baseLayout = NetworkLayout.Create(info.Config);
+            int classes = classifierBias.Length, features = baseLayout.Classifier.InChannels;
+            if (classes < 1 || classifierWeights.Length != (long)classes * features)
+                throw new ArgumentException($"The classifier must be [classes, {features}] weights and [classes] biases; got {classifierWeights.Length} weights and {classes} biases.");
+            if (NonFiniteValues.IndexOf(classifierWeights) >= 0 || NonFiniteValues.IndexOf(classifierBias) >= 0)
+                throw new ArgumentException("The classifier holds NaN or infinity: the training diverged; lower the learning rate.");
+            NetworkLayout layout = NetworkLayout.Create(info.Config with { NumClasses = classes });
+            // Only the classifier, the last tensor, changes size: everything before it keeps its place.
+            if (layout.Classifier.WeightOffset != baseLayout.Classifier.WeightOffset)
+                throw new InvalidOperationException("The classifier is expected to be the last layer of the weight layout.");
+
+            byte[] directory = BuildDirectory(layout, sourceDescription ?? "", metadata);
+            var packed = new float[layout.WeightFloats];
+            using (WeightBlob baseBlob = WeightBlob.Read(baseBlobPath, baseLayout))
+                baseBlob.Weights.Slice(0, (int)baseLayout.Classifier.WeightOffset).CopyTo(packed);
+            classifierWeights.CopyTo(packed.AsSpan((int)layout.Classifier.WeightOffset, (int)layout.Classifier.WeightLength));
+            classifierBias.CopyTo(packed.AsSpan((int)layout.Classifier.BiasOffset, (int)layout.Classifier.BiasLength));
+            using var output = EffNet.IO.AtomicFile.Create(path);
+            WritePacked(output.Stream, layout, directory, packed, info.NonFiniteAllowed);
+            output.Commit();
+        }
+
+        /// <summary>
         /// Checks that <paramref name="stateDict"/> is exactly the model's state dict (every problem listed in one
         /// exception), then folds BatchNorm and packs all weights into one buffer laid out as <paramref name="layout"/> says.
         /// </summary>
