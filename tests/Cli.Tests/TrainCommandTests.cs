@@ -1,0 +1,73 @@
+using System;
+using System.IO;
+using System.Linq;
+using Xunit;
+using static EffNet.Cli.Tests.CliRunner;
+
+namespace EffNet.Cli.Tests
+{
+    /// <summary>`effnet train`: a report, a blob that classify runs with the class folders' names, and one-line mistakes.</summary>
+    public sealed class TrainCommandTests : IClassFixture<CliWorkspace>
+    {
+        readonly CliWorkspace _work;
+
+        public TrainCommandTests(CliWorkspace work) => _work = work;
+
+        static string Fashion(string split) => CliWorkspace.Repository("tests", "Training.Tests", "Fixtures", "fashion", split);
+
+        [Fact]
+        public void Train_reports_accuracy_and_a_confusion_matrix_and_writes_a_blob_classify_runs_with_the_folder_names()
+        {
+            string blob = _work.PathOf("fashion.effw");
+            var train = Effnet("train", "-w", _work.B0Blob, "-d", Fashion("train"), "--val", Fashion("test"), "-o", blob,
+                               "--cache", _work.PathOf("feature-cache"));
+            Assert.True(train.Exit == 0, train.Error);
+            Assert.Equal("", train.Error);
+            Assert.Contains("features: 150 training and 50 validation images", train.Output);
+            Assert.Matches(@"head: \d+ epochs in [\d.]+ s, kept epoch \d+: training accuracy [\d.]+ %, validation accuracy [\d.]+ %", train.Output);
+            Assert.Contains("confusion matrix (validation images):", train.Output);
+            Assert.Contains($"Wrote {blob}: 5 classes (Ankle_boot, Bag, Sneaker, T-shirt_top, Trouser).", train.Output);
+
+            var inspect = Effnet("inspect", blob);
+            Assert.Contains("5: Ankle_boot, Bag, Sneaker, ...", inspect.Output);
+            Assert.Contains("head trained on train (150 images, 5 classes) over b0.effw", inspect.Output);
+
+            var classify = Effnet("classify", "-w", blob, Path.Combine(Fashion("test"), "Bag"), "-k", "1", "-f", "csv");
+            Assert.True(classify.Exit == 0, classify.Error);
+            string[] rows = classify.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).ToArray();
+            Assert.Equal(10, rows.Length);
+            Assert.All(rows, row => Assert.Contains(row.Split(',')[3], new[] { "Ankle_boot", "Bag", "Sneaker", "T-shirt_top", "Trouser" }));
+        }
+
+        [Fact]
+        public void An_unreadable_training_image_is_reported_in_one_line_and_skipped()
+        {
+            string data = _work.PathOf("with-broken");
+            foreach (string label in new[] { "Bag", "Trouser" })
+            {
+                Directory.CreateDirectory(Path.Combine(data, label));
+                foreach (string file in Directory.GetFiles(Path.Combine(Fashion("train"), label)).Take(6))
+                    File.Copy(file, Path.Combine(data, label, Path.GetFileName(file)), overwrite: true);
+            }
+            File.WriteAllText(Path.Combine(data, "Bag", "broken.png"), "not a png");
+            var train = Effnet("train", "-w", _work.B0Blob, "-d", data, "-o", _work.PathOf("broken.effw"), "--no-cache");
+            Assert.True(train.Exit == 0, train.Error);
+            string[] errors = train.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Single(errors);
+            Assert.StartsWith("effnet: " + Path.Combine(data, "Bag", "broken.png") + ": ", errors[0]);
+            Assert.Contains(", 1 failed", train.Output);
+        }
+
+        [Fact]
+        public void Mistakes_are_one_line_and_write_nothing()
+        {
+            string output = _work.PathOf("never.effw");
+            AssertOneLineUserError(Effnet("train", "-w", _work.B0Blob, "-d", Path.Combine(Fashion("train"), "Bag"), "-o", output), "0 class folder(s)");
+            AssertOneLineUserError(Effnet("train", "-w", _work.B0Blob, "-d", _work.PathOf("absent"), "-o", output), "no such folder");
+            AssertOneLineUserError(Effnet("train", "-w", _work.B0Blob, "-d", Fashion("train"), "-o", _work.B0Blob), "it is the input file");
+            AssertOneLineUserError(Effnet("train", "-w", _work.B0Blob, "-d", Fashion("train"), "-o", output, "--val-split", "1"), "--val-split must be at least 0 and below 1");
+            AssertOneLineUserError(Effnet("train", "-w", _work.B0Blob, "-d", Fashion("train"), "-o", output, "--views", "0"), "--views must be at least 1");
+            Assert.False(File.Exists(output));
+        }
+    }
+}
