@@ -19,7 +19,7 @@ namespace EffNet.Training
     public sealed record HeadTrainingResult(int Epochs, int BestEpoch, double TrainAccuracy, double? ValidationAccuracy);
 
     /// <summary>
-    /// A linear classifier on pooled features, trained with softmax cross-entropy and AdamW, full batch: the features are
+    /// A linear classifier on pooled features, trained with softmax cross-entropy and AdamW (full batch, cosine-decayed rate): the features are
     /// standardised for training (zero mean, unit variance per feature, which makes one learning rate fit every base model)
     /// and the standardisation is folded back into the weights, so the result reads raw features as the model's
     /// classifier does. Deterministic: no randomness, one thread, a fixed order of sums.
@@ -110,10 +110,13 @@ namespace EffNet.Training
                 }
                 loss /= n;
 
-                // AdamW step.
+                // AdamW step, the learning rate falling along a half cosine to zero at the last epoch: full-batch Adam at a
+                // constant rate keeps oscillating around the minimum (measured: training accuracy fell from 74 % to 65 %
+                // between epochs 100 and 300 on Fashion-MNIST features).
                 float correction1 = 1 - MathF.Pow(Beta1, epoch), correction2 = 1 - MathF.Pow(Beta2, epoch);
-                AdamW(w, gw, mw, vw, options.LearningRate, options.WeightDecay, correction1, correction2);
-                AdamW(b, gb, mb, vb, options.LearningRate, 0, correction1, correction2);
+                float rate = options.LearningRate * 0.5f * (1 + MathF.Cos(MathF.PI * (epoch - 1) / options.Epochs));
+                AdamW(w, gw, mw, vw, rate, options.WeightDecay, correction1, correction2);
+                AdamW(b, gb, mb, vb, rate, 0, correction1, correction2);
 
                 double? validationAccuracy = null;
                 if (validation is { Rows: > 0 })
