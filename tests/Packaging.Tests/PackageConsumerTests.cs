@@ -32,10 +32,10 @@ namespace EffNet.Packaging.Tests
         }
 
         [Fact]
-        public void The_EffNet_package_depends_on_the_runtime_with_the_generator_and_on_imaging_with_its_decoder()
+        public void The_EffNet_package_depends_on_the_runtime_with_the_generator_on_imaging_with_its_decoder_and_on_training()
         {
             Assert.Equal(new[] { "lib/net10.0/_._" }, Entries("EffNet").Where(e => e.StartsWith("lib/", StringComparison.Ordinal)));
-            Assert.Equal(new[] { "EffNet.Imaging", "EffNet.Runtime" }, Dependencies("EffNet").Keys.Order());
+            Assert.Equal(new[] { "EffNet.Imaging", "EffNet.Runtime", "EffNet.Training" }, Dependencies("EffNet").Keys.Order());
             // No excluded assets: the runtime's analyzer (the generator) must reach the consumer through EffNet.
             Assert.All(Dependencies("EffNet").Values, dependency =>
             {
@@ -47,6 +47,8 @@ namespace EffNet.Packaging.Tests
             Assert.Contains("lib/net10.0/EffNet.Runtime.dll", Entries("EffNet.Runtime"));
             Assert.Contains("lib/net10.0/EffNet.Imaging.dll", Entries("EffNet.Imaging"));
             Assert.Equal(new[] { "EffNet.Runtime", "StbImageSharp" }, Dependencies("EffNet.Imaging").Keys.Order());
+            Assert.Contains("lib/net10.0/EffNet.Training.dll", Entries("EffNet.Training"));
+            Assert.Equal(new[] { "EffNet.Imaging", "EffNet.Runtime" }, Dependencies("EffNet.Training").Keys.Order());
         }
 
         [Fact]

@@ -7,14 +7,14 @@ using EffNet.Model;
 namespace EffNet.Packaging.Tests
 {
     /// <summary>
-    /// Packs EffNet.Runtime, EffNet.Imaging and EffNet once, under a version no earlier run has put in the NuGet cache, into
+    /// Packs EffNet.Runtime, EffNet.Imaging, EffNet.Training and EffNet once, under a version no earlier run has put in the NuGet cache, into
     /// a folder feed; makes fresh consumer projects that reference only the EffNet package; and holds one B0 weight blob
     /// for them. Disposing removes the folder and the test packages from the machine's NuGet cache.
     /// </summary>
     public sealed class PackedFeed : IDisposable
     {
         /// <summary>Every package the repository makes for users, in the order they are packed.</summary>
-        public static readonly string[] PackageIds = { "EffNet.Runtime", "EffNet.Imaging", "EffNet" };
+        public static readonly string[] PackageIds = { "EffNet.Runtime", "EffNet.Imaging", "EffNet.Training", "EffNet" };
 
         /// <summary>The model of the README's snippets: torchvision's B0.</summary>
         public static readonly ModelConfig B0 = ModelConfig.ForPhi(0);
