@@ -7,7 +7,6 @@ using System.IO;
 using EffNet.Cli.Classify;
 using EffNet.Imaging;
 using EffNet.Model;
-using Spectre.Console;
 
 namespace EffNet.Cli
 {
@@ -74,23 +73,26 @@ namespace EffNet.Cli
 
                 int failed = problems.Count;
                 var clock = Stopwatch.StartNew();
-                void Classify(Action<string> reportProblem, Action advance)
+                void Classify(ProgressScope progress)
                 {
+                    progress.SetTotal(images.Count);
                     foreach (string problem in problems)
-                        reportProblem("effnet: " + problem);
+                        progress.Report("effnet: " + problem);
                     results.Begin();
                     pipeline.Run(images, workers, result =>
                     {
                         if (result.Top is { } best) results.Write(result.Input.DisplayPath, best);
-                        else { failed++; reportProblem("effnet: " + result.Error); }
-                        advance();
+                        else { failed++; progress.Report("effnet: " + result.Error); }
+                        progress.Advance();
                     });
                     results.End();
                 }
-                if (ShowProgress(output, error, images.Count) && !parse.GetValue(noProgress))
-                    WithProgressBar(images.Count, Classify);
+                // A bar only where someone watches it and the results do not scroll over it.
+                if (images.Count >= ProgressMinimumImages && !parse.GetValue(noProgress)
+                    && ProgressDisplay.ErrorIsTerminal(error) && ProgressDisplay.OutputIsElsewhere(output))
+                    ProgressDisplay.Run("classify", Classify);
                 else
-                    Classify(error.WriteLine, () => { });
+                    Classify(new ProgressScope(_ => { }, () => { }, error.WriteLine));
                 output.Flush();
 
                 double seconds = clock.Elapsed.TotalSeconds;
@@ -102,26 +104,6 @@ namespace EffNet.Cli
                 return failed == 0 ? ExitCodes.Success : ExitCodes.UserError;
             });
             return command;
-        }
-
-        /// <summary>A bar only where someone watches it: standard error is this process's terminal and the results go elsewhere.</summary>
-        static bool ShowProgress(TextWriter output, TextWriter error, int images)
-            => images >= ProgressMinimumImages
-               && ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected
-               && (!ReferenceEquals(output, Console.Out) || Console.IsOutputRedirected);
-
-        static void WithProgressBar(int images, Action<Action<string>, Action> classify)
-        {
-            IAnsiConsole terminal = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-            terminal.Progress()
-                .AutoClear(true)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                .Start(context =>
-                {
-                    ProgressTask task = context.AddTask("classify", maxValue: images);
-                    // Problems are written through the live display so they print above the bar instead of through it.
-                    classify(line => terminal.WriteLine(line), () => task.Increment(1));
-                });
         }
 
         /// <summary>torchvision's preset for the variant; the crop follows the model's resolution when that differs.</summary>

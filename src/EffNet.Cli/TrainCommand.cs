@@ -21,13 +21,14 @@ namespace EffNet.Cli
             var threads = new Option<int>("--threads", "-t") { Description = "Images whose features are computed at once (default: every core).", DefaultValueFactory = _ => Environment.ProcessorCount };
             var cache = new Option<DirectoryInfo>("--cache") { Description = $"Where features are kept between runs (default {FeatureExtractor.DefaultCacheFolder()})." };
             var noCache = new Option<bool>("--no-cache") { Description = "Compute every feature, keep none." };
+            var noProgress = new Option<bool>("--no-progress") { Description = "No progress bar (shown on a terminal's standard error while features are computed)." };
             var command = new Command("train",
                 "Teach a model new classes: compute the base model's features of every image in --data (and of mirrored and " +
                 "cropped views), train a new linear classifier on them with early stopping on the validation accuracy, and write " +
                 "the base with that classifier, the labels and the base's preprocessing as a new blob. The other layers keep the " +
                 "base's weights. Unreadable images are reported on standard error and skipped.")
             {
-                weights, data, outputPath, validation, split, epochs, views, seed, threads, cache, noCache,
+                weights, data, outputPath, validation, split, epochs, views, seed, threads, cache, noCache, noProgress,
             };
             command.SetAction(parse =>
             {
@@ -49,8 +50,17 @@ namespace EffNet.Cli
                     CacheFolder = parse.GetValue(noCache) ? null : parse.GetValue(cache)?.FullName ?? FeatureExtractor.DefaultCacheFolder(),
                     Head = new HeadTrainingOptions { Epochs = epochCount },
                 };
-                TrainingReport report = HeadTrainer.Train(parse.GetRequiredValue(weights).FullName, parse.GetRequiredValue(data).FullName, output_,
-                    options, line => error.WriteLine("effnet: " + line), output.WriteLine);
+                TrainingReport? trained = null;
+                void Run(ProgressScope progress, Action<string> log)
+                    => trained = HeadTrainer.Train(parse.GetRequiredValue(weights).FullName, parse.GetRequiredValue(data).FullName, output_,
+                        options, line => progress.Report("effnet: " + line), log, progress.SetTotal, progress.Advance);
+                // Computing features is the long part: a bar on a terminal's standard error, with the lines it would
+                // have printed meanwhile shown above it.
+                if (ProgressDisplay.ErrorIsTerminal(error) && !parse.GetValue(noProgress))
+                    ProgressDisplay.Run("features", progress => Run(progress, progress.Report));
+                else
+                    Run(new ProgressScope(_ => { }, () => { }, error.WriteLine), output.WriteLine);
+                TrainingReport report = trained!;
 
                 HeadTrainingResult result = report.Result;
                 output.WriteLine(string.Format(CultureInfo.InvariantCulture,

@@ -6,6 +6,7 @@ using System.IO;
 using System.Linq;
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading;
 
 namespace EffNet.Training
 {
@@ -57,8 +58,13 @@ namespace EffNet.Training
     /// </summary>
     public static class HeadTrainer
     {
+        /// <param name="problem">receives one line per image that cannot be read (it is skipped)</param>
+        /// <param name="log">receives a line saying what is about to be computed</param>
+        /// <param name="imagesToRead">receives the number of images whose features are needed, before the first is read</param>
+        /// <param name="imageRead">called once per image read (or failed), from any thread</param>
         public static TrainingReport Train(string baseBlob, string dataFolder, string output, TrainOptions options,
-                                           Action<string> problem, Action<string>? log = null)
+                                           Action<string> problem, Action<string>? log = null,
+                                           Action<int>? imagesToRead = null, Action? imageRead = null)
         {
             ArgumentNullException.ThrowIfNull(options);
             if (options.Views < 1) throw new ArgumentOutOfRangeException(nameof(options), options.Views, "Views must be at least 1 (the image itself).");
@@ -78,15 +84,16 @@ namespace EffNet.Training
 
             var clock = Stopwatch.StartNew();
             int failed = 0;
-            void Failed(string line) { failed++; problem(line); }
+            void Failed(string line) { Interlocked.Increment(ref failed); problem(line); }
             FeatureSet trainFeatures, validationFeatures;
             int cached;
             using (var extractor = new FeatureExtractor(baseBlob, options.CacheFolder, options.Threads))
             {
                 log?.Invoke($"features of {train.Count} training images ({options.Views} views each) and {validation.Count} validation images, {extractor.Dimension} per view");
-                trainFeatures = extractor.Extract(train, options.Views, Failed);
+                imagesToRead?.Invoke(train.Count + validation.Count);
+                trainFeatures = extractor.Extract(train, options.Views, Failed, imageRead);
                 cached = extractor.CacheHits;
-                validationFeatures = extractor.Extract(validation, 1, Failed);
+                validationFeatures = extractor.Extract(validation, 1, Failed, imageRead);
                 cached += extractor.CacheHits;
             }
             double featureSeconds = clock.Elapsed.TotalSeconds;
