@@ -16,7 +16,7 @@ namespace EffNet.Cli
             var validation = new Option<DirectoryInfo>("--val") { Description = "Validation images, in class folders named as in --data (instead of --val-split)." };
             var split = new Option<double>("--val-split") { Description = "Share of each class held out for validation (0 for none).", DefaultValueFactory = _ => 0.2 };
             var epochs = new Option<int>("--epochs") { Description = "Passes over the training features at most (training stops earlier when validation stops improving).", DefaultValueFactory = _ => 300 };
-            var views = new Option<int>("--views") { Description = "Views per training image: the image, its mirror image, then random crops (35-100 % of the area).", DefaultValueFactory = _ => 2 };
+            var views = new Option<int>("--views") { Description = "Views per training image: the image, its mirror image, then random crops (35-100 % of the area).", DefaultValueFactory = _ => 1 };
             var seed = new Option<int>("--seed") { Description = "Seeds the validation split.", DefaultValueFactory = _ => 0 };
             var threads = new Option<int>("--threads", "-t") { Description = "Images whose features are computed at once (default: every core).", DefaultValueFactory = _ => Environment.ProcessorCount };
             var cache = new Option<DirectoryInfo>("--cache") { Description = $"Where features are kept between runs (default {FeatureExtractor.DefaultCacheFolder()})." };
@@ -70,7 +70,9 @@ namespace EffNet.Cli
                     "head: {0} epochs in {1:F1} s, kept epoch {2}: training accuracy {3:P1}{4}",
                     result.Epochs, report.TrainSeconds, result.BestEpoch, result.TrainAccuracy,
                     result.ValidationAccuracy is double v ? string.Format(CultureInfo.InvariantCulture, ", validation accuracy {0:P1}", v) : " (no validation set)"));
-                output.WriteLine($"confusion matrix ({report.ConfusionSet} images):");
+                if (report.RefitWithValidation)
+                    output.WriteLine($"then trained {result.BestEpoch} epochs on the training and validation images together (the written head)");
+                output.WriteLine($"confusion matrix ({report.ConfusionSet} images{(report.RefitWithValidation ? ", of the head before that" : "")}):");
                 output.Write(report.ConfusionText());
                 output.WriteLine($"Wrote {output_}: {report.Labels.Count} classes ({string.Join(", ", report.Labels)}).");
                 return ExitCodes.Success; // unreadable images were skipped, and said so

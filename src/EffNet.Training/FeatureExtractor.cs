@@ -16,6 +16,10 @@ namespace EffNet.Training
         public int Dimension { get; } = dimension;
         public int Rows => Classes.Length;
         public ReadOnlySpan<float> Row(int row) => Features.AsSpan(row * Dimension, Dimension);
+
+        /// <summary>The rows of <paramref name="first"/>, then those of <paramref name="second"/>.</summary>
+        public static FeatureSet Concat(FeatureSet first, FeatureSet second)
+            => new([.. first.Features, .. second.Features], [.. first.Classes, .. second.Classes], first.Dimension);
     }
 
     /// <summary>

@@ -13,6 +13,8 @@ namespace EffNet.Training
         public float WeightDecay { get; init; } = 0.01f;
         /// <summary>Stop when the validation accuracy has not improved for this many epochs (with a validation set).</summary>
         public int Patience { get; init; } = 40;
+        /// <summary>Stop after this epoch, on the schedule of <see cref="Epochs"/> (a refit to the epoch validation chose).</summary>
+        public int? StopAfter { get; init; }
     }
 
     /// <summary>What a training run did: epochs run, the epoch whose weights were kept, and the accuracies of those weights.</summary>
@@ -89,7 +91,8 @@ namespace EffNet.Training
             LinearHead? best = null;
             double bestAccuracy = -1, bestLoss = double.MaxValue;
             int bestEpoch = 0, epoch = 0;
-            for (epoch = 1; epoch <= options.Epochs; epoch++)
+            int last = Math.Min(options.Epochs, options.StopAfter ?? options.Epochs);
+            for (epoch = 1; epoch <= last; epoch++)
             {
                 // Gradient of the mean cross-entropy over all rows.
                 Array.Clear(gw); Array.Clear(gb);
@@ -142,7 +145,7 @@ namespace EffNet.Training
                     }
                 }
             }
-            int ran = Math.Min(epoch, options.Epochs);
+            int ran = Math.Min(epoch, last);
             if (best is null)
             {
                 best = Folded(w, b, mean, scale, classes, d);
