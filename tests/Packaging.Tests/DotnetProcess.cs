@@ -10,6 +10,11 @@ namespace EffNet.Packaging.Tests
     static class DotnetProcess
     {
         public static (int ExitCode, string Output) Run(string workingDirectory, params string[] arguments)
+            => RunWith(null, workingDirectory, arguments);
+
+        /// <summary>As <see cref="Run"/>, with <paramref name="environment"/> set for the child (e.g. a cache folder of its own).</summary>
+        public static (int ExitCode, string Output) RunWith(System.Collections.Generic.IReadOnlyDictionary<string, string>? environment,
+                                                            string workingDirectory, params string[] arguments)
         {
             var start = new ProcessStartInfo("dotnet")
             {
@@ -25,6 +30,8 @@ namespace EffNet.Packaging.Tests
                 start.Environment.Remove(name);
             start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
             start.Environment["DOTNET_NOLOGO"] = "1";
+            foreach (var (name, value) in environment ?? new System.Collections.Generic.Dictionary<string, string>())
+                start.Environment[name] = value;
 
             using Process process = Process.Start(start)!;
             var error = process.StandardError.ReadToEndAsync();

@@ -6,6 +6,7 @@ using System.Linq;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using EffNet.Imaging;
+using EffNet.Training;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -115,6 +116,24 @@ namespace EffNet.Packaging.Tests
             Assert.Equal(expected, Lines(output));
         }
 
+        [Fact]
+        public void The_README_training_program_runs_verbatim_and_reports_what_the_same_training_reports_here()
+        {
+            string fixtures = Path.Combine(DotnetProcess.RepositoryRoot(), "tests", "Training.Tests", "Fixtures");
+            var provided = new Dictionary<string, string> { ["base.effw"] = Path.Combine(fixtures, "base.effw") };
+            string cache = Path.Combine(_feed.Work, "training-cache");
+            string output = RunSnippet("## Teach it your classes", provided, writes: new[] { "mine.effw" },
+                folders: new Dictionary<string, string> { ["photos/train"] = Path.Combine(fixtures, "fashion", "train") },
+                environment: new Dictionary<string, string> { ["XDG_CACHE_HOME"] = cache });
+
+            TrainingReport expected = HeadTrainer.Train(provided["base.effw"], Path.Combine(fixtures, "fashion", "train"),
+                Path.Combine(_feed.Work, "mine.effw"), new TrainOptions { Seed = 1, CacheFolder = null }, line => Assert.Fail(line));
+            string summary = string.Format(System.Globalization.CultureInfo.InvariantCulture, "{0} classes, validation accuracy {1:P1}",
+                expected.Labels.Count, expected.Result.ValidationAccuracy);
+            Assert.Equal(new[] { summary }.Concat(Lines(expected.ConfusionText())), Lines(output));
+            Assert.True(Directory.Exists(Path.Combine(cache, "effnet", "features")), "the program's features were not cached where XDG_CACHE_HOME points");
+        }
+
         static string Fixture(string name) => Path.Combine(DotnetProcess.RepositoryRoot(), "tests", "Imaging.Tests", "Fixtures", name);
 
         string RunSnippet(string heading) => RunSnippet(heading, new() { ["b0.effw"] = _feed.WeightBlob, [Photo] = PhotoSource });
@@ -124,19 +143,29 @@ namespace EffNet.Packaging.Tests
         /// the files it opens (<paramref name="provided"/>: name in the snippet -> source), runs it with
         /// <paramref name="arguments"/> and returns what it printed.
         /// </summary>
-        string RunSnippet(string heading, Dictionary<string, string> provided, params string[] arguments)
+        /// <param name="writes">file names the snippet writes (not provided)</param>
+        /// <param name="folders">folders to copy next to it: path in the snippet -> source folder</param>
+        string RunSnippet(string heading, Dictionary<string, string> provided, string[]? arguments = null, string[]? writes = null,
+                          Dictionary<string, string>? folders = null, Dictionary<string, string>? environment = null)
         {
             string program = ReadmeSnippets.CSharpUnder(heading);
             foreach (Match file in Regex.Matches(program, "\"([\\w.-]+\\.\\w+)\""))
-                Assert.True(provided.ContainsKey(file.Groups[1].Value),
+                Assert.True(provided.ContainsKey(file.Groups[1].Value) || (writes?.Contains(file.Groups[1].Value) ?? false),
                     $"The snippet under '{heading}' opens {file.Value}; the test provides only {string.Join(", ", provided.Keys)}.");
 
             string consumer = _feed.NewConsumer(new string(heading.Where(char.IsLetter).ToArray()), program);
             foreach (var (name, source) in provided)
                 File.Copy(source, Path.Combine(consumer, name));
+            foreach (var (name, source) in folders ?? new())
+                foreach (string file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
+                {
+                    string target = Path.Combine(consumer, name, Path.GetRelativePath(source, file));
+                    Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                    File.Copy(file, target);
+                }
             Assert.Equal(program, File.ReadAllText(Path.Combine(consumer, "Program.cs")));
 
-            var run = DotnetProcess.Run(consumer, new[] { "run", "-c", "Release", "--" }.Concat(arguments).ToArray());
+            var run = DotnetProcess.RunWith(environment, consumer, new[] { "run", "-c", "Release", "--" }.Concat(arguments ?? []).ToArray());
             Assert.True(run.ExitCode == 0, run.Output);
             _log.WriteLine(run.Output);
             return run.Output;

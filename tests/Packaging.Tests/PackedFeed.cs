@@ -60,6 +60,9 @@ namespace EffNet.Packaging.Tests
 
         public string Version { get; }
 
+        /// <summary>The scratch folder of the run (the feed, the blobs, the consumers).</summary>
+        public string Work => _work;
+
         /// <summary>The folder the packages are packed into.</summary>
         public string Feed { get; }
 
