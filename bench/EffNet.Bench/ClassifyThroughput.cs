@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 using EffNet.Cli;
+using EffNet.Imaging;
 
 namespace EffNet.Bench
 {
@@ -15,9 +16,9 @@ namespace EffNet.Bench
         public static int Run(string images, int phi, int rounds)
         {
             var model = new BenchModel(phi);
-            if (!Directory.Exists(images) || Directory.GetFiles(images).Length == 0)
+            int count = Directory.Exists(images) ? ImageFiles.Below(Path.GetFullPath(images)).Length : 0; // what classify will take
+            if (count == 0)
                 throw new DirectoryNotFoundException($"{images} has no images: run `/usr/bin/python3 tools/make_bench_images.py --out {images}` first.");
-            int count = Directory.GetFiles(images, "*", SearchOption.AllDirectories).Length;
             int cores = Environment.ProcessorCount;
 
             Action Classify(int threads) => () =>

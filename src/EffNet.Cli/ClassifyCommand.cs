@@ -21,7 +21,7 @@ namespace EffNet.Cli
             var inputs = new Argument<string[]>("images")
             {
                 Description = $"Image files ({ImageDecoder.Formats}, told by their first bytes, not their names), directories " +
-                              $"(searched at any depth for {string.Join(" ", ImageInputs.DirectoryExtensions)}, in sorted order) " +
+                              $"(searched at any depth for {string.Join(" ", ImageFiles.Extensions)}, in sorted order) " +
                               "or glob patterns (* ? [a-z] and ** for any depth, quoted so the shell leaves them).",
                 Arity = ArgumentArity.OneOrMore,
             };
@@ -92,7 +92,7 @@ namespace EffNet.Cli
                     && ProgressDisplay.ErrorIsTerminal(error) && ProgressDisplay.OutputIsElsewhere(output))
                     ProgressDisplay.Run("classify", Classify);
                 else
-                    Classify(new ProgressScope(_ => { }, () => { }, error.WriteLine));
+                    Classify(ProgressScope.Without(error.WriteLine));
                 output.Flush();
 
                 double seconds = clock.Elapsed.TotalSeconds;

@@ -7,6 +7,9 @@ namespace EffNet.Cli
     /// <summary>What a long command tells its progress bar: the total once known, each item done, and lines to print above it.</summary>
     sealed class ProgressScope(Action<int> setTotal, Action advance, Action<string> report)
     {
+        /// <summary>No bar: lines go straight to <paramref name="report"/>.</summary>
+        public static ProgressScope Without(Action<string> report) => new(_ => { }, () => { }, report);
+
         public void SetTotal(int items) => setTotal(items);
         public void Advance() => advance();
         /// <summary>A line for the user while the bar shows (printed above it, not through it).</summary>

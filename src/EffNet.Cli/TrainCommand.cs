@@ -59,7 +59,7 @@ namespace EffNet.Cli
                 if (ProgressDisplay.ErrorIsTerminal(error) && !parse.GetValue(noProgress))
                     ProgressDisplay.Run("features", progress => Run(progress, progress.Report));
                 else
-                    Run(new ProgressScope(_ => { }, () => { }, error.WriteLine), output.WriteLine);
+                    Run(ProgressScope.Without(error.WriteLine), output.WriteLine);
                 TrainingReport report = trained!;
 
                 HeadTrainingResult result = report.Result;

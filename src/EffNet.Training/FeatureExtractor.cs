@@ -45,11 +45,16 @@ namespace EffNet.Training
                 ?? throw new ArgumentException($"{baseBlobPath}: the blob records no preprocessing and {_model.Config.DisplayName} has no published preset; " +
                                                "import the base with --resize and --crop so the features are computed as it was trained.");
             _preprocessing = Preprocessing.From(PreprocessingInfo);
+            BaseSha256 = Sha256Of(baseBlobPath);
             if (cacheFolder != null)
-                _cache = Path.Combine(cacheFolder, BlobKey(baseBlobPath, PreprocessingInfo));
+                _cache = Path.Combine(cacheFolder, CacheKey(BaseSha256, PreprocessingInfo));
         }
 
+        /// <summary>The preprocessing the features are computed with: the base blob's, else its variant's published preset.</summary>
         public PreprocessingInfo PreprocessingInfo { get; }
+
+        /// <summary>SHA-256 of the base blob file, lower-case hex.</summary>
+        public string BaseSha256 { get; }
         public IReadOnlyList<string>? BaseLabels { get; }
         public int Dimension => _model.FeatureCount;
 
@@ -152,17 +157,13 @@ namespace EffNet.Training
         }
 
         /// <summary>The cache folder of one base model: its file's content and the preprocessing the features were computed with.</summary>
-        static string BlobKey(string blobPath, PreprocessingInfo preprocessing)
+        static string CacheKey(string baseSha256, PreprocessingInfo preprocessing)
+            => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(baseSha256 + "|" + preprocessing + "|views v2"))).Substring(0, 24);
+
+        static string Sha256Of(string path)
         {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            using (var stream = File.OpenRead(blobPath))
-            {
-                var buffer = new byte[1 << 20];
-                int read;
-                while ((read = stream.Read(buffer)) > 0) hash.AppendData(buffer, 0, read);
-            }
-            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(preprocessing + "|views v2"));
-            return Convert.ToHexStringLower(hash.GetHashAndReset()).Substring(0, 24);
+            using var stream = File.OpenRead(path);
+            return Convert.ToHexStringLower(SHA256.HashData(stream));
         }
 
         /// <summary>The default cache: $XDG_CACHE_HOME/effnet/features, else ~/.cache/effnet/features.</summary>

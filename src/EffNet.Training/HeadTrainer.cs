@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Security.Cryptography;
 using System.Text;
 using System.Threading;
 
@@ -88,8 +87,11 @@ namespace EffNet.Training
             void Failed(string line) { Interlocked.Increment(ref failed); problem(line); }
             FeatureSet trainFeatures, validationFeatures;
             int cached;
+            PreprocessingInfo preprocessing;
+            string baseSha256;
             using (var extractor = new FeatureExtractor(baseBlob, options.CacheFolder, options.Threads))
             {
+                (preprocessing, baseSha256) = (extractor.PreprocessingInfo, extractor.BaseSha256);
                 log?.Invoke($"features of {train.Count} training images ({options.Views} view{(options.Views == 1 ? "" : "s")} each) and {validation.Count} validation images, {extractor.Dimension} per view");
                 imagesToRead?.Invoke(train.Count + validation.Count);
                 trainFeatures = extractor.Extract(train, options.Views, Failed, imageRead);
@@ -116,10 +118,7 @@ namespace EffNet.Training
             for (int r = 0; r < judged.Rows; r++)
                 confusion[judged.Classes[r], head.Predict(judged.Row(r))]++;
 
-            PreprocessingInfo preprocessing;
-            using (var probe = EfficientNetModel.Load(baseBlob, new ModelOptions { Threads = 1 }))
-                preprocessing = probe.WeightInfo.Metadata.Preprocessing ?? PreprocessingInfo.PublishedFor(probe.Config)!;
-            var provenance = new WeightProvenance(Path.GetFileName(baseBlob), Sha256Of(baseBlob), WeightProvenance.CurrentToolVersion, WeightProvenance.Now());
+            var provenance = new WeightProvenance(Path.GetFileName(baseBlob), baseSha256, WeightProvenance.CurrentToolVersion, WeightProvenance.Now());
             string source = string.Format(CultureInfo.InvariantCulture, "head trained on {0} ({1} images, {2} classes) over {3}",
                 Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dataFolder))), train.Count, data.Labels.Count, Path.GetFileName(baseBlob));
             WeightBlobWriter.WriteWithClassifier(output, baseBlob, written.Weights, written.Bias, source,
@@ -127,12 +126,6 @@ namespace EffNet.Training
 
             return new TrainingReport(data.Labels, train.Count, validation.Count, failed, cached, result, confusion,
                 validationFeatures.Rows > 0 ? "validation" : "training", featureSeconds, trainSeconds, refit);
-        }
-
-        static string Sha256Of(string path)
-        {
-            using var stream = File.OpenRead(path);
-            return Convert.ToHexStringLower(SHA256.HashData(stream));
         }
     }
 }

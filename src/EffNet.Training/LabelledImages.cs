@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using EffNet.Imaging;
 
 namespace EffNet.Training
 {
@@ -10,13 +11,10 @@ namespace EffNet.Training
 
     /// <summary>
     /// A folder of labelled images: one sub-folder per class, named after it (the names, in ordinal order, become the
-    /// labels); each class folder's image files at any depth. Hidden entries are skipped.
+    /// labels); each class folder's image files at any depth (<see cref="ImageFiles.Below"/>).
     /// </summary>
     public sealed class LabelledImages
     {
-        /// <summary>The extensions a class folder is searched for (the decoder's formats).</summary>
-        public static readonly string[] Extensions = [".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".gif", ".tga", ".psd"];
-
         LabelledImages(IReadOnlyList<string> labels, IReadOnlyList<LabelledImage> images)
         {
             Labels = labels;
@@ -38,14 +36,11 @@ namespace EffNet.Training
                 throw new ArgumentException($"{folder}: {classFolders.Length} class folder(s); give a folder with one sub-folder of images per class, at least two.");
             var labels = classFolders.Select(Path.GetFileName).ToArray();
             var images = new List<LabelledImage>();
-            var recursive = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.Hidden | FileAttributes.System, IgnoreInaccessible = true };
             for (int c = 0; c < classFolders.Length; c++)
             {
-                string[] files = Directory.EnumerateFiles(classFolders[c], "*", recursive)
-                    .Where(path => Extensions.Contains(Path.GetExtension(path), StringComparer.OrdinalIgnoreCase))
-                    .Order(StringComparer.Ordinal).ToArray();
+                string[] files = ImageFiles.Below(classFolders[c]);
                 if (files.Length == 0)
-                    throw new ArgumentException($"{classFolders[c]}: no images of class '{labels[c]}' (searched for {string.Join(" ", Extensions)}); add some or remove the folder.");
+                    throw new ArgumentException($"{classFolders[c]}: no images of class '{labels[c]}' (searched for {string.Join(" ", ImageFiles.Extensions)}); add some or remove the folder.");
                 images.AddRange(files.Select(path => new LabelledImage(path, c)));
             }
             return new LabelledImages(labels!, images);

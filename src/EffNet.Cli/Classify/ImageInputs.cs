@@ -1,8 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.IO.Enumeration;
 using System.Linq;
+using EffNet.Imaging;
 
 namespace EffNet.Cli.Classify
 {
@@ -16,9 +16,6 @@ namespace EffNet.Cli.Classify
     /// </summary>
     static class ImageInputs
     {
-        /// <summary>What a directory walk takes: the extensions of the formats the decoder reads. Files named one by one are decoded whatever their name.</summary>
-        public static readonly string[] DirectoryExtensions = [".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".gif", ".tga", ".psd"];
-
         public static (List<ImageInput> Images, List<string> Problems) Expand(IEnumerable<string> arguments)
         {
             var images = new List<ImageInput>();
@@ -30,7 +27,7 @@ namespace EffNet.Cli.Classify
                     int before = images.Count;
                     images.AddRange(InDirectory(argument));
                     if (images.Count == before)
-                        problems.Add($"{argument}: no image files in this directory or below it (a directory is searched for {string.Join(", ", DirectoryExtensions)}); " +
+                        problems.Add($"{argument}: no image files in this directory or below it (a directory is searched for {string.Join(", ", ImageFiles.Extensions)}); " +
                                      "name files of other extensions one by one.");
                 }
                 else if (File.Exists(argument) || !PathGlob.IsPattern(argument))
@@ -49,34 +46,11 @@ namespace EffNet.Cli.Classify
             return (images, problems);
         }
 
-        /// <summary>A directory's image files at any depth, printed as the directory argument joined to their relative path; hidden entries are skipped.</summary>
+        /// <summary>A directory's image files at any depth, printed as the directory argument joined to their relative path.</summary>
         static IEnumerable<ImageInput> InDirectory(string directory)
         {
             string root = Path.GetFullPath(directory);
-            return FilesBelow(root)
-                .Where(path => DirectoryExtensions.Contains(Path.GetExtension(path), StringComparer.OrdinalIgnoreCase))
-                .Select(path => Path.GetRelativePath(root, path))
-                .Order(StringComparer.Ordinal)
-                .Select(relative => new ImageInput(Path.Join(directory, relative), Path.Join(root, relative)));
-        }
-
-        /// <summary>
-        /// Every file below <paramref name="root"/> that is not hidden, linked files included; a symbolic link to a directory
-        /// is not entered, so a link back up the tree cannot make the walk endless.
-        /// </summary>
-        internal static IEnumerable<string> FilesBelow(string root)
-        {
-            var options = new EnumerationOptions
-            {
-                RecurseSubdirectories = true,
-                IgnoreInaccessible = true,
-                AttributesToSkip = FileAttributes.Hidden | FileAttributes.System,
-            };
-            return new FileSystemEnumerable<string>(root, (ref FileSystemEntry entry) => entry.ToFullPath(), options)
-            {
-                ShouldIncludePredicate = (ref FileSystemEntry entry) => !entry.IsDirectory,
-                ShouldRecursePredicate = (ref FileSystemEntry entry) => (entry.Attributes & FileAttributes.ReparsePoint) == 0,
-            };
+            return ImageFiles.Below(root).Select(path => new ImageInput(Path.Join(directory, Path.GetRelativePath(root, path)), path));
         }
     }
 }

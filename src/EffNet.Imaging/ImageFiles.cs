@@ -1,0 +1,38 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.IO.Enumeration;
+using System.Linq;
+
+namespace EffNet.Imaging
+{
+    /// <summary>The image files of a folder tree, as `effnet classify` and `effnet train` take them.</summary>
+    public static class ImageFiles
+    {
+        /// <summary>The extensions of the formats the decoder reads: what a folder is searched for. A file named on its own is decoded whatever its name.</summary>
+        public static readonly string[] Extensions = [".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".gif", ".tga", ".psd"];
+
+        /// <summary>
+        /// The image files below <paramref name="root"/> (full paths, in ordinal order), linked files included; hidden
+        /// entries are skipped, and a symbolic link to a directory is not entered, so a link back up the tree cannot make
+        /// the walk endless.
+        /// </summary>
+        public static string[] Below(string root)
+        {
+            var options = new EnumerationOptions
+            {
+                RecurseSubdirectories = true,
+                IgnoreInaccessible = true,
+                AttributesToSkip = FileAttributes.Hidden | FileAttributes.System,
+            };
+            return new FileSystemEnumerable<string>(root, (ref FileSystemEntry entry) => entry.ToFullPath(), options)
+            {
+                ShouldIncludePredicate = (ref FileSystemEntry entry) => !entry.IsDirectory,
+                ShouldRecursePredicate = (ref FileSystemEntry entry) => (entry.Attributes & FileAttributes.ReparsePoint) == 0,
+            }
+            .Where(path => Extensions.Contains(Path.GetExtension(path), StringComparer.OrdinalIgnoreCase))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+        }
+    }
+}
