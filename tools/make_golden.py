@@ -127,10 +127,15 @@ def stats(name, t):
             "max_abs": a.abs().max().item()}
 
 
+def seeded_input(resolution):
+    """The input image every golden file is computed from: [1, 3, resolution, resolution], U(-2, 2)."""
+    return torch.from_numpy(uniform("input", 3 * resolution * resolution, -2.0, 2.0).reshape(1, 3, resolution, resolution))
+
+
 def evaluate(model, resolution):
     """eval() forward of the seeded input: (logits, per-stage checksums)."""
     model.eval()
-    image = torch.from_numpy(uniform("input", 3 * resolution * resolution, -2.0, 2.0).reshape(1, 3, resolution, resolution))
+    image = seeded_input(resolution)
     stages = []
     hooks = [model.features[i].register_forward_hook(lambda m, i, o, n=f"features.{i}": stages.append(stats(n, o)))
              for i in range(len(model.features))]
@@ -142,15 +147,16 @@ def evaluate(model, resolution):
     return logits, stages
 
 
-def write_golden(path, name, spec, model, eps, logits, stages, made_by="tools/make_golden.py", **extra):
+def write_golden(path, name, spec, model, eps, logits, stages, made_by="tools/make_golden.py", libraries=None, **extra):
     phi, width, depth, resolution, classes = spec[:5]
     params = sum(p.numel() for p in model.parameters())
     top5 = torch.topk(logits, 5).indices.tolist()
+    libraries = libraries or f"torch {torch.__version__}, torchvision {torchvision.__version__}"
     record = {
         "name": name, "phi": phi, "width": width, "depth": depth, "resolution": resolution, "num_classes": classes,
         "padding": spec[5] if len(spec) > 5 else "symmetric",
         "bn_eps": eps, "seed": SEED, "parameters": params,
-        "made_by": f"{made_by} with torch {torch.__version__}, torchvision {torchvision.__version__}",
+        "made_by": f"{made_by} with {libraries}",
         **extra,
         "top5": top5, "logits": [float(v) for v in logits.tolist()], "stages": stages,
     }
