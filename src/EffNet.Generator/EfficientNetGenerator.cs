@@ -12,7 +12,7 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace EffNet.Generator
 {
     /// <summary>
-    /// Compiles every <c>[EfficientNet]</c> partial class into static C#:
+    /// Compiles every <c>[EfficientNet]</c> and <c>[EfficientNetLite]</c> partial class into static C#:
     /// attribute -> <see cref="ModelRequest"/> (parse and check) -> <see cref="NetworkLayout"/> (scale the block table)
     /// -> <see cref="ForwardPlan"/> (plan the arena) -> source text (emit). Kernels live in EffNet.Runtime.
     /// </summary>
@@ -24,25 +24,37 @@ namespace EffNet.Generator
 
         public void Initialize(IncrementalGeneratorInitializationContext context)
         {
-            IncrementalValuesProvider<ModelRequest> requests = context.SyntaxProvider
-                .ForAttributeWithMetadataName(AttributeParser.AttributeName,
-                    static (node, _) => node is ClassDeclarationSyntax || node is RecordDeclarationSyntax,
-                    static (context, token) => ParseSafely(context, token))
-                .Where(static request => request != null)
-                .Select(static (request, _) => request!)
-                .WithTrackingName(RequestStep);
+            IncrementalValuesProvider<ModelRequest> requests = Requests(context, ModelFamily.EfficientNet);
+            IncrementalValuesProvider<ModelRequest> liteRequests = Requests(context, ModelFamily.EfficientNetLite);
 
             // User types named like the namespaces generated code uses (EFN0016): looked up on every compilation (a few
             // dictionary lookups), reported once when there is a model to generate, and no model is generated meanwhile.
             IncrementalValueProvider<EquatableArray<DiagnosticInfo>> collisions = context.CompilationProvider
                 .Select(static (compilation, _) => NamespaceCollisions.Find(compilation));
-            context.RegisterSourceOutput(collisions.Combine(requests.Collect()), static (output, pair) =>
+            context.RegisterSourceOutput(collisions.Combine(requests.Collect()).Combine(liteRequests.Collect()), static (output, pair) =>
             {
-                if (pair.Right.IsEmpty) return;
-                foreach (DiagnosticInfo diagnostic in pair.Left)
+                if (pair.Left.Right.IsEmpty && pair.Right.IsEmpty) return;
+                foreach (DiagnosticInfo diagnostic in pair.Left.Left)
                     output.ReportDiagnostic(diagnostic.ToDiagnostic(null));
             });
 
+            RegisterModels(context, requests, collisions);
+            RegisterModels(context, liteRequests, collisions);
+        }
+
+        /// <summary>The classes marked with the attribute of <paramref name="family"/>, parsed and checked.</summary>
+        static IncrementalValuesProvider<ModelRequest> Requests(IncrementalGeneratorInitializationContext context, ModelFamily family)
+            => context.SyntaxProvider
+                .ForAttributeWithMetadataName(AttributeParser.AttributeOf(family),
+                    static (node, _) => node is ClassDeclarationSyntax || node is RecordDeclarationSyntax,
+                    (context, token) => ParseSafely(context, family, token))
+                .Where(static request => request != null)
+                .Select(static (request, _) => request!)
+                .WithTrackingName(RequestStep);
+
+        static void RegisterModels(IncrementalGeneratorInitializationContext context, IncrementalValuesProvider<ModelRequest> requests,
+                                   IncrementalValueProvider<EquatableArray<DiagnosticInfo>> collisions)
+        {
             // Valid requests: scale, plan and emit. Cached for as long as the request is unchanged.
             IncrementalValuesProvider<GeneratedModel> models = requests
                 .Where(static request => !request.HasErrors)
@@ -72,18 +84,18 @@ namespace EffNet.Generator
         }
 
         /// <summary>Never throws (an exception would drop every model's code): a failure becomes EFN0013 on the class.</summary>
-        static ModelRequest? ParseSafely(GeneratorAttributeSyntaxContext context, System.Threading.CancellationToken token)
+        static ModelRequest? ParseSafely(GeneratorAttributeSyntaxContext context, ModelFamily family, System.Threading.CancellationToken token)
         {
             try
             {
-                return AttributeParser.Parse(context, token);
+                return AttributeParser.Parse(context, family, token);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
                 string name = context.TargetSymbol.Name;
                 var diagnostic = DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, context.TargetNode.GetLocation(), name,
                     exception.GetType().Name + ": " + exception.Message);
-                return new ModelRequest(null, EquatableArray<string>.Empty, name, name, name, 0, 0, 0, 0, 0,
+                return new ModelRequest(null, EquatableArray<string>.Empty, name, name, name, 0, 0, 0, 0, 0, (int)family,
                     new EquatableArray<DiagnosticInfo>(ImmutableArray.Create(diagnostic)));
             }
         }
@@ -94,7 +106,8 @@ namespace EffNet.Generator
             string hint = ModelEmitter.HintName(request);
             try
             {
-                var config = new ModelConfig(request.Width, request.Depth, request.Resolution, request.NumClasses, (EfficientNetPadding)request.Padding);
+                var config = new ModelConfig(request.Width, request.Depth, request.Resolution, request.NumClasses, (EfficientNetPadding)request.Padding,
+                                             (ModelFamily)request.Family);
                 NetworkLayout layout = NetworkLayout.Create(config);
                 token.ThrowIfCancellationRequested();
                 ForwardPlan plan = ForwardPlan.Create(layout);

@@ -105,7 +105,7 @@ namespace EffNet
         public NetworkLayout Layout => _plan.Layout;
 
         /// <summary>Floats in one input image: 3 x resolution x resolution, CHW.</summary>
-        public int InputLength => BlockTable.InputChannels * Config.Resolution * Config.Resolution;
+        public int InputLength => FamilySpec.InputChannels * Config.Resolution * Config.Resolution;
 
         public int NumClasses => Config.NumClasses;
 

@@ -88,7 +88,7 @@ namespace EffNet.Planning
                     ExpandDepthwise.Run(Slice(arena, input), input.Height, input.Width, input.Channels,
                         Weights(w, expand), Bias(w, expand), output.Channels,
                         Weights(w, dw), Bias(w, dw), dw.Kernel, call.Stride, call.PadTop, call.PadLeft,
-                        Slice(arena, output), output.Height, output.Width, scratch.Gate.Slice(0, output.Channels), scratch.RowBuffers, workers);
+                        Slice(arena, output), output.Height, output.Width, call.Activation, scratch.Gate.Slice(0, output.Channels), scratch.RowBuffers, workers);
                     break;
                 }
                 case Operation.Depthwise:

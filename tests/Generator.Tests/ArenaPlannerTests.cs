@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using EffNet.Blocks;
 using EffNet.Model;
 using EffNet.Planning;
 using Xunit;
@@ -78,9 +79,9 @@ namespace EffNet.Generator.Tests
             // B0's expanded maps: features.2.0 [112, 112, 96], 2.1 and 3.0 [56, 56, 144] and 3.1 [28, 28, 240] are at least
             // 128K floats with at least 16 output rows. 4.0 [28, 28, 240] has stride 2, so 14 output rows, like 5.1 and 5.2
             // [14, 14, 672].
-            var fused = plan.Blocks.Where(b => b.FusesExpand).Select(b => b.Block.Module).ToArray();
+            var fused = plan.Blocks.Where(FusesExpand).Select(b => b.Block.Module).ToArray();
             Assert.Equal(new[] { "features.2.0", "features.2.1", "features.3.0", "features.3.1" }, fused);
-            Assert.All(plan.Blocks.Where(b => b.FusesExpand), b => Assert.Null(b.Expanded));
+            Assert.All(plan.Blocks.Where(FusesExpand), b => Assert.Null(b.Local("expanded")));
             // The widest ring: features.3.0, 5 rows of 56 x 144.
             Assert.Equal(5L * 56 * 144, plan.RowBufferFloats);
         }
@@ -90,7 +91,7 @@ namespace EffNet.Generator.Tests
         {
             ForwardPlan plan = PlanFor(0);
             // B0's 7x7 blocks: 49 pixels x 1152 channels to scale, against 1152 x 192 (or 320) weights.
-            var inPlace = plan.Blocks.Where(b => b.Panel == null).Select(b => b.Block.Module).ToArray();
+            var inPlace = plan.Blocks.Where(b => b.Local("panel") == null).Select(b => b.Block.Module).ToArray();
             Assert.Equal(new[] { "features.6.0", "features.6.1", "features.6.2", "features.6.3", "features.7.0" }, inPlace);
             Assert.DoesNotContain(plan.Tensors, t => t.Name.EndsWith("Panel") && inPlace.Any(m => t.Description.StartsWith(m + " ")));
         }
@@ -172,20 +173,24 @@ namespace EffNet.Generator.Tests
             Assert.InRange(plan.ArenaFloats, largest, sum);
         }
 
+        static bool FusesExpand(BlockPlan block) => block.Calls[0].Operation == Operation.ExpandDepthwise;
+
         /// <summary>The steps ForwardPlan documents: stem; per block [expand], depthwise (+SE), project [+ residual]; head; pool; classifier.</summary>
         static void AssertLifetimesCoverReads(ForwardPlan plan)
         {
             foreach (BlockPlan block in plan.Blocks)
             {
                 string name = block.Block.Module;
-                Assert.Equal(block.Block.HasExpansion && !block.FusesExpand, block.Expanded != null);
-                if (block.FusesExpand)
+                PlannedTensor? expanded = block.Local("expanded");
+                PlannedTensor depthwise = block.Local("depthwise")!;
+                Assert.Equal(block.Block.HasExpansion && !FusesExpand(block), expanded != null);
+                if (FusesExpand(block))
                     Assert.True(block.Block.HasExpansion, $"{name}: fuses an expand conv it does not have");
-                if (block.Expanded != null)
-                    Assert.True(block.Input.LastStep >= block.Expanded.FirstStep, $"{name}: input dies before the expand reads it");
-                PlannedTensor depthwiseInput = block.Expanded ?? block.Input;
-                Assert.True(depthwiseInput.LastStep >= block.Depthwise.FirstStep, $"{name}: depthwise input dies before it is read");
-                Assert.True(block.Depthwise.LastStep >= block.Output.FirstStep, $"{name}: depthwise output dies before the projection reads it");
+                if (expanded != null)
+                    Assert.True(block.Input.LastStep >= expanded.FirstStep, $"{name}: input dies before the expand reads it");
+                PlannedTensor depthwiseInput = expanded ?? block.Input;
+                Assert.True(depthwiseInput.LastStep >= depthwise.FirstStep, $"{name}: depthwise input dies before it is read");
+                Assert.True(depthwise.LastStep >= block.Output.FirstStep, $"{name}: depthwise output dies before the projection reads it");
                 if (block.Block.HasResidual)
                     Assert.True(block.Input.LastStep >= block.Output.FirstStep, $"{name}: block input dies before the residual add reads it");
             }

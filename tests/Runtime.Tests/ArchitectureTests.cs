@@ -21,7 +21,7 @@ namespace EffNet.Runtime.Tests
         {
             NetworkLayout layout = NetworkLayout.Create(ModelConfig.ForPhi(phi));
             Assert.Equal(parameters, layout.ParameterCount);
-            Assert.Equal(tensors, layout.TorchvisionStateDict().Count());
+            Assert.Equal(tensors, layout.ReferenceStateDict().Count());
             Assert.Equal(blocks, layout.Blocks.Count);
             Assert.Equal(head, layout.FeatureCount);
         }

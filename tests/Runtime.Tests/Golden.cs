@@ -21,6 +21,9 @@ namespace EffNet.Runtime.Tests
 
         /// <summary>"symmetric" (torchvision) or "same" (TensorFlow SAME); older files leave it out.</summary>
         public string Padding { get; init; } = "symmetric";
+
+        /// <summary>"lite" for EfficientNet-Lite (tools/make_lite_golden.py); the B-series files leave it out.</summary>
+        public string Family { get; init; } = "";
         public float BnEps { get; init; }
         public ulong Seed { get; init; }
         public long Parameters { get; init; }
@@ -35,7 +38,9 @@ namespace EffNet.Runtime.Tests
             _ => throw new InvalidDataException($"Golden {Name}: unknown padding '{Padding}'."),
         };
 
-        public ModelConfig Config => Phi is int phi
+        public ModelConfig Config => Family == "lite"
+            ? ModelConfig.ForMember(ModelFamily.EfficientNetLite, Phi!.Value, Resolution, NumClasses, PaddingMode)
+            : Phi is int phi
             ? ModelConfig.ForPhi(phi, Resolution, NumClasses, PaddingMode)
             : new ModelConfig(Width!.Value, Depth!.Value, Resolution, NumClasses, PaddingMode);
 
@@ -66,6 +71,12 @@ namespace EffNet.Runtime.Tests
                 ["b0_c10"] = s => B0With10Classes.Load(s),
                 ["custom_w05_d06_r128"] = s => CustomSmall.Load(s),
                 ["b0_same"] = s => B0Same.Load(s),
+                ["lite0"] = s => Lite0.Load(s),
+                ["lite1"] = s => Lite1.Load(s),
+                ["lite2"] = s => Lite2.Load(s),
+                ["lite3"] = s => Lite3.Load(s),
+                ["lite4"] = s => Lite4.Load(s),
+                ["lite0_symmetric"] = s => Lite0Symmetric.Load(s),
             };
     }
 

@@ -17,6 +17,14 @@ namespace EffNet.Runtime.Tests
     [EfficientNet(Width = 0.5, Depth = 0.6, Resolution = 128)] public partial class CustomSmall;
     [EfficientNet(Phi = 0, Padding = EfficientNetPadding.Same)] public partial class B0Same;
 
+    // EfficientNet-Lite, as timm builds it (tools/lite_reference.py, tools/make_lite_golden.py).
+    [EfficientNetLite(Phi = 0)] public partial class Lite0;
+    [EfficientNetLite(Phi = 1)] public partial class Lite1;
+    [EfficientNetLite(Phi = 2)] public partial class Lite2;
+    [EfficientNetLite(Phi = 3)] public partial class Lite3;
+    [EfficientNetLite(Phi = 4)] public partial class Lite4;
+    [EfficientNetLite(Phi = 0, Padding = EfficientNetPadding.Symmetric)] public partial class Lite0Symmetric;
+
     // A fine-tuned model at another resolution: the runtime model must match it bit for bit (RuntimeModelTests).
     [EfficientNet(Phi = 0, Resolution = 256, NumClasses = 10)] public partial class B0At256With10Classes;
 

@@ -76,6 +76,14 @@ namespace EffNet.Generator.Diagnostics
             "A type is named like an EffNet namespace",
             "The type '{0}' has the name of the namespace '{0}' that generated models use, so their code cannot name it; rename the type or move it to another namespace");
 
+        public static readonly DiagnosticDescriptor LitePhiOutOfRange = Error("EFN0017",
+            "Lite Phi is out of range",
+            "Phi = {0} does not name an EfficientNet-Lite variant; use 0..4 for Lite0..Lite4");
+
+        public static readonly DiagnosticDescriptor FamilyAttributesConflict = Error("EFN0018",
+            "The class names two families",
+            "'{0}' has both [EfficientNet] and [EfficientNetLite]; keep the one whose architecture your weights have");
+
         public static readonly DiagnosticDescriptor InternalError = Error("EFN0013",
             "Internal generator error",
             "The EffNet generator failed on '{0}' and generated nothing: {1}. Please report this with the attribute you used.");

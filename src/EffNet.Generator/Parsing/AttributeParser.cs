@@ -15,49 +15,66 @@ namespace EffNet.Generator.Parsing
     static class AttributeParser
     {
         public const string AttributeName = "EffNet.EfficientNetAttribute";
+        public const string LiteAttributeName = "EffNet.EfficientNetLiteAttribute";
 
-        /// <returns>The request, or null for a second [EfficientNet] on another part of the same class (the compiler reports CS0579).</returns>
-        public static ModelRequest? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+        /// <summary>The attribute that names <paramref name="family"/>.</summary>
+        public static string AttributeOf(ModelFamily family) => family == ModelFamily.EfficientNetLite ? LiteAttributeName : AttributeName;
+
+        /// <returns>
+        /// The request, or null for a second attribute on another part of the same class (the compiler reports CS0579), and
+        /// for [EfficientNetLite] on a class that also has [EfficientNet] (whose request reports the conflict).
+        /// </returns>
+        public static ModelRequest? Parse(GeneratorAttributeSyntaxContext context, ModelFamily family, CancellationToken cancellationToken)
         {
             var type = (INamedTypeSymbol)context.TargetSymbol;
             var declaration = (TypeDeclarationSyntax)context.TargetNode;
             AttributeData attribute = context.Attributes[0];
-            if (!IsFirstApplication(type, context.TargetNode, cancellationToken))
+            if (!IsFirstApplication(type, AttributeOf(family), context.TargetNode, cancellationToken))
+                return null;
+            bool hasBoth = HasAttribute(type, AttributeName) && HasAttribute(type, LiteAttributeName);
+            if (hasBoth && family == ModelFamily.EfficientNetLite)
                 return null;
             var diagnostics = new List<DiagnosticInfo>();
             Location nameLocation = declaration.Identifier.GetLocation();
+            if (hasBoth)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.FamilyAttributesConflict, nameLocation, type.Name));
 
             CheckDeclaration(type, declaration, nameLocation, diagnostics);
             var arguments = new Arguments(attribute, cancellationToken);
-            (double width, double depth, int resolution) = ResolveScaling(arguments, diagnostics);
+            (double width, double depth, int resolution) = family == ModelFamily.EfficientNetLite
+                ? ResolveMember(EfficientNetLite.Spec, arguments, DiagnosticDescriptors.LitePhiOutOfRange, diagnostics)
+                : ResolveScaling(arguments, diagnostics);
 
             int numClasses = arguments.Int("NumClasses") ?? ModelConfig.DefaultNumClasses;
             if (numClasses < ModelConfig.MinNumClasses || numClasses > ModelConfig.MaxNumClasses)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NumClassesOutOfRange, arguments.LocationOf("NumClasses"),
                     numClasses, ModelConfig.MinNumClasses, ModelConfig.MaxNumClasses));
 
-            int padding = arguments.Int("Padding") ?? (int)EfficientNetPadding.Symmetric;
+            int padding = arguments.Int("Padding") ?? (int)(family == ModelFamily.EfficientNetLite ? EfficientNetPadding.Same : EfficientNetPadding.Symmetric);
             if (padding != (int)EfficientNetPadding.Symmetric && padding != (int)EfficientNetPadding.Same)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.PaddingUndefined, arguments.LocationOf("Padding"), padding));
 
             string? ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString(QualifiedName);
             return new ModelRequest(ns, ContainingTypes(type), type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat), type.Name,
                 type.ToDisplayString(QualifiedName),
-                width, depth, resolution, numClasses, padding,
+                width, depth, resolution, numClasses, padding, (int)family,
                 new EquatableArray<DiagnosticInfo>(diagnostics.ToImmutableArray()));
         }
 
         // For a class whose parts carry the attribute twice, Roslyn offers each part with the first attribute; keep the part that has it.
-        static bool IsFirstApplication(INamedTypeSymbol type, SyntaxNode target, CancellationToken cancellationToken)
+        static bool IsFirstApplication(INamedTypeSymbol type, string attributeName, SyntaxNode target, CancellationToken cancellationToken)
         {
             foreach (AttributeData candidate in type.GetAttributes())
-                if (candidate.AttributeClass?.ToDisplayString() == AttributeName)
+                if (candidate.AttributeClass?.ToDisplayString() == attributeName)
                 {
                     SyntaxNode? owner = candidate.ApplicationSyntaxReference?.GetSyntax(cancellationToken).Parent?.Parent;
                     return owner == null || (owner.SyntaxTree == target.SyntaxTree && owner.Span == target.Span);
                 }
             return true;
         }
+
+        static bool HasAttribute(INamedTypeSymbol type, string attributeName)
+            => type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == attributeName);
 
         static void CheckDeclaration(INamedTypeSymbol type, TypeDeclarationSyntax declaration, Location nameLocation, List<DiagnosticInfo> diagnostics)
         {
@@ -115,6 +132,25 @@ namespace EffNet.Generator.Parsing
             return custom
                 ? (width ?? 1.0, depth ?? 1.0, resolution ?? Scaling.ResolutionOf(0))
                 : (Scaling.WidthOf(basePhi), Scaling.DepthOf(basePhi), resolution ?? Scaling.ResolutionOf(basePhi));
+        }
+
+        // A family with official members only (Lite): Phi picks the member; Resolution may override its size.
+        static (double Width, double Depth, int Resolution) ResolveMember(FamilySpec family, Arguments arguments, DiagnosticDescriptor phiOutOfRange,
+                                                                          List<DiagnosticInfo> diagnostics)
+        {
+            int phi = arguments.Int("Phi") ?? 0;
+            if (phi < 0 || phi >= family.Members.Count)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(phiOutOfRange, arguments.LocationOf("Phi"), phi));
+                phi = 0;
+            }
+            int? resolution = arguments.Int("Resolution");
+            if (resolution == 0) resolution = null;
+            if (resolution is int r && (r < ModelConfig.MinResolution || r > ModelConfig.MaxResolution))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ResolutionOutOfRange, arguments.LocationOf("Resolution"),
+                    r, ModelConfig.MinResolution, ModelConfig.MaxResolution));
+            Coefficients member = family.Members[phi];
+            return (member.Width, member.Depth, resolution ?? member.Resolution);
         }
 
         static EquatableArray<string> ContainingTypes(INamedTypeSymbol type)

@@ -164,12 +164,13 @@ namespace EffNet.Import
         public static NetworkShape Of(NetworkLayout layout)
         {
             ArgumentNullException.ThrowIfNull(layout);
-            var channels = new int[BlockTable.Stages.Length];
-            var blocks = new int[BlockTable.Stages.Length];
+            int stages = layout.Config.FamilySpec.Stages.Count;
+            var channels = new int[stages];
+            var blocks = new int[stages];
             foreach (BlockLayout block in layout.Blocks)
             {
-                channels[block.Stage - 1] = block.OutChannels;
-                blocks[block.Stage - 1]++;
+                channels[block.Stage] = block.OutChannels;
+                blocks[block.Stage]++;
             }
             return new NetworkShape(layout.Stem.OutChannels, channels, blocks, layout.Head.OutChannels, layout.Config.NumClasses);
         }
@@ -180,10 +181,10 @@ namespace EffNet.Import
         /// </summary>
         internal static NetworkShape Of(double width, double depth)
         {
-            int[] channels = BlockTable.Stages.Select(stage => Scaling.RoundFilters(stage.OutChannels, width)).ToArray();
-            int[] blocks = BlockTable.Stages.Select(stage => Scaling.RoundRepeats(stage.Repeats, depth)).ToArray();
-            return new NetworkShape(Scaling.RoundFilters(BlockTable.StemChannels, width), channels, blocks,
-                                    BlockTable.HeadExpansion * channels[^1], ModelConfig.DefaultNumClasses);
+            FamilySpec family = EfficientNetB.Spec;
+            int[] channels = Enumerable.Range(0, family.Stages.Count).Select(s => family.StageWidth(s, width)).ToArray();
+            int[] blocks = Enumerable.Range(0, family.Stages.Count).Select(s => family.Repeats(s, depth)).ToArray();
+            return new NetworkShape(family.StemWidth(width), channels, blocks, family.HeadWidth(channels[^1]), ModelConfig.DefaultNumClasses);
         }
 
         /// <summary>
@@ -203,7 +204,7 @@ namespace EffNet.Import
             string[] ConvAndBatchNorm(string module) // torchvision's Conv2dNormActivation: module.0 the conv, module.1 its BatchNorm
                 => NetworkLayout.BatchNormFields.Select(field => module + ".1." + field).Prepend(module + ".0.weight").ToArray();
 
-            int stages = BlockTable.Stages.Length;
+            int stages = EfficientNetB.Spec.Stages.Count;
             var blocks = new int[stages];
             var projection = new int[stages]; // the highest "block.N" of each stage's first block: its projection
             foreach (string key in shapes.Keys)

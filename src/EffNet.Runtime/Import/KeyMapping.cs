@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using EffNet.Blocks;
+using EffNet.Model;
 
 namespace EffNet.Import
 {
@@ -107,27 +109,31 @@ namespace EffNet.Import
             return result;
         }
 
-        /// <summary>timm module -> torchvision module inside a block, for the two kinds of block.</summary>
-        static readonly Dictionary<string, string> DepthwiseSeparable = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["conv_dw"] = "block.0.0", ["bn1"] = "block.0.1",
-            ["se.conv_reduce"] = "block.1.fc1", ["se.conv_expand"] = "block.1.fc2",
-            ["conv_pw"] = "block.2.0", ["bn2"] = "block.2.1",
-        };
+        /// <summary>timm module -> torchvision module inside a B-series block, with and without an expansion conv.</summary>
+        static readonly Dictionary<string, string> DepthwiseSeparable = BlockRenames(expansion: false);
 
-        static readonly Dictionary<string, string> InvertedResidual = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["conv_pw"] = "block.0.0", ["bn1"] = "block.0.1",
-            ["conv_dw"] = "block.1.0", ["bn2"] = "block.1.1",
-            ["se.conv_reduce"] = "block.2.fc1", ["se.conv_expand"] = "block.2.fc2",
-            ["conv_pwl"] = "block.3.0", ["bn3"] = "block.3.1",
-        };
+        static readonly Dictionary<string, string> InvertedResidual = BlockRenames(expansion: true);
 
-        static readonly Dictionary<string, string> TopLevel = new Dictionary<string, string>(StringComparer.Ordinal)
+        static Dictionary<string, string> BlockRenames(bool expansion)
         {
-            ["conv_stem"] = "features.0.0", ["bn1"] = "features.0.1",
-            ["conv_head"] = "features.8.0", ["bn2"] = "features.8.1",
-            ["classifier"] = "classifier.1",
+            var renames = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (MBConvBlock.Part part in MBConvBlock.Parts(expansion, squeeze: true))
+            {
+                renames.Add(part.Timm, part.Torchvision);
+                if (part.TimmNorm != null) renames.Add(part.TimmNorm, part.TorchvisionNorm!);
+            }
+            return renames;
+        }
+
+        static readonly Dictionary<string, string> TopLevel = TopLevelRenames(EfficientNetB.Spec.Stages.Count);
+
+        static Dictionary<string, string> TopLevelRenames(int stages) => new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [ModuleNames.StemConv(KeyStyle.Timm)] = ModuleNames.StemConv(KeyStyle.Torchvision),
+            [ModuleNames.StemBatchNorm(KeyStyle.Timm)] = ModuleNames.StemBatchNorm(KeyStyle.Torchvision),
+            [ModuleNames.HeadConv(KeyStyle.Timm, stages)] = ModuleNames.HeadConv(KeyStyle.Torchvision, stages),
+            [ModuleNames.HeadBatchNorm(KeyStyle.Timm, stages)] = ModuleNames.HeadBatchNorm(KeyStyle.Torchvision, stages),
+            [ModuleNames.Classifier(KeyStyle.Timm)] = ModuleNames.Classifier(KeyStyle.Torchvision),
         };
 
         /// <summary>The torchvision name of one timm key, or null when no rule matches.</summary>
@@ -141,14 +147,14 @@ namespace EffNet.Import
             if (!module.StartsWith("blocks.", StringComparison.Ordinal))
                 return TopLevel.TryGetValue(module, out string? top) ? top + field : null;
 
-            // blocks.S.J.<inner>, S 0-based -> features.(S+1).J.<mapped inner>
+            // blocks.S.J.<inner> -> features.(S+1).J.<mapped inner>
             string[] parts = module.Split('.', 4);
             if (parts.Length != 4 || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int stage) ||
                 !int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out int index) || stage > 1000)
                 return null;
             var rules = invertedResidual.Contains("blocks." + parts[1] + "." + parts[2]) ? InvertedResidual : DepthwiseSeparable;
             return rules.TryGetValue(parts[3], out string? inner)
-                ? string.Create(CultureInfo.InvariantCulture, $"features.{stage + 1}.{index}.{inner}{field}")
+                ? ModuleNames.Block(KeyStyle.Torchvision, stage, index) + "." + inner + field
                 : null;
         }
     }

@@ -12,5 +12,8 @@ namespace EffNet.Kernels
 
         /// <summary>SiLU / swish: x * sigmoid(x).</summary>
         SiLU = 1,
+
+        /// <summary>min(max(x, 0), 6): EfficientNet-Lite's, which keeps activations in a range int8 can hold.</summary>
+        ReLU6 = 2,
     }
 }

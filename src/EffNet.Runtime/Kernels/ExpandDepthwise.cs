@@ -20,8 +20,8 @@ namespace EffNet.Kernels
         public static long RowBufferLength(int kernel, int inWidth, int midChannels) => Model.KernelChoices.RowBufferFloats(kernel, inWidth, midChannels);
 
         /// <param name="input">[inHeight, inWidth, inChannels]: the block input</param>
-        /// <param name="expandWeights">[inChannels, midChannels], BatchNorm folded; SiLU follows</param>
-        /// <param name="depthwiseWeights">[kernel, kernel, midChannels], BatchNorm folded; SiLU follows</param>
+        /// <param name="expandWeights">[inChannels, midChannels], BatchNorm folded; <paramref name="activation"/> follows</param>
+        /// <param name="depthwiseWeights">[kernel, kernel, midChannels], BatchNorm folded; <paramref name="activation"/> follows</param>
         /// <param name="output">[outHeight, outWidth, midChannels]: the depthwise output</param>
         /// <param name="channelSums">[midChannels]; receives the sum of every output channel over all pixels</param>
         /// <param name="rowBuffers">at least threads x <see cref="RowBufferLength"/> floats</param>
@@ -30,7 +30,7 @@ namespace EffNet.Kernels
         public static void Run(ReadOnlySpan<float> input, int inHeight, int inWidth, int inChannels,
                                ReadOnlySpan<float> expandWeights, ReadOnlySpan<float> expandBias, int midChannels,
                                ReadOnlySpan<float> depthwiseWeights, ReadOnlySpan<float> depthwiseBias, int kernel, int stride, int padTop, int padLeft,
-                               Span<float> output, int outHeight, int outWidth, Span<float> channelSums, Span<float> rowBuffers,
+                               Span<float> output, int outHeight, int outWidth, Activation activation, Span<float> channelSums, Span<float> rowBuffers,
                                Threading.WorkerPool? workers = null)
         {
             Check.Length(input.Length, (long)inHeight * inWidth * inChannels, nameof(input));
@@ -47,9 +47,9 @@ namespace EffNet.Kernels
             fixed (float* x = input, we = expandWeights, be = expandBias, wd = depthwiseWeights, bd = depthwiseBias,
                    y = output, sums = channelSums, rings = rowBuffers)
             {
-                var fused = new Fused(x, inWidth, inChannels, we, be, midChannels,
+                var fused = new Fused(x, inWidth, inChannels, we, be, midChannels, activation,
                     new DepthwiseConvolution.Depthwise(null, inHeight, inWidth, midChannels, wd, bd, kernel, stride, padTop, padLeft,
-                                                       y, outWidth, Activation.SiLU),
+                                                       y, outWidth, activation),
                     kernel, rings, ring);
                 if (workers is null || outHeight < MinRowsPerThread * workers.Threads)
                 {
@@ -96,13 +96,14 @@ namespace EffNet.Kernels
         {
             readonly float* _x, _expandWeights, _expandBias, _rings;
             readonly int _inWidth, _inChannels, _midChannels, _kernel;
+            readonly Activation _activation;
             readonly long _ringLength;
             readonly DepthwiseConvolution.Depthwise _depthwise;
 
-            public Fused(float* x, int inWidth, int inChannels, float* expandWeights, float* expandBias, int midChannels,
+            public Fused(float* x, int inWidth, int inChannels, float* expandWeights, float* expandBias, int midChannels, Activation activation,
                          DepthwiseConvolution.Depthwise depthwise, int kernel, float* rings, long ringLength)
             {
-                _x = x; _inWidth = inWidth; _inChannels = inChannels;
+                _x = x; _inWidth = inWidth; _inChannels = inChannels; _activation = activation;
                 _expandWeights = expandWeights; _expandBias = expandBias; _midChannels = midChannels;
                 _depthwise = depthwise; _kernel = kernel; _rings = rings; _ringLength = ringLength;
             }
@@ -133,11 +134,11 @@ namespace EffNet.Kernels
                 }
             }
 
-            // One row of the expand conv: a GEMM of inWidth pixels, SiLU fused.
+            // One row of the expand conv: a GEMM of inWidth pixels, its activation fused.
             void ExpandRow(int iy, float* to)
             {
                 var gemm = new PointwiseConvolution.Gemm(_x + (long)iy * _inWidth * _inChannels, _inWidth, _inChannels,
-                    to, _midChannels, _expandWeights, _expandBias, null, Activation.SiLU);
+                    to, _midChannels, _expandWeights, _expandBias, null, _activation);
                 gemm.Pixels(0, _inWidth);
             }
         }

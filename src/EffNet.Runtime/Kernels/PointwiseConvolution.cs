@@ -380,7 +380,7 @@ namespace EffNet.Kernels
                     for (int j = 0; j < width; j += Vector<float>.Count)
                     {
                         Vector<float> a = Vector.Load(_y + row + j);
-                        if (_activation == Activation.SiLU) a = Simd.SiLU(a);
+                        a = Simd.Activate(a, _activation);
                         if (_residual != null) a += Vector.Load(_residual + row + j);
                         a.Store(_y + row + j);
                     }
@@ -414,15 +414,15 @@ namespace EffNet.Kernels
                     for (; j + 16 <= width; j += 16)
                     {
                         Vector512<float> a = Vector512.Load(_y + row + j);
-                        if (_activation == Activation.SiLU) a = Simd.SiLU(a);
+                        a = Simd.Activate(a, _activation);
                         if (_residual != null) a += Vector512.Load(_residual + row + j);
                         a.Store(_y + row + j);
                     }
                     if (j < width)
                     {
-                        // The 8-channel rest: the AVX-512 SiLU on a vector whose upper half is zero.
+                        // The 8-channel rest: the AVX-512 activation on a vector whose upper half is zero.
                         Vector256<float> a = Vector256.Load(_y + row + j);
-                        if (_activation == Activation.SiLU) a = Simd.SiLU(Vector512.Create(a, Vector256<float>.Zero)).GetLower();
+                        if (_activation != Activation.None) a = Simd.Activate(Vector512.Create(a, Vector256<float>.Zero), _activation).GetLower();
                         if (_residual != null) a += Vector256.Load(_residual + row + j);
                         a.Store(_y + row + j);
                     }

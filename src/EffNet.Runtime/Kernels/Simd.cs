@@ -89,18 +89,31 @@ namespace EffNet.Kernels
         public static Vector512<float> SiLU(Vector512<float> x) => x / (Vector512<float>.One + ExpNeg(x));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector<float> Activate(Vector<float> x, Activation activation)
-            => activation == Activation.SiLU ? SiLU(x) : x;
+        public static Vector<float> Activate(Vector<float> x, Activation activation) => activation switch
+        {
+            Activation.SiLU => SiLU(x),
+            Activation.ReLU6 => Vector.Min(Vector.Max(x, Vector<float>.Zero), new Vector<float>(6f)),
+            _ => x,
+        };
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Activate(Vector512<float> x, Activation activation)
-            => activation == Activation.SiLU ? SiLU(x) : x;
+        public static Vector512<float> Activate(Vector512<float> x, Activation activation) => activation switch
+        {
+            Activation.SiLU => SiLU(x),
+            Activation.ReLU6 => Vector512.Min(Vector512.Max(x, Vector512<float>.Zero), Vector512.Create(6f)),
+            _ => x,
+        };
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float SiLU(float x) => x / (1f + System.MathF.Exp(-x));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static float Activate(float x, Activation activation) => activation == Activation.SiLU ? SiLU(x) : x;
+        public static float Activate(float x, Activation activation) => activation switch
+        {
+            Activation.SiLU => SiLU(x),
+            Activation.ReLU6 => System.Math.Clamp(x, 0f, 6f),
+            _ => x,
+        };
 
         /// <summary>1 / (1 + e^-x).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -4,13 +4,14 @@ using System.Globalization;
 namespace EffNet.Model
 {
     /// <summary>
-    /// Everything that determines an EfficientNet's architecture: width and depth multipliers, input resolution,
-    /// number of classes and padding style. Two configs with equal fields describe the same network.
+    /// Everything that determines an EfficientNet's architecture: the family, width and depth multipliers, input
+    /// resolution, number of classes and padding style. Two configs with equal fields describe the same network.
     /// </summary>
 #if EFFNET_RUNTIME
     public
 #endif
-    sealed record ModelConfig(double Width, double Depth, int Resolution, int NumClasses, EfficientNetPadding Padding)
+    sealed record ModelConfig(double Width, double Depth, int Resolution, int NumClasses, EfficientNetPadding Padding,
+                              ModelFamily Family = ModelFamily.EfficientNet)
     {
         public const int DefaultNumClasses = 1000;
         public const int MinResolution = 32, MaxResolution = 2048;
@@ -20,15 +21,29 @@ namespace EffNet.Model
         /// <summary>The official EfficientNet-B<paramref name="phi"/>, optionally at another resolution or class count.</summary>
         public static ModelConfig ForPhi(int phi, int? resolution = null, int numClasses = DefaultNumClasses,
                                          EfficientNetPadding padding = EfficientNetPadding.Symmetric)
-            => new ModelConfig(Scaling.WidthOf(phi), Scaling.DepthOf(phi), resolution ?? Scaling.ResolutionOf(phi), numClasses, padding);
+            => ForMember(ModelFamily.EfficientNet, phi, resolution, numClasses, padding);
 
-        /// <summary>B0..B7 when width and depth are one of the official pairs, otherwise -1.</summary>
-        public int Phi => Scaling.PhiOf(Width, Depth);
+        /// <summary>Member <paramref name="phi"/> of <paramref name="family"/> (EfficientNet-Lite3 is Lite and 3).</summary>
+        public static ModelConfig ForMember(ModelFamily family, int phi, int? resolution = null, int numClasses = DefaultNumClasses,
+                                            EfficientNetPadding padding = EfficientNetPadding.Symmetric)
+        {
+            Coefficients member = Model.FamilySpec.Of(family).Member(phi);
+            return new ModelConfig(member.Width, member.Depth, resolution ?? member.Resolution, numClasses, padding, family);
+        }
 
-        /// <summary>"EfficientNet-B3" or "EfficientNet (width 0.5, depth 0.5)".</summary>
+        /// <summary>The family's table and rules.</summary>
+        public FamilySpec FamilySpec => Model.FamilySpec.Of(Family);
+
+        /// <summary>The member (B0..B7, Lite0..4) whose width and depth these are, otherwise -1.</summary>
+        public int Phi => FamilySpec.PhiOf(Width, Depth);
+
+        /// <summary>"EfficientNet-B3", "EfficientNet-Lite0" or "EfficientNet (width 0.5, depth 0.5)".</summary>
         public string VariantName => Phi >= 0
-            ? "EfficientNet-B" + Phi.ToString(CultureInfo.InvariantCulture)
-            : string.Format(CultureInfo.InvariantCulture, "EfficientNet (width {0}, depth {1})", Width, Depth);
+            ? FamilySpec.MemberPrefix + Phi.ToString(CultureInfo.InvariantCulture)
+            : string.Format(CultureInfo.InvariantCulture, "{0} (width {1}, depth {2})", FamilyName, Width, Depth);
+
+        /// <summary>"EfficientNet" or "EfficientNet-Lite".</summary>
+        public string FamilyName => Family == ModelFamily.EfficientNetLite ? "EfficientNet-Lite" : "EfficientNet";
 
         /// <summary>"EfficientNet-B3 @300x300, 1000 classes, symmetric padding".</summary>
         public string DisplayName => string.Format(CultureInfo.InvariantCulture,
@@ -47,6 +62,8 @@ namespace EffNet.Model
                 problems.Add(Format("Resolution {0} is out of range: it must be {1}..{2} pixels.", Resolution, MinResolution, MaxResolution));
             if (NumClasses < MinNumClasses || NumClasses > MaxNumClasses)
                 problems.Add(Format("NumClasses {0} is out of range: it must be {1}..{2}.", NumClasses, MinNumClasses, MaxNumClasses));
+            if (Family != ModelFamily.EfficientNet && Family != ModelFamily.EfficientNetLite)
+                problems.Add(Format("Family {0} is not a known EfficientNet family: use EfficientNet or EfficientNetLite.", (int)Family));
             if (Padding != EfficientNetPadding.Symmetric && Padding != EfficientNetPadding.Same)
                 problems.Add(Format("Padding {0} is not a known padding mode: use Symmetric or Same.", (int)Padding));
             return problems.ToArray();

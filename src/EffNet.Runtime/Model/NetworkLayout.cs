@@ -2,19 +2,20 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
+using EffNet.Blocks;
 
 namespace EffNet.Model
 {
-    /// <summary>The stem: 3x3 stride-2 conv + BN + SiLU, reading the CHW image and writing an HWC map.</summary>
+    /// <summary>The stem: 3x3 stride-2 conv + BN + activation, reading the CHW image and writing an HWC map.</summary>
 #if EFFNET_RUNTIME
     public
 #endif
     sealed class StemLayout
     {
-        public StemLayout(int inSize, int outSize, int outChannels, int pad, ConvLayer conv)
+        public StemLayout(int inSize, int outSize, int outChannels, int pad, ConvLayer conv, Kernels.Activation activation)
         {
             InHeight = InWidth = inSize; OutHeight = OutWidth = outSize;
-            OutChannels = outChannels; PadTop = PadLeft = pad; Conv = conv;
+            OutChannels = outChannels; PadTop = PadLeft = pad; Conv = conv; Activation = activation;
         }
 
         public int InHeight { get; }
@@ -25,59 +26,79 @@ namespace EffNet.Model
         public int PadTop { get; }
         public int PadLeft { get; }
         public ConvLayer Conv { get; }
+        public Kernels.Activation Activation { get; }
     }
 
-    /// <summary>One MBConv block after scaling: [expand 1x1] -> depthwise k x k -> squeeze-excitation -> project 1x1 [+ input].</summary>
+    /// <summary>
+    /// One block after scaling: its kind, shapes and layers. Which layers it has, how they are named and how they run is
+    /// decided by the lowering of its kind (EffNet.Blocks), which fills <see cref="Layers"/>.
+    /// </summary>
 #if EFFNET_RUNTIME
     public
 #endif
     sealed class BlockLayout
     {
-        public int Index { get; internal set; }
-        public int Stage { get; internal set; }
-        public int IndexInStage { get; internal set; }
-        public int InChannels { get; internal set; }
-        public int ExpandRatio { get; internal set; }
-        public int MidChannels { get; internal set; }
-        public int Kernel { get; internal set; }
-        public int Stride { get; internal set; }
-        public int SqueezeChannels { get; internal set; }
-        public int OutChannels { get; internal set; }
-        public int InHeight { get; internal set; }
-        public int InWidth { get; internal set; }
-        public int OutHeight { get; internal set; }
-        public int OutWidth { get; internal set; }
-        public int PadTop { get; internal set; }
-        public int PadLeft { get; internal set; }
+        public BlockKind Kind { get; init; }
+        public int Index { get; init; }
 
-        /// <summary>torchvision omits the expansion conv when it would not change the channel count (expand ratio 1).</summary>
+        /// <summary>0-based stage in the family's table.</summary>
+        public int Stage { get; init; }
+
+        public int IndexInStage { get; init; }
+        public int InChannels { get; init; }
+        public int ExpandRatio { get; init; }
+        public int MidChannels { get; init; }
+        public int Kernel { get; init; }
+        public int Stride { get; init; }
+
+        /// <summary>Squeeze-excitation width, or 0 when the block has none.</summary>
+        public int SqueezeChannels { get; init; }
+
+        public int OutChannels { get; init; }
+        public int InHeight { get; init; }
+        public int InWidth { get; init; }
+        public int OutHeight { get; init; }
+        public int OutWidth { get; init; }
+        public int PadTop { get; init; }
+        public int PadLeft { get; init; }
+
+        /// <summary>The activation after the expand and depthwise convs (the projection has none).</summary>
+        public Kernels.Activation Activation { get; init; }
+
+        /// <summary>Module path in the family's key style, e.g. "features.2.1" or "blocks.1.1".</summary>
+        public string Module { get; init; } = "";
+
+        /// <summary>The stage name a traced run reports after this block when it ends its stage, otherwise null.</summary>
+        public string? StageOutput { get; init; }
+
+        /// <summary>The expansion conv is left out when it would not change the channel count (expand ratio 1).</summary>
         public bool HasExpansion => MidChannels != InChannels;
+
+        public bool HasSqueezeExcitation => SqueezeChannels > 0;
 
         /// <summary>The input is added to the output when shapes agree: stride 1 and equal channels.</summary>
         public bool HasResidual => Stride == 1 && InChannels == OutChannels;
 
         public ConvLayer? Expand { get; internal set; }
         public ConvLayer Depthwise { get; internal set; } = null!;
-        public ConvLayer SqueezeReduce { get; internal set; } = null!;
-        public ConvLayer SqueezeExpand { get; internal set; } = null!;
+        public ConvLayer? SqueezeReduce { get; internal set; }
+        public ConvLayer? SqueezeExpand { get; internal set; }
         public ConvLayer Project { get; internal set; } = null!;
 
-        /// <summary>torchvision module path, e.g. "features.2.1".</summary>
-        public string Module => "features." + Stage.ToString(CultureInfo.InvariantCulture) + "." + IndexInStage.ToString(CultureInfo.InvariantCulture);
-
-        /// <summary>Is this the last block of its stage (where torchvision's features.N ends)?</summary>
-        public bool EndsStage { get; internal set; }
+        /// <summary>The block's weighted layers in state-dict order.</summary>
+        public IReadOnlyList<ConvLayer> Layers { get; internal set; } = Array.Empty<ConvLayer>();
     }
 
-    /// <summary>The head: 1x1 conv + BN + SiLU, then global average pooling.</summary>
+    /// <summary>The head: 1x1 conv + BN + activation, then global average pooling.</summary>
 #if EFFNET_RUNTIME
     public
 #endif
     sealed class HeadLayout
     {
-        public HeadLayout(int height, int width, int inChannels, int outChannels, ConvLayer conv)
+        public HeadLayout(int height, int width, int inChannels, int outChannels, ConvLayer conv, Kernels.Activation activation, string stage)
         {
             Height = height; Width = width; InChannels = inChannels; OutChannels = outChannels; Conv = conv;
+            Activation = activation; Stage = stage;
         }
 
         public int Height { get; }
@@ -85,11 +106,15 @@ namespace EffNet.Model
         public int InChannels { get; }
         public int OutChannels { get; }
         public ConvLayer Conv { get; }
+        public Kernels.Activation Activation { get; }
+
+        /// <summary>The name a traced run reports for the head's output ("features.8", "bn2").</summary>
+        public string Stage { get; }
     }
 
     /// <summary>
     /// A fully expanded EfficientNet: every layer's shape, padding and weight offset. Built from a
-    /// <see cref="ModelConfig"/> by the scaling rules in <see cref="Scaling"/> and the table in <see cref="BlockTable"/>.
+    /// <see cref="ModelConfig"/> by its family's table and rules (<see cref="FamilySpec"/>) and the lowering of each block kind.
     /// </summary>
 #if EFFNET_RUNTIME
     public
@@ -105,47 +130,54 @@ namespace EffNet.Model
         NetworkLayout(ModelConfig config)
         {
             Config = config;
+            FamilySpec family = config.FamilySpec;
+            KeyStyle keys = family.Keys;
             var layers = new List<ConvLayer>();
             var blocks = new List<BlockLayout>();
             EfficientNetPadding padding = config.Padding;
 
             // Stem.
-            int stemChannels = Scaling.RoundFilters(BlockTable.StemChannels, config.Width);
-            int size = Scaling.OutputSize(config.Resolution, BlockTable.StemStride);
-            var stemConv = Add(layers, new ConvLayer(LayerKind.Stem, "features.0.0", "features.0.1", BlockTable.InputChannels, stemChannels, BlockTable.StemKernel));
+            int stemChannels = family.StemWidth(config.Width);
+            int size = Scaling.OutputSize(config.Resolution, FamilySpec.StemStride);
+            var stemConv = Add(layers, new ConvLayer(LayerKind.Stem, ModuleNames.StemConv(keys), ModuleNames.StemBatchNorm(keys),
+                FamilySpec.InputChannels, stemChannels, FamilySpec.StemKernel));
             Stem = new StemLayout(config.Resolution, size, stemChannels,
-                Scaling.PadBefore(config.Resolution, BlockTable.StemKernel, BlockTable.StemStride, padding), stemConv);
+                Scaling.PadBefore(config.Resolution, FamilySpec.StemKernel, FamilySpec.StemStride, padding), stemConv, family.Activation);
 
-            // Stages 1..7.
+            // Stages: each block's layers come from the lowering of its kind.
             int channels = stemChannels;
-            for (int s = 0; s < BlockTable.Stages.Length; s++)
+            for (int s = 0; s < family.Stages.Count; s++)
             {
-                BaseStage stage = BlockTable.Stages[s];
-                int stageOut = Scaling.RoundFilters(stage.OutChannels, config.Width);
-                int repeats = Scaling.RoundRepeats(stage.Repeats, config.Depth);
+                StageRow stage = family.Stages[s];
+                int stageOut = family.StageWidth(s, config.Width);
+                int repeats = family.Repeats(s, config.Depth);
                 for (int j = 0; j < repeats; j++)
                 {
                     int stride = j == 0 ? stage.Stride : 1;
                     int outSize = Scaling.OutputSize(size, stride);
+                    int pad = Scaling.PadBefore(size, stage.Kernel, stride, padding);
                     var block = new BlockLayout
                     {
+                        Kind = stage.Kind,
                         Index = blocks.Count,
-                        Stage = s + 1,
+                        Stage = s,
                         IndexInStage = j,
                         InChannels = channels,
                         ExpandRatio = stage.ExpandRatio,
                         MidChannels = Scaling.MakeDivisible((double)channels * stage.ExpandRatio, 8),
                         Kernel = stage.Kernel,
                         Stride = stride,
-                        SqueezeChannels = Math.Max(1, channels / BlockTable.SqueezeDivisor),
+                        SqueezeChannels = family.SqueezeWidth(channels),
                         OutChannels = stageOut,
                         InHeight = size, InWidth = size,
                         OutHeight = outSize, OutWidth = outSize,
-                        PadTop = Scaling.PadBefore(size, stage.Kernel, stride, padding),
-                        PadLeft = Scaling.PadBefore(size, stage.Kernel, stride, padding),
-                        EndsStage = j == repeats - 1,
+                        PadTop = pad, PadLeft = pad,
+                        Activation = family.Activation,
+                        Module = ModuleNames.Block(keys, s, j),
+                        StageOutput = j == repeats - 1 ? ModuleNames.StageOutput(keys, s) : null,
                     };
-                    AddBlockLayers(layers, block);
+                    BlockLowering.For(block.Kind).AddLayers(block, keys);
+                    layers.AddRange(block.Layers);
                     blocks.Add(block);
                     channels = stageOut;
                     size = outSize;
@@ -153,10 +185,12 @@ namespace EffNet.Model
             }
 
             // Head and classifier.
-            int head = BlockTable.HeadExpansion * channels;
+            int head = family.HeadWidth(channels);
+            int stages = family.Stages.Count;
             Head = new HeadLayout(size, size, channels, head,
-                Add(layers, new ConvLayer(LayerKind.Pointwise, "features.8.0", "features.8.1", channels, head, 1)));
-            Classifier = Add(layers, new ConvLayer(LayerKind.Classifier, "classifier.1", null, head, config.NumClasses, 1));
+                Add(layers, new ConvLayer(LayerKind.Pointwise, ModuleNames.HeadConv(keys, stages), ModuleNames.HeadBatchNorm(keys, stages), channels, head, 1)),
+                family.Activation, ModuleNames.HeadStage(keys, stages));
+            Classifier = Add(layers, new ConvLayer(LayerKind.Classifier, ModuleNames.Classifier(keys), null, head, config.NumClasses, 1));
 
             Blocks = blocks;
             Layers = layers;
@@ -209,12 +243,7 @@ namespace EffNet.Model
             {
                 long macs = (long)Stem.OutHeight * Stem.OutWidth * Stem.Conv.WeightLength;
                 foreach (BlockLayout b in Blocks)
-                {
-                    if (b.Expand != null) macs += (long)b.InHeight * b.InWidth * b.Expand.WeightLength;
-                    macs += (long)b.OutHeight * b.OutWidth * b.Depthwise.WeightLength;
-                    macs += b.SqueezeReduce.WeightLength + b.SqueezeExpand.WeightLength;
-                    macs += (long)b.OutHeight * b.OutWidth * b.Project.WeightLength;
-                }
+                    macs += BlockLowering.For(b.Kind).MultiplyAdds(b);
                 macs += (long)Head.Height * Head.Width * Head.Conv.WeightLength;
                 macs += Classifier.WeightLength;
                 return macs;
@@ -227,8 +256,8 @@ namespace EffNet.Model
         /// <summary>64-bit FNV-1a of <see cref="CanonicalArchitecture"/>.</summary>
         public ulong Fingerprint { get; }
 
-        /// <summary>The tensors a torchvision <c>state_dict()</c> of this network holds, in its order, with shapes.</summary>
-        public IEnumerable<KeyValuePair<string, int[]>> TorchvisionStateDict()
+        /// <summary>The tensors the reference implementation's <c>state_dict()</c> holds (torchvision's; timm's for Lite), in its order, with shapes.</summary>
+        public IEnumerable<KeyValuePair<string, int[]>> ReferenceStateDict()
         {
             foreach (ConvLayer layer in Layers)
             {
@@ -247,24 +276,6 @@ namespace EffNet.Model
         /// <summary>The float tensors of a BatchNorm in state-dict order (num_batches_tracked, an int64, follows them).</summary>
         public static readonly string[] BatchNormFields = { "weight", "bias", "running_mean", "running_var" };
 
-        static void AddBlockLayers(List<ConvLayer> layers, BlockLayout b)
-        {
-            // torchvision numbers the block's submodules consecutively, so without an expansion everything shifts down by one.
-            string p = b.Module + ".block.";
-            int i = 0;
-            if (b.HasExpansion)
-            {
-                b.Expand = Add(layers, new ConvLayer(LayerKind.Pointwise, p + i + ".0", p + i + ".1", b.InChannels, b.MidChannels, 1));
-                i++;
-            }
-            b.Depthwise = Add(layers, new ConvLayer(LayerKind.Depthwise, p + i + ".0", p + i + ".1", b.MidChannels, b.MidChannels, b.Kernel));
-            i++;
-            b.SqueezeReduce = Add(layers, new ConvLayer(LayerKind.SqueezeReduce, p + i + ".fc1", null, b.MidChannels, b.SqueezeChannels, 1));
-            b.SqueezeExpand = Add(layers, new ConvLayer(LayerKind.SqueezeExpand, p + i + ".fc2", null, b.SqueezeChannels, b.MidChannels, 1));
-            i++;
-            b.Project = Add(layers, new ConvLayer(LayerKind.Pointwise, p + i + ".0", p + i + ".1", b.MidChannels, b.OutChannels, 1));
-        }
-
         static ConvLayer Add(List<ConvLayer> layers, ConvLayer layer)
         {
             layers.Add(layer);
@@ -273,18 +284,22 @@ namespace EffNet.Model
 
         static long AlignUp(long floats) => (floats + WeightAlignmentFloats - 1) / WeightAlignmentFloats * WeightAlignmentFloats;
 
+        // The B-series text is that of the first release, so blobs made then keep loading. Other families start with their
+        // own tag and name their activation, so no two families can share a fingerprint.
         string Describe()
         {
+            FamilySpec family = Config.FamilySpec;
             var text = new StringBuilder();
-            text.Append("effnet-v1 layout=").Append(WeightLayoutVersion)
+            text.Append(family.FingerprintTag).Append(" layout=").Append(WeightLayoutVersion)
                 .Append(" res=").Append(Config.Resolution)
                 .Append(" classes=").Append(Config.NumClasses)
-                .Append(" padding=").Append(Config.Padding == EfficientNetPadding.Same ? "same" : "symmetric")
-                .Append(" stem=").Append(Stem.OutChannels)
+                .Append(" padding=").Append(Config.Padding == EfficientNetPadding.Same ? "same" : "symmetric");
+            if (family.Family != ModelFamily.EfficientNet)
+                text.Append(" activation=").Append(family.Activation);
+            text.Append(" stem=").Append(Stem.OutChannels)
                 .Append(" blocks=");
             foreach (BlockLayout b in Blocks)
-                text.Append(b.InChannels).Append('/').Append(b.MidChannels).Append('/').Append(b.Kernel).Append('/')
-                    .Append(b.Stride).Append('/').Append(b.SqueezeChannels).Append('/').Append(b.OutChannels).Append(';');
+                BlockLowering.For(b.Kind).Describe(b, text);
             text.Append(" head=").Append(Head.OutChannels);
             return text.ToString();
         }

@@ -3,7 +3,7 @@ using System;
 namespace EffNet.Model
 {
     /// <summary>
-    /// The compound-scaling rules of EfficientNet, exactly as torchvision applies them
+    /// The scaling rules of EfficientNet, exactly as torchvision applies them
     /// (<c>_make_divisible</c>, <c>adjust_channels</c>, <c>adjust_depth</c>).
     /// </summary>
 #if EFFNET_RUNTIME
@@ -14,25 +14,14 @@ namespace EffNet.Model
         /// <summary>Smallest and largest Phi with official coefficients (B0..B7).</summary>
         public const int MinPhi = 0, MaxPhi = 7;
 
-        // Width, depth, native resolution and classifier dropout of B0..B7 (identical in torchvision, timm, TF, Keras).
-        static readonly double[] OfficialWidth = { 1.0, 1.0, 1.1, 1.2, 1.4, 1.6, 1.8, 2.0 };
-        static readonly double[] OfficialDepth = { 1.0, 1.1, 1.2, 1.4, 1.8, 2.2, 2.6, 3.1 };
-        static readonly int[] OfficialResolution = { 224, 240, 260, 300, 380, 456, 528, 600 };
-        static readonly double[] OfficialDropout = { 0.2, 0.2, 0.3, 0.3, 0.4, 0.4, 0.5, 0.5 };
+        // The B-series members, as EfficientNetB lists them.
+        public static double WidthOf(int phi) => EfficientNetB.Spec.Member(phi).Width;
+        public static double DepthOf(int phi) => EfficientNetB.Spec.Member(phi).Depth;
+        public static int ResolutionOf(int phi) => EfficientNetB.Spec.Member(phi).Resolution;
+        public static double DropoutOf(int phi) => EfficientNetB.Spec.Member(phi).Dropout;
 
-        public static double WidthOf(int phi) => OfficialWidth[CheckPhi(phi)];
-        public static double DepthOf(int phi) => OfficialDepth[CheckPhi(phi)];
-        public static int ResolutionOf(int phi) => OfficialResolution[CheckPhi(phi)];
-        public static double DropoutOf(int phi) => OfficialDropout[CheckPhi(phi)];
-
-        /// <summary>Finds the Phi whose official width and depth are exactly these, or -1.</summary>
-        public static int PhiOf(double width, double depth)
-        {
-            for (int phi = MinPhi; phi <= MaxPhi; phi++)
-                if (OfficialWidth[phi] == width && OfficialDepth[phi] == depth)
-                    return phi;
-            return -1;
-        }
+        /// <summary>Finds the B-series Phi whose official width and depth are exactly these, or -1.</summary>
+        public static int PhiOf(double width, double depth) => EfficientNetB.Spec.PhiOf(width, depth);
 
         /// <summary>
         /// Channels scaled by <paramref name="width"/> and rounded to the nearest multiple of 8 (ties up, at least 8),
@@ -62,13 +51,6 @@ namespace EffNet.Model
                 return kernel / 2;
             int total = Math.Max((OutputSize(input, stride) - 1) * stride + kernel - input, 0);
             return total / 2;
-        }
-
-        static int CheckPhi(int phi)
-        {
-            if (phi < MinPhi || phi > MaxPhi)
-                throw new ArgumentOutOfRangeException(nameof(phi), phi, "Phi selects EfficientNet-B0..B7 and must be 0..7.");
-            return phi;
         }
     }
 }

@@ -103,16 +103,40 @@ namespace EffNet
         };
 
         /// <summary>
+        /// timm's preset for <c>tf_efficientnet_lite0..4</c>: crop to the evaluation size after resizing to floor(size /
+        /// crop fraction) with crop fractions 0.875, 0.882, 0.890, 0.904, 0.920; bicubic for Lite0-2, bilinear for Lite3-4;
+        /// mean = std = 0.5.
+        /// </summary>
+        public static PreprocessingInfo ForTimmLite(int phi) => phi switch
+        {
+            0 => new PreprocessingInfo(256, 224, PreprocessingInterpolation.Bicubic, HalfGrey, HalfGrey),
+            1 => new PreprocessingInfo(272, 240, PreprocessingInterpolation.Bicubic, HalfGrey, HalfGrey),
+            2 => new PreprocessingInfo(292, 260, PreprocessingInterpolation.Bicubic, HalfGrey, HalfGrey),
+            3 => new PreprocessingInfo(331, 300, PreprocessingInterpolation.Bilinear, HalfGrey, HalfGrey),
+            4 => new PreprocessingInfo(413, 380, PreprocessingInterpolation.Bilinear, HalfGrey, HalfGrey),
+            _ => throw new ArgumentOutOfRangeException(nameof(phi), phi, "timm publishes tf_efficientnet_lite0..4 (phi 0..4)."),
+        };
+
+        static readonly (float R, float G, float B) HalfGrey = (0.5f, 0.5f, 0.5f);
+
+        /// <summary>
         /// The published preset the weights of <paramref name="config"/> most likely expect: torchvision's, when the config is
         /// B0..B7 with symmetric padding at the resolution torchvision's preset crops to (B2: 288, not its native 260);
-        /// otherwise null (TF-SAME ports and custom sizes were published with other or no presets).
+        /// timm's for Lite0..4 with TF-SAME padding at its evaluation size; otherwise null (TF-SAME B-series ports and custom
+        /// sizes were published with other or no presets).
         /// </summary>
         public static PreprocessingInfo? PublishedFor(ModelConfig config)
         {
             ArgumentNullException.ThrowIfNull(config);
-            if (config.Phi < 0 || config.Padding != EfficientNetPadding.Symmetric)
+            if (config.Phi < 0)
                 return null;
-            PreprocessingInfo preset = ForTorchvision(config.Phi);
+            PreprocessingInfo preset;
+            if (config.Family == ModelFamily.EfficientNetLite && config.Padding == EfficientNetPadding.Same)
+                preset = ForTimmLite(config.Phi);
+            else if (config.Family == ModelFamily.EfficientNet && config.Padding == EfficientNetPadding.Symmetric)
+                preset = ForTorchvision(config.Phi);
+            else
+                return null;
             return preset.CropSize == config.Resolution ? preset : null;
         }
 

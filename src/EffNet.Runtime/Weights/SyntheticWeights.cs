@@ -23,7 +23,7 @@ namespace EffNet
         public static Dictionary<string, SourceTensor> CreateStateDict(NetworkLayout layout, ulong seed = DefaultSeed)
         {
             var tensors = new Dictionary<string, SourceTensor>(StringComparer.Ordinal);
-            foreach (KeyValuePair<string, int[]> entry in layout.TorchvisionStateDict())
+            foreach (KeyValuePair<string, int[]> entry in layout.ReferenceStateDict())
             {
                 if (entry.Key.EndsWith(".num_batches_tracked", StringComparison.Ordinal))
                     continue;

@@ -229,9 +229,11 @@ namespace EffNet
                         throw Fail($"tensor '{tensors[i].Name}' (directory entry at offset {TensorEntryOffsets[i]}) is listed twice.");
                 }
                 // v1 has no metadata: no labels, and the preprocessing its model's weights were published with, if any.
+                ModelFamily family = ModelFamily.EfficientNet;
                 WeightBlobMetadata metadata = version == WeightBlobFormat.Version1
                     ? WeightBlobMetadata.None with { Preprocessing = PreprocessingInfo.PublishedFor(config) }
-                    : cursor.Metadata(config);
+                    : cursor.Metadata(config, out family);
+                config = config with { Family = family };
                 cursor.ExpectEnd();
                 CheckNoOverlap(tensors);
 
@@ -361,8 +363,9 @@ namespace EffNet
             /// The v2 metadata fields, in ascending tag order, each at most once; unknown tags are skipped unless their
             /// must-understand bit is set. Each known field must be consumed exactly and fit <paramref name="config"/>.
             /// </summary>
-            public WeightBlobMetadata Metadata(ModelConfig config)
+            public WeightBlobMetadata Metadata(ModelConfig config, out ModelFamily family)
             {
+                family = ModelFamily.EfficientNet;
                 long countAt = Position;
                 uint count = UInt32("metadata field count");
                 if (count > (_bytes.Length - _at) / 6)
@@ -390,6 +393,12 @@ namespace EffNet
                             break;
                         case WeightBlobFormat.TagProvenance:
                             metadata = metadata with { Provenance = Provenance(at) };
+                            break;
+                        case WeightBlobFormat.TagFamily:
+                            byte value = Byte("model family");
+                            family = (ModelFamily)value;
+                            if (length != 1 || (family != ModelFamily.EfficientNet && family != ModelFamily.EfficientNetLite))
+                                throw _reader.Fail($"the model family field at offset {at} is {value} ({length} bytes); this runtime knows 0 (EfficientNet) and 1 (EfficientNet-Lite). The blob comes from a newer EffNet or is damaged.");
                             break;
                         default:
                             if ((tag & WeightBlobFormat.TagMustUnderstand) != 0)

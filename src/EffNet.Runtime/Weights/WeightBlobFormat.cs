@@ -33,6 +33,10 @@ namespace EffNet
 
         public const ushort TagMustUnderstand = 0x8000;
 
+        /// <summary>The model family (one byte, <see cref="Model.ModelFamily"/>), written for every family but the B-series, whose blobs
+        /// predate it. Must be understood: a runtime that does not know it would read a Lite blob as a B-series network.</summary>
+        public const ushort TagFamily = TagMustUnderstand | 4;
+
         /// <summary>Bytes of the preprocessing field: resize, crop, interpolation, mean x 3, std x 3.</summary>
         public const int PreprocessingBytes = 4 + 4 + 1 + 3 * 4 + 3 * 4;
 

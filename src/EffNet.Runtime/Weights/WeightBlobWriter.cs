@@ -35,7 +35,7 @@ namespace EffNet
         }
 
         /// <summary>Writes the blob to <paramref name="destination"/>.</summary>
-        /// <param name="stateDict">Tensors under torchvision's names and shapes (<see cref="NetworkLayout.TorchvisionStateDict"/>).</param>
+        /// <param name="stateDict">Tensors under torchvision's names and shapes (<see cref="NetworkLayout.ReferenceStateDict"/>).</param>
         /// <param name="batchNormEpsilon">The epsilon the source model's BatchNorms used (<see cref="BatchNormFolding.TorchvisionEpsilon"/>).</param>
         /// <param name="allowNonFinite">Keep NaN and infinite weights instead of refusing them (see <see cref="Pack"/>).</param>
         /// <param name="metadata">Labels, preprocessing and provenance to record; by default none.</param>
@@ -151,7 +151,7 @@ namespace EffNet
             var missing = new List<string>();
             var misShaped = new List<string>();
             var expected = new HashSet<string>(StringComparer.Ordinal);
-            foreach (KeyValuePair<string, int[]> entry in layout.TorchvisionStateDict())
+            foreach (KeyValuePair<string, int[]> entry in layout.ReferenceStateDict())
             {
                 expected.Add(entry.Key);
                 if (IsTrainingCounter(entry.Key))
@@ -176,7 +176,7 @@ namespace EffNet
 
         /// <summary>The state dict entries the packed weights are made of: all but the optional num_batches_tracked counters.</summary>
         internal static IEnumerable<KeyValuePair<string, int[]>> PackedTensors(NetworkLayout layout)
-            => layout.TorchvisionStateDict().Where(entry => !IsTrainingCounter(entry.Key));
+            => layout.ReferenceStateDict().Where(entry => !IsTrainingCounter(entry.Key));
 
         static bool IsTrainingCounter(string key) => key.EndsWith(".num_batches_tracked", StringComparison.Ordinal);
 
@@ -299,7 +299,7 @@ namespace EffNet
                 WriteTensor(writer, layer.WeightName, layer.PackedWeightShape, layer.WeightOffset, layer.WeightLength);
                 WriteTensor(writer, layer.BiasName, new[] { layer.OutChannels }, layer.BiasOffset, layer.BiasLength);
             }
-            WriteMetadata(writer, metadata);
+            WriteMetadata(writer, metadata, config.Family);
             writer.Flush();
             if (buffer.Length > WeightBlobFormat.MaxDirectoryBytes)
                 throw new ArgumentException($"The directory would be {buffer.Length:N0} bytes, more than a blob allows ({WeightBlobFormat.MaxDirectoryBytes:N0}): shorten the labels.", nameof(metadata));
@@ -307,7 +307,7 @@ namespace EffNet
         }
 
         /// <summary>u32 field count, then each present field as u16 tag, u32 length, payload, in ascending tag order.</summary>
-        static void WriteMetadata(BinaryWriter writer, WeightBlobMetadata metadata)
+        static void WriteMetadata(BinaryWriter writer, WeightBlobMetadata metadata, ModelFamily family)
         {
             var fields = new List<(ushort Tag, byte[] Payload)>();
             if (metadata.Labels is { } labels)
@@ -332,6 +332,8 @@ namespace EffNet
                     WriteShortText(w, source.ToolVersion);
                     WriteShortText(w, source.CreatedText);
                 })));
+            if (family != ModelFamily.EfficientNet)
+                fields.Add((WeightBlobFormat.TagFamily, new[] { (byte)family }));
             writer.Write((uint)fields.Count);
             foreach ((ushort tag, byte[] payload) in fields)
             {

@@ -316,7 +316,7 @@ namespace EffNet.Runtime.Tests.Import
             string path = _temp.Write("b0_k3.pt", MemoryBombs.ModelCheckpoint(b0, (key, shape) =>
                 key.StartsWith("features.6.", StringComparison.Ordinal) && key.EndsWith("block.1.0.weight", StringComparison.Ordinal)
                     ? (key, shape[0] * 9L, 0, new[] { shape[0], 1, 3, 3 })
-                    : null, storages: b0.TorchvisionStateDict().Where(e => e.Key.StartsWith("features.6.", StringComparison.Ordinal) && e.Key.EndsWith("block.1.0.weight", StringComparison.Ordinal))
+                    : null, storages: b0.ReferenceStateDict().Where(e => e.Key.StartsWith("features.6.", StringComparison.Ordinal) && e.Key.EndsWith("block.1.0.weight", StringComparison.Ordinal))
                                         .ToDictionary(e => e.Key, e => new byte[e.Value[0] * 9 * 4])));
             var error = Assert.Throws<WeightFormatException>(() => CheckpointImporter.Import(path, b0.Config, _temp.File("x.effw")));
             Assert.Contains("4 tensor(s) with the wrong shape: features.6.0.block.1.0.weight is [672, 1, 3, 3], expected [672, 1, 5, 5]", error.Message);

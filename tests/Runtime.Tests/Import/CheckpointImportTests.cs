@@ -42,7 +42,7 @@ namespace EffNet.Runtime.Tests.Import
             Assert.Equal(keys, result.Layout);
             Assert.Equal(golden.BnEps, result.BatchNormEpsilon);
             Assert.Equal(new FileInfo(blob).Length, result.OutputBytes);
-            Assert.Equal(NetworkLayout.Create(golden.Config).TorchvisionStateDict().Count(), result.TensorCount);
+            Assert.Equal(NetworkLayout.Create(golden.Config).ReferenceStateDict().Count(), result.TensorCount);
             Assert.Contains(checkpoint, result.SourceDescription);
             Assert.Equal(result.SourceDescription, WeightBlob.ReadInfo(blob).SourceDescription);
             Assert.Equal(1.0, reports.Last());
@@ -73,7 +73,7 @@ namespace EffNet.Runtime.Tests.Import
                 Assert.Equal(tensor.Value.Shape, read[tensor.Key].Shape);
                 Assert.True(tensor.Value.Data.AsSpan().SequenceEqual(read[tensor.Key].Data), tensor.Key);
             }
-            Assert.Equal(layout.TorchvisionStateDict().Count(), read.Count); // num_batches_tracked too, as float
+            Assert.Equal(layout.ReferenceStateDict().Count(), read.Count); // num_batches_tracked too, as float
             Assert.Equal(Array.Empty<int>(), read["features.0.1.num_batches_tracked"].Shape);
         }
 

@@ -221,7 +221,7 @@ namespace EffNet.Runtime.Tests.Import
         {
             var pickle = new PickleBuilder().BeginStateDict();
             storages = new Dictionary<string, byte[]>(storages ?? new Dictionary<string, byte[]>());
-            foreach ((string key, int[] modelShape) in layout.TorchvisionStateDict())
+            foreach ((string key, int[] modelShape) in layout.ReferenceStateDict())
             {
                 if (place(key, modelShape) is not (string storage, long elements, long offset, int[] shape))
                 {
@@ -240,7 +240,7 @@ namespace EffNet.Runtime.Tests.Import
         /// </summary>
         public static byte[] ModelInOneCompressedStorage(NetworkLayout layout)
         {
-            long total = layout.TorchvisionStateDict().Sum(entry => Elements(entry.Value)), next = 0;
+            long total = layout.ReferenceStateDict().Sum(entry => Elements(entry.Value)), next = 0;
             return ModelCheckpoint(layout, (_, shape) =>
             {
                 long offset = next;
@@ -279,7 +279,7 @@ namespace EffNet.Runtime.Tests.Import
                 ? new[] { "block.0.0", "conv_pw", "block.0.1", "bn1", "block.1.0", "conv_dw", "block.1.1", "bn2", "block.2.fc1", "se.conv_reduce", "block.2.fc2", "se.conv_expand", "block.3.0", "conv_pwl", "block.3.1", "bn3" }
                 : new[] { "block.0.0", "conv_dw", "block.0.1", "bn1", "block.1.fc1", "se.conv_reduce", "block.1.fc2", "se.conv_expand", "block.2.0", "conv_pw", "block.2.1", "bn2" };
             int at = Array.IndexOf(order, inner);
-            return $"blocks.{block.Stage - 1}.{block.IndexInStage}.{order[at + 1]}.{field}";
+            return $"blocks.{block.Stage}.{block.IndexInStage}.{order[at + 1]}.{field}";
         }
     }
 

@@ -53,7 +53,7 @@ namespace EffNet.Runtime.Tests.Import
         public void Every_timm_key_of_a_variant_maps_onto_its_torchvision_state_dict(int phi)
         {
             NetworkLayout layout = NetworkLayout.Create(ModelConfig.ForPhi(phi));
-            string[] torchvision = layout.TorchvisionStateDict().Select(e => e.Key).ToArray();
+            string[] torchvision = layout.ReferenceStateDict().Select(e => e.Key).ToArray();
             string[] timm = torchvision.Select(k => TimmNames.Of(k, layout)).ToArray();
             Assert.Equal(torchvision.Length, timm.Distinct().Count());
             Assert.Equal(KeyLayout.Timm, KeyMapping.Detect(timm));

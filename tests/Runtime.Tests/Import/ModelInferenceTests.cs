@@ -323,7 +323,7 @@ namespace EffNet.Runtime.Tests.Import
 
         /// <summary><paramref name="layout"/>'s state dict, under timm's names when <paramref name="timm"/> is set.</summary>
         public static DescriptionOnly Of(NetworkLayout layout, bool timm = false, IReadOnlyDictionary<string, string>? metadata = null)
-            => new DescriptionOnly(layout.TorchvisionStateDict().ToDictionary(entry => timm ? TimmNames.Of(entry.Key, layout) : entry.Key, entry => entry.Value),
+            => new DescriptionOnly(layout.ReferenceStateDict().ToDictionary(entry => timm ? TimmNames.Of(entry.Key, layout) : entry.Key, entry => entry.Value),
                                    metadata);
 
         protected override Dictionary<string, SourceTensor> Load(IReadOnlyList<string> keys, IProgress<double>? progress)

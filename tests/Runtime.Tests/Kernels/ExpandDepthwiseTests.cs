@@ -11,15 +11,17 @@ namespace EffNet.Runtime.Tests.Kernels
         static float[] Random(int length, int seed) => KernelTestData.Random(length, seed);
 
         [Theory]
-        // height, width, in, mid, kernel, stride, padTop, padLeft, threads
-        [InlineData(112, 112, 16, 96, 3, 1, 1, 1, 1)]     // B0 features.2.0 shape, stride 1
-        [InlineData(56, 56, 24, 144, 5, 2, 2, 2, 1)]      // B0 features.3.0: 5x5 stride 2
-        [InlineData(57, 41, 24, 144, 5, 2, 1, 2, 2)]      // odd sizes, TF-style uneven padding, two threads
-        [InlineData(30, 30, 8, 40, 3, 2, 0, 0, 3)]        // no top padding (TF SAME on an even map), three threads
-        [InlineData(20, 13, 12, 24, 3, 1, 1, 1, 2)]       // a channel count with an 8-wide tail
-        [InlineData(9, 9, 16, 32, 5, 1, 2, 2, 2)]         // too short to split: one thread does it all
+        // height, width, in, mid, kernel, stride, padTop, padLeft, threads, activation
+        [InlineData(112, 112, 16, 96, 3, 1, 1, 1, 1, Activation.SiLU)]     // B0 features.2.0 shape, stride 1
+        [InlineData(56, 56, 24, 144, 5, 2, 2, 2, 1, Activation.SiLU)]      // B0 features.3.0: 5x5 stride 2
+        [InlineData(57, 41, 24, 144, 5, 2, 1, 2, 2, Activation.SiLU)]      // odd sizes, TF-style uneven padding, two threads
+        [InlineData(30, 30, 8, 40, 3, 2, 0, 0, 3, Activation.SiLU)]        // no top padding (TF SAME on an even map), three threads
+        [InlineData(20, 13, 12, 24, 3, 1, 1, 1, 2, Activation.SiLU)]       // a channel count with an 8-wide tail
+        [InlineData(9, 9, 16, 32, 5, 1, 2, 2, 2, Activation.SiLU)]         // too short to split: one thread does it all
+        [InlineData(112, 112, 16, 96, 3, 1, 0, 0, 2, Activation.ReLU6)]    // Lite: ReLU6 after both convs
+        [InlineData(20, 13, 12, 24, 3, 1, 1, 1, 1, Activation.ReLU6)]      // Lite, with an 8-wide tail
         public void Fused_result_equals_expand_then_depthwise(int height, int width, int inChannels, int mid, int kernel, int stride,
-                                                              int padTop, int padLeft, int threads)
+                                                              int padTop, int padLeft, int threads, Activation activation)
         {
             int outHeight = (height + 2 * padTop - kernel) / stride + 1, outWidth = (width + 2 * padLeft - kernel) / stride + 1;
             float[] input = Random(height * width * inChannels, 1), expandBias = Random(mid, 3);
@@ -30,9 +32,9 @@ namespace EffNet.Runtime.Tests.Kernels
             var expanded = new float[height * width * mid];
             var expected = new float[outHeight * outWidth * mid];
             var expectedSums = new float[mid];
-            PointwiseConvolution.Run(input, expandWeights, expandBias, expanded, height * width, inChannels, mid, Activation.SiLU);
+            PointwiseConvolution.Run(input, expandWeights, expandBias, expanded, height * width, inChannels, mid, activation);
             DepthwiseConvolution.Run(expanded, height, width, mid, depthwiseWeights, depthwiseBias, kernel, stride, padTop, padLeft,
-                                     expected, outHeight, outWidth, Activation.SiLU, expectedSums);
+                                     expected, outHeight, outWidth, activation, expectedSums);
 
             using WorkerPool? pool = threads > 1 ? new WorkerPool(threads) : null;
             var actual = new float[expected.Length];
@@ -42,7 +44,7 @@ namespace EffNet.Runtime.Tests.Kernels
             {
                 ExpandDepthwise.Run(input, height, width, inChannels, expandWeights, expandBias, mid,
                                     depthwiseWeights, depthwiseBias, kernel, stride, padTop, padLeft,
-                                    actual, outHeight, outWidth, sums, rings, pool);
+                                    actual, outHeight, outWidth, activation, sums, rings, pool);
                 Assert.Equal(expected, actual); // the same code computes every value: bit for bit
                 for (int c = 0; c < mid; c++)
                     Assert.Equal(expectedSums[c], sums[c], Math.Abs(expectedSums[c]) * 1e-5 + 1e-4); // summed in another order
@@ -56,7 +58,7 @@ namespace EffNet.Runtime.Tests.Kernels
             long oneRing = ExpandDepthwise.RowBufferLength(3, 16, 32);
             var e = Assert.Throws<ArgumentException>(() => ExpandDepthwise.Run(
                 new float[16 * 16 * 8], 16, 16, 8, new float[8 * 32], new float[32], 32, new float[9 * 32], new float[32], 3, 1, 1, 1,
-                new float[16 * 16 * 32], 16, 16, new float[32], new float[oneRing], pool));
+                new float[16 * 16 * 32], 16, 16, Activation.SiLU, new float[32], new float[oneRing], pool));
             Assert.Contains("rowBuffers", e.Message);
             Assert.Contains((2 * oneRing).ToString(), e.Message);
         }

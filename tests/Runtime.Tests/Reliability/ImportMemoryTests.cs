@@ -111,7 +111,7 @@ namespace EffNet.Runtime.Tests.Reliability
 
         // ----- model checkpoints: names and shapes first, then only what the model needs -----
 
-        static readonly int[] ClassifierShape = Small.TorchvisionStateDict().Single(entry => entry.Key == "classifier.1.weight").Value;
+        static readonly int[] ClassifierShape = Small.ReferenceStateDict().Single(entry => entry.Key == "classifier.1.weight").Value;
 
         [Fact]
         public void A_crafted_model_checkpoint_without_tricks_imports_within_the_bound()
@@ -157,7 +157,7 @@ namespace EffNet.Runtime.Tests.Reliability
         public void A_model_checkpoint_whose_one_compressed_storage_inflates_past_the_allowance_is_refused_before_it_inflates()
         {
             byte[] bytes = MemoryBombs.ModelInOneCompressedStorage(Small);
-            long total = Small.TorchvisionStateDict().Sum(entry => entry.Value.Aggregate(1L, (n, d) => n * d));
+            long total = Small.ReferenceStateDict().Sum(entry => entry.Value.Aggregate(1L, (n, d) => n * d));
             WeightFormatException error = RefusedWithinBound(() => Import(bytes), bytes.Length, "a model in one compressed storage");
             Assert.Contains($"the compressed zip entries would inflate to {4 * total} bytes, more than the {4 * bytes.Length + (64 << 10)} allowed", error.Message);
         }
