@@ -22,6 +22,16 @@ namespace EffNet.Generator.Tests
             [EfficientNet(Phi = 0)] public partial class Classifier;
             """;
 
+        /// <summary>EfficientNet-Lite0 with TF "SAME" padding (timm's tf_efficientnet_lite0), fine-tuned to 5 classes.</summary>
+        public const string Lite0Source = """
+            using EffNet;
+
+            namespace Demo;
+
+            /// <summary>EfficientNet-Lite0.</summary>
+            [EfficientNetLite(Phi = 0, NumClasses = 5)] public partial class EdgeClassifier;
+            """;
+
         /// <summary>A custom model nested in a static class, with every size argument set.</summary>
         public const string CustomSource = """
             using EffNet;
@@ -50,6 +60,21 @@ namespace EffNet.Generator.Tests
             Assert.Empty(result.Diagnostics);
             Assert.Equal("Demo.Classifier.EfficientNet.g.cs", Assert.Single(result.GeneratedSources).HintName);
             Baseline.Verify("B0", result.GeneratedSources, _output);
+        }
+
+        [Fact]
+        public void Lite0_output_matches_its_baseline_with_ReLU6_and_no_squeeze_excitation()
+        {
+            var (result, compilation) = GeneratorHarness.Run(Lite0Source);
+
+            Assert.Empty(result.Diagnostics);
+            Assert.Equal("Demo.EdgeClassifier.EfficientNet.g.cs", Assert.Single(result.GeneratedSources).HintName);
+            string source = result.GeneratedSources[0].SourceText.ToString();
+            Assert.DoesNotContain("SqueezeExcitation", source);
+            Assert.Contains("Activation.ReLU6", source);
+            string[] problems = GeneratorHarness.CompileToMemory(compilation);
+            Assert.True(problems.Length == 0, string.Join("\n", problems));
+            Baseline.Verify("Lite0", result.GeneratedSources, _output);
         }
 
         [Fact]

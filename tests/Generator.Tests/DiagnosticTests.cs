@@ -60,6 +60,27 @@ namespace EffNet.Generator.Tests
             Error("EFN0004", phi.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
         [Theory]
+        [InlineData(5)]
+        [InlineData(-1)]
+        public Task Lite_Phi_out_of_range_reports_EFN0017_at_the_Phi_argument(int phi) => VerifyAsync($$"""
+            using EffNet;
+            namespace Demo;
+            [EfficientNetLite({|#0:Phi = {{phi}}|})]
+            public partial class Classifier;
+            """,
+            Error("EFN0017", phi.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+        [Fact]
+        public Task A_class_with_both_EfficientNet_and_EfficientNetLite_reports_EFN0018_once_and_generates_nothing() => VerifyAsync("""
+            using EffNet;
+            namespace Demo;
+            [EfficientNet(Phi = 0)]
+            [EfficientNetLite(Phi = 0)]
+            public partial class {|#0:Classifier|};
+            """,
+            Error("EFN0018", "Classifier"));
+
+        [Theory]
         [InlineData("0", "0")]
         [InlineData("-5", "-5")]
         [InlineData("100001", "100001")]
@@ -196,6 +217,8 @@ namespace EffNet.Generator.Tests
         [Theory]
         [InlineData("[EfficientNet]")]
         [InlineData("[EfficientNet(Phi = 0)]")]
+        [InlineData("[EfficientNetLite]")]
+        [InlineData("[EfficientNetLite(Phi = 4, NumClasses = 3, Resolution = 64, Padding = EfficientNetPadding.Symmetric)]")]
         [InlineData("[EfficientNet(Phi = 7, Resolution = 32, NumClasses = 1)]")]
         [InlineData("[EfficientNet(Width = 0.5, Depth = 0.6, Resolution = 128, NumClasses = 10, Padding = EfficientNetPadding.Same)]")]
         [InlineData("[EfficientNet(Width = 4.0)]")]

@@ -167,9 +167,11 @@ namespace EffNet.Import
                 Source = source;
                 (Dictionary<string, string> unwrapped, Prefix) = KeyMapping.StripWrapperPrefix(file.Shapes.Keys.ToDictionary(key => key, StringComparer.Ordinal));
                 Keys = KeyMapping.Detect(unwrapped.Keys, path);
+                Family = KeyMapping.FamilyOf(unwrapped.Keys, Keys);
                 try
                 {
-                    OwnKeys = KeyMapping.ToTorchvision(unwrapped, Keys);
+                    // Our blobs name B-series tensors as torchvision does and Lite tensors as timm does (no torchvision Lite exists).
+                    OwnKeys = Family == ModelFamily.EfficientNetLite ? unwrapped : KeyMapping.ToTorchvision(unwrapped, Keys);
                 }
                 catch (WeightFormatException e) when (e.Path is null)
                 {
@@ -186,13 +188,18 @@ namespace EffNet.Import
             public string Prefix { get; }
             public KeyLayout Keys { get; }
 
-            /// <summary>torchvision's name -> the checkpoint's own key.</summary>
+            /// <summary>The family its keys name: EfficientNet-Lite for timm keys without squeeze-excitation.</summary>
+            public ModelFamily Family { get; }
+
+            /// <summary>Our name (torchvision's, or timm's for Lite) -> the checkpoint's own key.</summary>
             public Dictionary<string, string> OwnKeys { get; }
 
-            /// <summary>Every tensor's shape under torchvision's name.</summary>
+            /// <summary>Every tensor's shape under our name.</summary>
             public Dictionary<string, int[]> Shapes { get; }
 
-            public CheckpointInfo Infer() => CheckpointInfo.Infer(File.Format, Keys, Prefix, Shapes, File.Metadata, Path);
+            public CheckpointInfo Infer() => Family == ModelFamily.EfficientNetLite
+                ? CheckpointInfo.InferLite(File.Format, Prefix, Shapes, File.Metadata, Path)
+                : CheckpointInfo.Infer(File.Format, Keys, Prefix, Shapes, File.Metadata, Path);
         }
 
         static T WithMappedCheckpoint<T>(string checkpointPath, Func<MappedCheckpoint, T> work)
@@ -226,8 +233,9 @@ namespace EffNet.Import
                 return;
             if (infer() is CheckpointInfo info && info.AnyFittingConfig is ModelConfig held && Fits(checkpoint, NetworkLayout.Create(held)))
                 throw new WeightFormatException(checkpoint.Path, string.Format(CultureInfo.InvariantCulture,
-                    "the checkpoint holds {0}, not {1}: import it for [EfficientNet({2})] (CheckpointImporter.Inspect tells what a checkpoint holds).",
-                    info.ModelName, layout.Config.DisplayName, AttributeArguments(info)));
+                    "the checkpoint holds {0}, not {1}: import it for [{2}({3})] (CheckpointImporter.Inspect tells what a checkpoint holds).",
+                    info.ModelName, layout.Config.DisplayName, info.Family == ModelFamily.EfficientNetLite ? "EfficientNetLite" : "EfficientNet",
+                    AttributeArguments(info)));
             try
             {
                 WeightBlobWriter.CheckShapes(layout, checkpoint.Shapes);

@@ -60,6 +60,9 @@ namespace EffNet.Import
     public sealed record CheckpointInfo(CheckpointFormat Format, KeyLayout Layout, string WrapperPrefix, WeightSource Source, bool SourceAssumed,
                                         int Phi, IReadOnlyList<double> Widths, IReadOnlyList<double> Depths, NetworkShape Shape)
     {
+        /// <summary>The family: the B-series, or EfficientNet-Lite (timm names without squeeze-excitation).</summary>
+        public ModelFamily Family { get; init; } = ModelFamily.EfficientNet;
+
         /// <summary>The grid steps of <see cref="Widths"/> and <see cref="Depths"/> for a network that is none of B0..B7.</summary>
         public const double WidthStep = 0.05, DepthStep = 0.1;
 
@@ -81,7 +84,9 @@ namespace EffNet.Import
         /// A model whose tensors have the checkpoint's shapes: <see cref="Config"/>, or when the shapes leave the width or
         /// depth open, the first that gives them (all build the same network); null when none does.
         /// </summary>
-        internal ModelConfig? AnyFittingConfig => Widths.Count > 0 && Depths.Count > 0
+        internal ModelConfig? AnyFittingConfig => Family == ModelFamily.EfficientNetLite
+            ? ModelConfig.ForMember(Family, Phi, null, NumClasses, Source.Padding())
+            : Widths.Count > 0 && Depths.Count > 0
             ? new ModelConfig(Widths[0], Depths[0], Phi >= 0 ? Scaling.ResolutionOf(Phi) : Scaling.ResolutionOf(0), NumClasses, Source.Padding())
             : null;
 
@@ -90,7 +95,7 @@ namespace EffNet.Import
 
         /// <summary>"EfficientNet-B0 with 5 classes", "EfficientNet (width 0.5, depth 0.6) with 10 classes", or the shapes themselves.</summary>
         public string ModelName => Phi >= 0
-            ? string.Format(CultureInfo.InvariantCulture, "EfficientNet-B{0} with {1} classes", Phi, NumClasses)
+            ? string.Format(CultureInfo.InvariantCulture, "{0}{1} with {2} classes", FamilySpec.Of(Family).MemberPrefix, Phi, NumClasses)
             : Width is double width && Depth is double depth
                 ? string.Format(CultureInfo.InvariantCulture, "EfficientNet (width {0}, depth {1}) with {2} classes", width, depth, NumClasses)
                 : "an EfficientNet with " + Shape.Describe();
@@ -109,7 +114,7 @@ namespace EffNet.Import
             NetworkShape shape = NetworkShape.Read(shapes, file);
             (WeightSource source, bool assumed) = layout == KeyLayout.Torchvision
                 ? (WeightSource.Torchvision, false)
-                : TimmSourceFrom(metadata) is WeightSource named ? (named, false) : (WeightSource.Timm, true);
+                : SourceNamedIn(metadata, "tf_efficientnet_", "efficientnet_b") is WeightSource named ? (named, false) : (WeightSource.Timm, true);
 
             for (int phi = Scaling.MinPhi; phi <= Scaling.MaxPhi; phi++)
                 if (shape.SameBody(NetworkShape.Of(Scaling.WidthOf(phi), Scaling.DepthOf(phi))))
@@ -120,6 +125,30 @@ namespace EffNet.Import
             return new CheckpointInfo(format, layout, prefix, source, assumed, -1, widths, depths, shape);
         }
 
+        /// <summary>
+        /// Reads which EfficientNet-Lite a timm checkpoint without squeeze-excitation is: the member whose every tensor has
+        /// the checkpoint's shape (Lite has only its five official members). Its padding cannot be read from shapes: timm's
+        /// <c>tf_efficientnet_lite*</c> (TF SAME) is assumed unless the metadata names <c>efficientnet_lite</c> without "tf_".
+        /// </summary>
+        internal static CheckpointInfo InferLite(CheckpointFormat format, string prefix, IReadOnlyDictionary<string, int[]> shapes,
+                                                 IReadOnlyDictionary<string, string> metadata, string? file)
+        {
+            FamilySpec lite = EfficientNetLite.Spec;
+            string classifier = ModuleNames.Classifier(KeyStyle.Timm) + ".weight";
+            if (!shapes.TryGetValue(classifier, out int[]? fc) || fc.Length != 2)
+                throw new WeightFormatException(file, $"it has timm names without squeeze-excitation, as EfficientNet-Lite has, but no 2-D '{classifier}' to count its classes.");
+            (WeightSource source, bool assumed) = SourceNamedIn(metadata, "tf_efficientnet_lite", "efficientnet_lite") is WeightSource named ? (named, false) : (WeightSource.TimmTensorFlow, true);
+            for (int phi = 0; phi < lite.Members.Count; phi++)
+            {
+                var layout = NetworkLayout.Create(ModelConfig.ForMember(ModelFamily.EfficientNetLite, phi, numClasses: fc[0]));
+                if (layout.ReferenceStateDict().All(t => t.Value.Length == 0 || (shapes.TryGetValue(t.Key, out int[]? shape) && shape.SequenceEqual(t.Value))))
+                    return new CheckpointInfo(format, KeyLayout.Timm, prefix, source, assumed, phi, new[] { lite.Members[phi].Width },
+                                              new[] { lite.Members[phi].Depth }, NetworkShape.Of(layout)) { Family = ModelFamily.EfficientNetLite };
+            }
+            throw new WeightFormatException(file, "it has timm names without squeeze-excitation, as EfficientNet-Lite has, but its shapes are none of " +
+                "EfficientNet-Lite0..4's (with any class count): it is another network, or a Lite with tensors missing.");
+        }
+
         /// <summary>step, 2 step, ... up to max, each rounded to the step's decimals so that 0.3 is the double 0.3.</summary>
         static IEnumerable<double> Grid(double step, double max)
         {
@@ -128,16 +157,17 @@ namespace EffNet.Import
         }
 
         /// <summary>
-        /// timm's own names (<c>tf_efficientnet_b0</c>, <c>efficientnet_b0.ra_in1k</c>) in a metadata value, e.g. under
-        /// "architecture"; null when no value names either.
+        /// The timm source a metadata value names (under "architecture", say): <paramref name="tensorflow"/> anywhere in it
+        /// (<c>tf_efficientnet_b0</c>) is a TensorFlow port, a value starting with <paramref name="pytorch"/>
+        /// (<c>efficientnet_b0.ra_in1k</c>) was trained in PyTorch; null when no value names either.
         /// </summary>
-        static WeightSource? TimmSourceFrom(IReadOnlyDictionary<string, string> metadata)
+        static WeightSource? SourceNamedIn(IReadOnlyDictionary<string, string> metadata, string tensorflow, string pytorch)
         {
             foreach (string value in metadata.Values)
             {
-                if (value.Contains("tf_efficientnet_", StringComparison.OrdinalIgnoreCase))
+                if (value.Contains(tensorflow, StringComparison.OrdinalIgnoreCase))
                     return WeightSource.TimmTensorFlow;
-                if (value.StartsWith("efficientnet_b", StringComparison.OrdinalIgnoreCase))
+                if (value.StartsWith(pytorch, StringComparison.OrdinalIgnoreCase))
                     return WeightSource.Timm;
             }
             return null;

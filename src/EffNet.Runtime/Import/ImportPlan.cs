@@ -27,43 +27,60 @@ namespace EffNet.Import
                 forceable &= canForce;
             }
 
-            // The variant: --phi, or --width and --depth, must give the checkpoint's shapes.
-            double? width = options.Width, depth = options.Depth;
-            if (options.Phi is int phi)
-                (width, depth) = (Scaling.WidthOf(phi), Scaling.DepthOf(phi));
-            bool widthFits = width is not double w || info.Shape.SameChannels(NetworkShape.Of(w, 1.0));
-            bool depthFits = depth is not double d || info.Shape.SameRepeats(NetworkShape.Of(1.0, d));
-            if (options.Phi is int asked && !(widthFits && depthFits))
-                Refuse($"--phi {asked} does not fit: it holds {info.ModelName}, not EfficientNet-B{asked}.", suggested with { Phi = null }, false);
-            if (options.Width is double askedWidth && !widthFits)
-                Refuse($"--width {Format(askedWidth)} does not fit: it holds {info.ModelName}.", suggested with { Width = null }, false);
-            if (options.Depth is double askedDepth && !depthFits)
-                Refuse($"--depth {Format(askedDepth)} does not fit: it holds {info.ModelName}.", suggested with { Depth = null }, false);
-            if (options.NumClasses is int classes && classes != info.NumClasses)
-                Refuse($"--classes {classes} does not fit: its classifier has {info.NumClasses} outputs ({info.ModelName}).", suggested with { NumClasses = null }, false);
-            width = widthFits ? width ?? info.Width : info.Width;
-            depth = depthFits ? depth ?? info.Depth : info.Depth;
-            if (width is null || depth is null)
+            double? width, depth;
+            int resolvedPhi;
+            if (info.Family == ModelFamily.EfficientNetLite)
             {
-                // Several grid values that reproduce the shapes build the same network: the command names the first.
-                if ((width is null && info.Widths.Count == 0) || (depth is null && info.Depths.Count == 0))
-                    throw new WeightFormatException(path, $"its shapes ({info.Shape.Describe()}) are none of EfficientNet-B0..B7's, and no width " +
-                        $"(a multiple of {Format(CheckpointInfo.WidthStep)}) and depth (a multiple of {Format(CheckpointInfo.DepthStep)}) give them: " +
-                        "pass --width and --depth of the model it was trained as.");
-                Refuse(Open(width is null, depth is null, info), suggested with
-                {
-                    Phi = null,
-                    Width = width ?? info.Widths[0],
-                    Depth = depth ?? info.Depths[0],
-                }, false);
-                width ??= info.Widths[0];
-                depth ??= info.Depths[0];
+                // Lite has its five members only: --phi names one, --width and --depth do not apply.
+                if (options.Phi is int askedMember && askedMember != info.Phi)
+                    Refuse($"--phi {askedMember} does not fit: it holds {info.ModelName}, not EfficientNet-Lite{askedMember}.", suggested with { Phi = null }, false);
+                if (options.Width is not null || options.Depth is not null)
+                    Refuse($"--width and --depth scale the B-series; it holds {info.ModelName}, whose coefficients are fixed.", suggested with { Width = null, Depth = null }, false);
+                if (options.NumClasses is int liteClasses && liteClasses != info.NumClasses)
+                    Refuse($"--classes {liteClasses} does not fit: its classifier has {info.NumClasses} outputs ({info.ModelName}).", suggested with { NumClasses = null }, false);
+                (width, depth, resolvedPhi) = (info.Widths[0], info.Depths[0], info.Phi);
             }
-            int resolvedPhi = Scaling.PhiOf(width.Value, depth.Value);
+            else
+            {
+                // The variant: --phi, or --width and --depth, must give the checkpoint's shapes.
+                (width, depth) = (options.Width, options.Depth);
+                if (options.Phi is int phi)
+                    (width, depth) = (Scaling.WidthOf(phi), Scaling.DepthOf(phi));
+                bool widthFits = width is not double w || info.Shape.SameChannels(NetworkShape.Of(w, 1.0));
+                bool depthFits = depth is not double d || info.Shape.SameRepeats(NetworkShape.Of(1.0, d));
+                if (options.Phi is int asked && !(widthFits && depthFits))
+                    Refuse($"--phi {asked} does not fit: it holds {info.ModelName}, not EfficientNet-B{asked}.", suggested with { Phi = null }, false);
+                if (options.Width is double askedWidth && !widthFits)
+                    Refuse($"--width {Format(askedWidth)} does not fit: it holds {info.ModelName}.", suggested with { Width = null }, false);
+                if (options.Depth is double askedDepth && !depthFits)
+                    Refuse($"--depth {Format(askedDepth)} does not fit: it holds {info.ModelName}.", suggested with { Depth = null }, false);
+                if (options.NumClasses is int classes && classes != info.NumClasses)
+                    Refuse($"--classes {classes} does not fit: its classifier has {info.NumClasses} outputs ({info.ModelName}).", suggested with { NumClasses = null }, false);
+                width = widthFits ? width ?? info.Width : info.Width;
+                depth = depthFits ? depth ?? info.Depth : info.Depth;
+                if (width is null || depth is null)
+                {
+                    // Several grid values that reproduce the shapes build the same network: the command names the first.
+                    if ((width is null && info.Widths.Count == 0) || (depth is null && info.Depths.Count == 0))
+                        throw new WeightFormatException(path, $"its shapes ({info.Shape.Describe()}) are none of EfficientNet-B0..B7's, and no width " +
+                            $"(a multiple of {Format(CheckpointInfo.WidthStep)}) and depth (a multiple of {Format(CheckpointInfo.DepthStep)}) give them: " +
+                            "pass --width and --depth of the model it was trained as.");
+                    Refuse(Open(width is null, depth is null, info), suggested with
+                    {
+                        Phi = null,
+                        Width = width ?? info.Widths[0],
+                        Depth = depth ?? info.Depths[0],
+                    }, false);
+                    width ??= info.Widths[0];
+                    depth ??= info.Depths[0];
+                }
+                resolvedPhi = Scaling.PhiOf(width.Value, depth.Value);
+            }
 
             // Padding and epsilon: the source's, unless asked; against a known source only with Force.
             WeightSource source = info.Source;
             string sourceNote = info.Layout == KeyLayout.Torchvision ? ""
+                : info.SourceAssumed && info.Family == ModelFamily.EfficientNetLite ? " (assumed: timm names are the same for efficientnet_lite0, whose weights need --padding symmetric)"
                 : info.SourceAssumed ? " (assumed: timm names are the same for tf_efficientnet_*, whose weights need --padding tf)"
                 : " (named by its metadata)";
             var forced = new List<string>();
@@ -103,8 +120,9 @@ namespace EffNet.Import
             if (problems.Count > 0)
                 throw new CheckpointMismatchException(path, output, string.Join(" ", problems), suggested, forceable);
 
-            var config = new ModelConfig(width.Value, depth.Value,
-                options.Resolution ?? Scaling.ResolutionOf(resolvedPhi >= 0 ? resolvedPhi : 0), info.NumClasses, padding);
+            FamilySpec family = FamilySpec.Of(info.Family);
+            var config = new ModelConfig(width!.Value, depth!.Value,
+                options.Resolution ?? family.Member(resolvedPhi >= 0 ? resolvedPhi : 0).Resolution, info.NumClasses, padding, info.Family);
             string summary = $"{info.ModelName}, {source.DisplayName()} weights{sourceNote}: {PaddingName(padding)} padding, BatchNorm eps {Format(epsilon)}" +
                              (forced.Count > 0 ? $"; forced: {string.Join(" ", forced)}." : ".");
             return new ImportPlan(config, epsilon, forced, summary);

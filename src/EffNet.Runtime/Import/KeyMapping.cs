@@ -73,6 +73,15 @@ namespace EffNet.Import
         }
 
         /// <summary>
+        /// The family a checkpoint's keys name: timm names without any squeeze-excitation tensor are EfficientNet-Lite (every
+        /// B-series block has one); torchvision names are always the B-series.
+        /// </summary>
+        public static ModelFamily FamilyOf(IEnumerable<string> keys, KeyLayout layout)
+            => layout == KeyLayout.Timm && !keys.Any(k => k.Contains(".se.", StringComparison.Ordinal))
+                ? ModelFamily.EfficientNetLite
+                : ModelFamily.EfficientNet;
+
+        /// <summary>
         /// The tensors under torchvision's names. timm keys are renamed module by module (architecture reference 5.2);
         /// whether a timm block is a stage-0 <c>DepthwiseSeparableConv</c> (conv_dw, conv_pw = projection) or an
         /// <c>InvertedResidual</c> (conv_pw = expansion, conv_dw, conv_pwl) is read from the block's own keys, so a

@@ -1,0 +1,94 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using EffNet.Import;
+using EffNet.Model;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace EffNet.Runtime.Tests.Import
+{
+    /// <summary>timm EfficientNet-Lite checkpoints: told apart by their keys, imported without flags, run against the torch reference.</summary>
+    public sealed class LiteImportTests : IDisposable
+    {
+        readonly ITestOutputHelper _output;
+        readonly string _folder = Path.Combine(Path.GetTempPath(), "effnet-lite-import-" + Guid.NewGuid().ToString("N"));
+
+        public LiteImportTests(ITestOutputHelper output)
+        {
+            _output = output;
+            Directory.CreateDirectory(_folder);
+        }
+
+        public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+        /// <summary>A safetensors file of timm's Lite0 tensors filled with the golden's seeded weights.</summary>
+        string Lite0Checkpoint(Golden golden, string name = "tf_efficientnet_lite0.safetensors")
+        {
+            NetworkLayout layout = NetworkLayout.Create(golden.Config);
+            Dictionary<string, SourceTensor> state = SyntheticWeights.CreateStateDict(layout, golden.Seed);
+            var header = new StringBuilder("{");
+            var data = new MemoryStream();
+            foreach ((string key, SourceTensor tensor) in state)
+            {
+                long begin = data.Length;
+                foreach (float v in tensor.Data) data.Write(BitConverter.GetBytes(v));
+                header.Append(header.Length > 1 ? "," : "").Append($"\"{key}\":{{\"dtype\":\"F32\",\"shape\":[{string.Join(",", tensor.Shape)}],\"data_offsets\":[{begin},{data.Length}]}}");
+            }
+            string path = Path.Combine(_folder, name);
+            File.WriteAllBytes(path, SafeTensorsBytes.Build(header.Append('}').ToString(), data.ToArray()));
+            return path;
+        }
+
+        [Fact]
+        public void A_timm_Lite0_checkpoint_imports_without_flags_as_tf_efficientnet_lite0_and_matches_the_torch_reference()
+        {
+            Golden golden = Golden.Load("lite0");
+            string checkpoint = Lite0Checkpoint(golden);
+
+            CheckpointInfo info = CheckpointImporter.Inspect(checkpoint);
+            Assert.Equal((ModelFamily.EfficientNetLite, 0, 1000), (info.Family, info.Phi, info.NumClasses));
+            Assert.Equal("EfficientNet-Lite0 with 1000 classes", info.ModelName);
+            Assert.Equal(WeightSource.TimmTensorFlow, info.Source); // assumed: nearly every published Lite is a TF port
+
+            string blob = checkpoint + ".effw";
+            ImportResult result = CheckpointImporter.Import(checkpoint, blob);
+            _output.WriteLine(result.Summary);
+            Assert.Equal(ModelConfig.ForMember(ModelFamily.EfficientNetLite, 0, padding: EfficientNetPadding.Same), result.Config);
+            Assert.Contains("BatchNorm eps 0.001", result.Summary);
+
+            using Lite0 model = Lite0.Load(blob);
+            var logits = new float[Lite0.NumClasses];
+            model.Run(SyntheticWeights.CreateInput(golden.Resolution, golden.Seed), logits);
+            LogitCheck.AssertMatches(_output, "imported lite0", golden, logits);
+            Assert.Equal(PreprocessingInfo.ForTimmLite(0), model.WeightInfo.Metadata.Preprocessing);
+        }
+
+        [Fact]
+        public void A_Lite_checkpoint_refuses_the_B_series_width_and_depth_flags_and_names_the_command_that_imports_it()
+        {
+            string checkpoint = Lite0Checkpoint(Golden.Load("lite0"));
+            var error = Assert.Throws<CheckpointMismatchException>(() =>
+                CheckpointImporter.Import(checkpoint, checkpoint + ".effw", new ImportOptions { Width = 1.0, Phi = null }));
+            Assert.Contains("--width and --depth scale the B-series; it holds EfficientNet-Lite0 with 1000 classes", error.Message);
+            Assert.Contains("effnet import tf_efficientnet_lite0.safetensors -o tf_efficientnet_lite0.safetensors.effw", error.Message);
+            Assert.False(File.Exists(checkpoint + ".effw"));
+        }
+
+        [Fact]
+        public void The_symmetric_padding_flag_takes_a_Lite_checkpoint_as_timms_efficientnet_lite0()
+        {
+            Golden golden = Golden.Load("lite0_symmetric");
+            string checkpoint = Lite0Checkpoint(golden, "efficientnet_lite0.safetensors");
+            ImportResult result = CheckpointImporter.Import(checkpoint, checkpoint + ".effw", new ImportOptions { Padding = EfficientNetPadding.Symmetric });
+            Assert.Contains("BatchNorm eps 0.00001", result.Summary);
+
+            using Lite0Symmetric model = Lite0Symmetric.Load(checkpoint + ".effw");
+            var logits = new float[Lite0Symmetric.NumClasses];
+            model.Run(SyntheticWeights.CreateInput(golden.Resolution, golden.Seed), logits);
+            LogitCheck.AssertMatches(_output, "imported lite0_symmetric", golden, logits);
+        }
+    }
+}
