@@ -38,6 +38,10 @@ MODELS = {
     "b0_c10": (0, None, None, 224, 10),
     "custom_w05_d06_r128": (None, 0.5, 0.6, 128, 1000),
     "b0_same": (0, None, None, 224, 1000, "same"),
+    # EfficientNetV2 at torchvision's evaluation sizes: phi holds the size letter.
+    "v2_s": ("s", None, None, 384, 1000),
+    "v2_m": ("m", None, None, 480, 1000),
+    "v2_l": ("l", None, None, 480, 1000),
 }
 
 M64 = (1 << 64) - 1
@@ -76,6 +80,9 @@ def synthetic_value_range(key, shape):
 
 
 def build(phi, width, depth, classes):
+    if isinstance(phi, str):
+        model = getattr(torchvision.models, f"efficientnet_v2_{phi}")(weights=None, num_classes=classes)
+        return model, 1e-3  # torchvision's V2 BatchNorms use eps 1e-3
     if phi is not None:
         model = getattr(torchvision.models, f"efficientnet_b{phi}")(weights=None, num_classes=classes)
         eps = 1e-3 if phi >= 5 else 1e-5
@@ -175,6 +182,9 @@ def run(name, spec):
     if len(spec) > 5 and spec[5] == "same":
         eps = same_padding(model, resolution)
     logits, stages = evaluate(model, resolution)
+    if isinstance(phi, str):  # V2: the family names the size; its one member is phi 0
+        write_golden(os.path.join(OUT_DIR, f"{name}.json"), name, (0,) + tuple(spec[1:]), model, eps, logits, stages, family=f"v2_{phi}")
+        return
     write_golden(os.path.join(OUT_DIR, f"{name}.json"), name, spec, model, eps, logits, stages)
 
 

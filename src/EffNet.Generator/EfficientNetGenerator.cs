@@ -12,7 +12,7 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace EffNet.Generator
 {
     /// <summary>
-    /// Compiles every <c>[EfficientNet]</c> and <c>[EfficientNetLite]</c> partial class into static C#:
+    /// Compiles every <c>[EfficientNet]</c>, <c>[EfficientNetLite]</c> and <c>[EfficientNetV2]</c> partial class into static C#:
     /// attribute -> <see cref="ModelRequest"/> (parse and check) -> <see cref="NetworkLayout"/> (scale the block table)
     /// -> <see cref="ForwardPlan"/> (plan the arena) -> source text (emit). Kernels live in EffNet.Runtime.
     /// </summary>
@@ -24,30 +24,32 @@ namespace EffNet.Generator
 
         public void Initialize(IncrementalGeneratorInitializationContext context)
         {
-            IncrementalValuesProvider<ModelRequest> requests = Requests(context, ModelFamily.EfficientNet);
-            IncrementalValuesProvider<ModelRequest> liteRequests = Requests(context, ModelFamily.EfficientNetLite);
+            IncrementalValuesProvider<ModelRequest> requests = Requests(context, AttributeParser.AttributeName);
+            IncrementalValuesProvider<ModelRequest> liteRequests = Requests(context, AttributeParser.LiteAttributeName);
+            IncrementalValuesProvider<ModelRequest> v2Requests = Requests(context, AttributeParser.V2AttributeName);
 
             // User types named like the namespaces generated code uses (EFN0016): looked up on every compilation (a few
             // dictionary lookups), reported once when there is a model to generate, and no model is generated meanwhile.
             IncrementalValueProvider<EquatableArray<DiagnosticInfo>> collisions = context.CompilationProvider
                 .Select(static (compilation, _) => NamespaceCollisions.Find(compilation));
-            context.RegisterSourceOutput(collisions.Combine(requests.Collect()).Combine(liteRequests.Collect()), static (output, pair) =>
+            context.RegisterSourceOutput(collisions.Combine(requests.Collect()).Combine(liteRequests.Collect()).Combine(v2Requests.Collect()), static (output, pair) =>
             {
-                if (pair.Left.Right.IsEmpty && pair.Right.IsEmpty) return;
-                foreach (DiagnosticInfo diagnostic in pair.Left.Left)
+                if (pair.Left.Left.Right.IsEmpty && pair.Left.Right.IsEmpty && pair.Right.IsEmpty) return;
+                foreach (DiagnosticInfo diagnostic in pair.Left.Left.Left)
                     output.ReportDiagnostic(diagnostic.ToDiagnostic(null));
             });
 
             RegisterModels(context, requests, collisions);
             RegisterModels(context, liteRequests, collisions);
+            RegisterModels(context, v2Requests, collisions);
         }
 
-        /// <summary>The classes marked with the attribute of <paramref name="family"/>, parsed and checked.</summary>
-        static IncrementalValuesProvider<ModelRequest> Requests(IncrementalGeneratorInitializationContext context, ModelFamily family)
+        /// <summary>The classes marked with the family attribute <paramref name="attributeName"/>, parsed and checked.</summary>
+        static IncrementalValuesProvider<ModelRequest> Requests(IncrementalGeneratorInitializationContext context, string attributeName)
             => context.SyntaxProvider
-                .ForAttributeWithMetadataName(AttributeParser.AttributeOf(family),
+                .ForAttributeWithMetadataName(attributeName,
                     static (node, _) => node is ClassDeclarationSyntax || node is RecordDeclarationSyntax,
-                    (context, token) => ParseSafely(context, family, token))
+                    (context, token) => ParseSafely(context, attributeName, token))
                 .Where(static request => request != null)
                 .Select(static (request, _) => request!)
                 .WithTrackingName(RequestStep);
@@ -84,18 +86,18 @@ namespace EffNet.Generator
         }
 
         /// <summary>Never throws (an exception would drop every model's code): a failure becomes EFN0013 on the class.</summary>
-        static ModelRequest? ParseSafely(GeneratorAttributeSyntaxContext context, ModelFamily family, System.Threading.CancellationToken token)
+        static ModelRequest? ParseSafely(GeneratorAttributeSyntaxContext context, string attributeName, System.Threading.CancellationToken token)
         {
             try
             {
-                return AttributeParser.Parse(context, family, token);
+                return AttributeParser.Parse(context, attributeName, token);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
                 string name = context.TargetSymbol.Name;
                 var diagnostic = DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, context.TargetNode.GetLocation(), name,
                     exception.GetType().Name + ": " + exception.Message);
-                return new ModelRequest(null, EquatableArray<string>.Empty, name, name, name, 0, 0, 0, 0, 0, (int)family,
+                return new ModelRequest(null, EquatableArray<string>.Empty, name, name, name, 0, 0, 0, 0, 0, 0,
                     new EquatableArray<DiagnosticInfo>(ImmutableArray.Create(diagnostic)));
             }
         }

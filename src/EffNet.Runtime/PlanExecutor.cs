@@ -66,6 +66,15 @@ namespace EffNet.Planning
                         Slice(arena, output), output.Height, output.Width, output.Channels, call.Activation, workers);
                     break;
                 }
+                case Operation.Convolution:
+                {
+                    ConvLayer conv = call.Weights!;
+                    PlannedTensor output = call.Output!;
+                    Convolution.Run(Slice(arena, input), input.Height, input.Width, input.Channels, Weights(w, conv), Bias(w, conv),
+                        conv.Kernel, call.Stride, call.PadTop, call.PadLeft, Slice(arena, output), output.Height, output.Width, output.Channels,
+                        call.Activation, call.Residual != null ? Slice(arena, call.Residual) : default, workers);
+                    break;
+                }
                 case Operation.Expand:
                 case Operation.Project:
                 case Operation.Head:

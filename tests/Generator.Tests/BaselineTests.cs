@@ -32,6 +32,16 @@ namespace EffNet.Generator.Tests
             [EfficientNetLite(Phi = 0, NumClasses = 5)] public partial class EdgeClassifier;
             """;
 
+        /// <summary>EfficientNetV2-S at a small size: Fused-MBConv blocks on the dense convolution, then MBConv with squeeze-excitation.</summary>
+        public const string V2SSource = """
+            using EffNet;
+
+            namespace Demo;
+
+            /// <summary>EfficientNetV2-S.</summary>
+            [EfficientNetV2(Size = EfficientNetV2Size.S, NumClasses = 10, Resolution = 128)] public partial class Photos;
+            """;
+
         /// <summary>A custom model nested in a static class, with every size argument set.</summary>
         public const string CustomSource = """
             using EffNet;
@@ -75,6 +85,19 @@ namespace EffNet.Generator.Tests
             string[] problems = GeneratorHarness.CompileToMemory(compilation);
             Assert.True(problems.Length == 0, string.Join("\n", problems));
             Baseline.Verify("Lite0", result.GeneratedSources, _output);
+        }
+
+        [Fact]
+        public void V2S_output_matches_its_baseline_and_compiles_without_warnings()
+        {
+            var (result, compilation) = GeneratorHarness.Run(V2SSource);
+
+            Assert.Empty(result.Diagnostics);
+            string source = Assert.Single(result.GeneratedSources).SourceText.ToString();
+            Assert.Contains("global::EffNet.Kernels.Convolution.Run(", source);
+            string[] problems = GeneratorHarness.CompileToMemory(compilation);
+            Assert.True(problems.Length == 0, string.Join("\n", problems));
+            Baseline.Verify("V2S", result.GeneratedSources, _output);
         }
 
         [Fact]

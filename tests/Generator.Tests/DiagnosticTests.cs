@@ -78,7 +78,18 @@ namespace EffNet.Generator.Tests
             [EfficientNetLite(Phi = 0)]
             public partial class {|#0:Classifier|};
             """,
-            Error("EFN0018", "Classifier"));
+            Error("EFN0018", "Classifier", "[EfficientNet] and [EfficientNetLite]"));
+
+        [Theory]
+        [InlineData("3")]
+        [InlineData("(-1)")]
+        public Task An_undefined_V2_size_reports_EFN0019_at_the_Size_argument(string size) => VerifyAsync($$"""
+            using EffNet;
+            namespace Demo;
+            [EfficientNetV2({|#0:Size = (EfficientNetV2Size){{size}}|})]
+            public partial class Classifier;
+            """,
+            Error("EFN0019", size == "3" ? "3" : "-1"));
 
         [Theory]
         [InlineData("0", "0")]
@@ -218,6 +229,7 @@ namespace EffNet.Generator.Tests
         [InlineData("[EfficientNet]")]
         [InlineData("[EfficientNet(Phi = 0)]")]
         [InlineData("[EfficientNetLite]")]
+        [InlineData("[EfficientNetV2(Size = EfficientNetV2Size.M, NumClasses = 7, Resolution = 96)]")]
         [InlineData("[EfficientNetLite(Phi = 4, NumClasses = 3, Resolution = 64, Padding = EfficientNetPadding.Symmetric)]")]
         [InlineData("[EfficientNet(Phi = 7, Resolution = 32, NumClasses = 1)]")]
         [InlineData("[EfficientNet(Width = 0.5, Depth = 0.6, Resolution = 128, NumClasses = 10, Padding = EfficientNetPadding.Same)]")]

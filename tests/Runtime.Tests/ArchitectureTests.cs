@@ -62,11 +62,11 @@ namespace EffNet.Runtime.Tests
             NetworkLayout layout = NetworkLayout.Create(ModelConfig.ForPhi(1));
             BlockLayout first = layout.Blocks[0], second = layout.Blocks[1], third = layout.Blocks[2];
             Assert.Null(first.Expand);
-            Assert.Equal("features.1.0.block.0.0", first.Depthwise.Module);
-            Assert.Equal("features.1.1.block.2.0", second.Project.Module);
+            Assert.Equal("features.1.0.block.0.0", first.Depthwise!.Module);
+            Assert.Equal("features.1.1.block.2.0", second.Project!.Module);
             Assert.True(second.HasResidual);
             Assert.Equal("features.2.0.block.0.0", third.Expand!.Module);
-            Assert.Equal("features.2.0.block.3.0", third.Project.Module);
+            Assert.Equal("features.2.0.block.3.0", third.Project!.Module);
         }
 
         [Theory]

@@ -22,8 +22,18 @@ namespace EffNet.Runtime.Tests
         /// <summary>"symmetric" (torchvision) or "same" (TensorFlow SAME); older files leave it out.</summary>
         public string Padding { get; init; } = "symmetric";
 
-        /// <summary>"lite" for EfficientNet-Lite (tools/make_lite_golden.py); the B-series files leave it out.</summary>
+        /// <summary>"lite" for EfficientNet-Lite (tools/make_lite_golden.py), "v2_s", "v2_m" or "v2_l" for EfficientNetV2; the B-series files leave it out.</summary>
         public string Family { get; init; } = "";
+
+        ModelFamily? FamilyOfFile => Family switch
+        {
+            "" => null,
+            "lite" => ModelFamily.EfficientNetLite,
+            "v2_s" => ModelFamily.EfficientNetV2S,
+            "v2_m" => ModelFamily.EfficientNetV2M,
+            "v2_l" => ModelFamily.EfficientNetV2L,
+            _ => throw new InvalidDataException($"Golden {Name}: unknown family '{Family}'."),
+        };
         public float BnEps { get; init; }
         public ulong Seed { get; init; }
         public long Parameters { get; init; }
@@ -38,8 +48,8 @@ namespace EffNet.Runtime.Tests
             _ => throw new InvalidDataException($"Golden {Name}: unknown padding '{Padding}'."),
         };
 
-        public ModelConfig Config => Family == "lite"
-            ? ModelConfig.ForMember(ModelFamily.EfficientNetLite, Phi!.Value, Resolution, NumClasses, PaddingMode)
+        public ModelConfig Config => FamilyOfFile is ModelFamily family
+            ? ModelConfig.ForMember(family, Phi!.Value, Resolution, NumClasses, PaddingMode)
             : Phi is int phi
             ? ModelConfig.ForPhi(phi, Resolution, NumClasses, PaddingMode)
             : new ModelConfig(Width!.Value, Depth!.Value, Resolution, NumClasses, PaddingMode);
@@ -77,6 +87,9 @@ namespace EffNet.Runtime.Tests
                 ["lite3"] = s => Lite3.Load(s),
                 ["lite4"] = s => Lite4.Load(s),
                 ["lite0_symmetric"] = s => Lite0Symmetric.Load(s),
+                ["v2_s"] = s => V2S.Load(s),
+                ["v2_m"] = s => V2M.Load(s),
+                ["v2_l"] = s => V2L.Load(s),
             };
     }
 

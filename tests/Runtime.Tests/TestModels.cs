@@ -25,6 +25,11 @@ namespace EffNet.Runtime.Tests
     [EfficientNetLite(Phi = 4)] public partial class Lite4;
     [EfficientNetLite(Phi = 0, Padding = EfficientNetPadding.Symmetric)] public partial class Lite0Symmetric;
 
+    // EfficientNetV2, as torchvision builds it (tools/make_golden.py v2_s v2_m v2_l).
+    [EfficientNetV2(Size = EfficientNetV2Size.S)] public partial class V2S;
+    [EfficientNetV2(Size = EfficientNetV2Size.M)] public partial class V2M;
+    [EfficientNetV2(Size = EfficientNetV2Size.L)] public partial class V2L;
+
     // A fine-tuned model at another resolution: the runtime model must match it bit for bit (RuntimeModelTests).
     [EfficientNet(Phi = 0, Resolution = 256, NumClasses = 10)] public partial class B0At256With10Classes;
 

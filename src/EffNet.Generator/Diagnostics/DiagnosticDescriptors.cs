@@ -82,7 +82,11 @@ namespace EffNet.Generator.Diagnostics
 
         public static readonly DiagnosticDescriptor FamilyAttributesConflict = Error("EFN0018",
             "The class names two families",
-            "'{0}' has both [EfficientNet] and [EfficientNetLite]; keep the one whose architecture your weights have");
+            "'{0}' has {1}; keep the one attribute whose architecture your weights have");
+
+        public static readonly DiagnosticDescriptor V2SizeUndefined = Error("EFN0019",
+            "Size is not a defined value",
+            "Size = {0} is not an EfficientNetV2Size value; use EfficientNetV2Size.S, M or L");
 
         public static readonly DiagnosticDescriptor InternalError = Error("EFN0013",
             "Internal generator error",

@@ -16,34 +16,54 @@ namespace EffNet.Generator.Parsing
     {
         public const string AttributeName = "EffNet.EfficientNetAttribute";
         public const string LiteAttributeName = "EffNet.EfficientNetLiteAttribute";
+        public const string V2AttributeName = "EffNet.EfficientNetV2Attribute";
 
-        /// <summary>The attribute that names <paramref name="family"/>.</summary>
-        public static string AttributeOf(ModelFamily family) => family == ModelFamily.EfficientNetLite ? LiteAttributeName : AttributeName;
+        /// <summary>The family attributes, in the order that decides which one reports a class that has several.</summary>
+        public static readonly string[] AttributeNames = { AttributeName, LiteAttributeName, V2AttributeName };
 
         /// <returns>
         /// The request, or null for a second attribute on another part of the same class (the compiler reports CS0579), and
-        /// for [EfficientNetLite] on a class that also has [EfficientNet] (whose request reports the conflict).
+        /// for every family attribute of a class but the first in <see cref="AttributeNames"/> (whose request reports the conflict).
         /// </returns>
-        public static ModelRequest? Parse(GeneratorAttributeSyntaxContext context, ModelFamily family, CancellationToken cancellationToken)
+        public static ModelRequest? Parse(GeneratorAttributeSyntaxContext context, string attributeName, CancellationToken cancellationToken)
         {
             var type = (INamedTypeSymbol)context.TargetSymbol;
             var declaration = (TypeDeclarationSyntax)context.TargetNode;
             AttributeData attribute = context.Attributes[0];
-            if (!IsFirstApplication(type, AttributeOf(family), context.TargetNode, cancellationToken))
+            if (!IsFirstApplication(type, attributeName, context.TargetNode, cancellationToken))
                 return null;
-            bool hasBoth = HasAttribute(type, AttributeName) && HasAttribute(type, LiteAttributeName);
-            if (hasBoth && family == ModelFamily.EfficientNetLite)
+            string[] present = AttributeNames.Where(name => HasAttribute(type, name)).ToArray();
+            if (present.Length > 1 && present[0] != attributeName)
                 return null;
             var diagnostics = new List<DiagnosticInfo>();
             Location nameLocation = declaration.Identifier.GetLocation();
-            if (hasBoth)
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.FamilyAttributesConflict, nameLocation, type.Name));
+            if (present.Length > 1)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.FamilyAttributesConflict, nameLocation, type.Name,
+                    string.Join(" and ", present.Select(name => "[" + name.Substring("EffNet.".Length, name.Length - "EffNet.".Length - "Attribute".Length) + "]"))));
 
             CheckDeclaration(type, declaration, nameLocation, diagnostics);
             var arguments = new Arguments(attribute, cancellationToken);
-            (double width, double depth, int resolution) = family == ModelFamily.EfficientNetLite
-                ? ResolveMember(EfficientNetLite.Spec, arguments, DiagnosticDescriptors.LitePhiOutOfRange, diagnostics)
-                : ResolveScaling(arguments, diagnostics);
+            ModelFamily family = ModelFamily.EfficientNet;
+            double width, depth;
+            int resolution;
+            if (attributeName == LiteAttributeName)
+            {
+                family = ModelFamily.EfficientNetLite;
+                (width, depth, resolution) = ResolveMember(EfficientNetLite.Spec, arguments, DiagnosticDescriptors.LitePhiOutOfRange, diagnostics);
+            }
+            else if (attributeName == V2AttributeName)
+            {
+                int size = arguments.Int("Size") ?? 0;
+                if (size < 0 || size > 2)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.V2SizeUndefined, arguments.LocationOf("Size"), size));
+                    size = 0;
+                }
+                family = ModelFamily.EfficientNetV2S + size;
+                (width, depth, resolution) = ResolveMember(FamilySpec.Of(family), arguments, phiOutOfRange: null, diagnostics);
+            }
+            else
+                (width, depth, resolution) = ResolveScaling(arguments, diagnostics);
 
             int numClasses = arguments.Int("NumClasses") ?? ModelConfig.DefaultNumClasses;
             if (numClasses < ModelConfig.MinNumClasses || numClasses > ModelConfig.MaxNumClasses)
@@ -134,14 +154,14 @@ namespace EffNet.Generator.Parsing
                 : (Scaling.WidthOf(basePhi), Scaling.DepthOf(basePhi), resolution ?? Scaling.ResolutionOf(basePhi));
         }
 
-        // A family with official members only (Lite): Phi picks the member; Resolution may override its size.
-        static (double Width, double Depth, int Resolution) ResolveMember(FamilySpec family, Arguments arguments, DiagnosticDescriptor phiOutOfRange,
+        // A family with official members only (Lite, each V2 size): Phi picks the member; Resolution may override its size.
+        static (double Width, double Depth, int Resolution) ResolveMember(FamilySpec family, Arguments arguments, DiagnosticDescriptor? phiOutOfRange,
                                                                           List<DiagnosticInfo> diagnostics)
         {
-            int phi = arguments.Int("Phi") ?? 0;
+            int phi = phiOutOfRange == null ? 0 : arguments.Int("Phi") ?? 0;
             if (phi < 0 || phi >= family.Members.Count)
             {
-                diagnostics.Add(DiagnosticInfo.Create(phiOutOfRange, arguments.LocationOf("Phi"), phi));
+                diagnostics.Add(DiagnosticInfo.Create(phiOutOfRange!, arguments.LocationOf("Phi"), phi));
                 phi = 0;
             }
             int? resolution = arguments.Int("Resolution");

@@ -17,8 +17,12 @@ namespace EffNet.Blocks
         public static BlockLowering For(BlockKind kind) => kind switch
         {
             BlockKind.MBConv => MBConvBlock.Instance,
+            BlockKind.FusedMBConv => FusedMBConvBlock.Instance,
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "No lowering for this block kind."),
         };
+
+        /// <summary>Whether blocks of this kind take the family's squeeze-excitation (Fused-MBConv never does).</summary>
+        public abstract bool TakesSqueezeExcitation { get; }
 
         /// <summary>Creates the block's weighted layers, named in <paramref name="keys"/>' style, and sets <see cref="BlockLayout.Layers"/>.</summary>
         public abstract void AddLayers(BlockLayout block, KeyStyle keys);

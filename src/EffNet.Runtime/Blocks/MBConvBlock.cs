@@ -15,6 +15,8 @@ namespace EffNet.Blocks
     {
         public static readonly MBConvBlock Instance = new MBConvBlock();
 
+        public override bool TakesSqueezeExcitation => true;
+
         internal enum Role { Expand, Depthwise, SqueezeReduce, SqueezeExpand, Project }
 
         /// <summary>One weighted layer of the block: its kind, and its module and BatchNorm names relative to the block.</summary>
@@ -96,9 +98,9 @@ namespace EffNet.Blocks
         {
             long macs = 0;
             if (b.Expand != null) macs += (long)b.InHeight * b.InWidth * b.Expand.WeightLength;
-            macs += (long)b.OutHeight * b.OutWidth * b.Depthwise.WeightLength;
+            macs += (long)b.OutHeight * b.OutWidth * b.Depthwise!.WeightLength;
             if (b.SqueezeReduce != null) macs += b.SqueezeReduce.WeightLength + b.SqueezeExpand!.WeightLength;
-            macs += (long)b.OutHeight * b.OutWidth * b.Project.WeightLength;
+            macs += (long)b.OutHeight * b.OutWidth * b.Project!.WeightLength;
             return macs;
         }
 

@@ -148,7 +148,7 @@ namespace EffNet.Import
             ArgumentNullException.ThrowIfNull(config);
             if (config.Padding == EfficientNetPadding.Same)
                 return BatchNormFolding.TensorFlowEpsilon;
-            return (keys == KeyLayout.Torchvision ? WeightSource.Torchvision : WeightSource.Timm).Epsilon(config.Phi);
+            return (keys == KeyLayout.Torchvision ? WeightSource.Torchvision : WeightSource.Timm).Epsilon(config.Phi, config.Family);
         }
 
         internal static void CheckEpsilon(float? batchNormEpsilon)
@@ -167,11 +167,11 @@ namespace EffNet.Import
                 Source = source;
                 (Dictionary<string, string> unwrapped, Prefix) = KeyMapping.StripWrapperPrefix(file.Shapes.Keys.ToDictionary(key => key, StringComparer.Ordinal));
                 Keys = KeyMapping.Detect(unwrapped.Keys, path);
-                Family = KeyMapping.FamilyOf(unwrapped.Keys, Keys);
+                Families = KeyMapping.FamiliesOf(unwrapped.Keys, Keys, key => unwrapped.TryGetValue(key, out string? own) ? file.Shapes[own] : null);
                 try
                 {
-                    // Our blobs name B-series tensors as torchvision does and Lite tensors as timm does (no torchvision Lite exists).
-                    OwnKeys = Family == ModelFamily.EfficientNetLite ? unwrapped : KeyMapping.ToTorchvision(unwrapped, Keys);
+                    // Our blobs name B-series and V2 tensors as torchvision does, Lite tensors as timm does (no torchvision Lite exists).
+                    OwnKeys = Families[0] == ModelFamily.EfficientNet ? KeyMapping.ToTorchvision(unwrapped, Keys) : unwrapped;
                 }
                 catch (WeightFormatException e) when (e.Path is null)
                 {
@@ -188,8 +188,8 @@ namespace EffNet.Import
             public string Prefix { get; }
             public KeyLayout Keys { get; }
 
-            /// <summary>The family its keys name: EfficientNet-Lite for timm keys without squeeze-excitation.</summary>
-            public ModelFamily Family { get; }
+            /// <summary>The families its keys and shapes can be (<see cref="KeyMapping.FamiliesOf"/>): the B-series, Lite, or the V2 sizes.</summary>
+            public IReadOnlyList<ModelFamily> Families { get; }
 
             /// <summary>Our name (torchvision's, or timm's for Lite) -> the checkpoint's own key.</summary>
             public Dictionary<string, string> OwnKeys { get; }
@@ -197,9 +197,9 @@ namespace EffNet.Import
             /// <summary>Every tensor's shape under our name.</summary>
             public Dictionary<string, int[]> Shapes { get; }
 
-            public CheckpointInfo Infer() => Family == ModelFamily.EfficientNetLite
-                ? CheckpointInfo.InferLite(File.Format, Prefix, Shapes, File.Metadata, Path)
-                : CheckpointInfo.Infer(File.Format, Keys, Prefix, Shapes, File.Metadata, Path);
+            public CheckpointInfo Infer() => Families[0] == ModelFamily.EfficientNet
+                ? CheckpointInfo.Infer(File.Format, Keys, Prefix, Shapes, File.Metadata, Path)
+                : CheckpointInfo.InferMember(Families, File.Format, Keys, Prefix, Shapes, File.Metadata, Path);
         }
 
         static T WithMappedCheckpoint<T>(string checkpointPath, Func<MappedCheckpoint, T> work)
@@ -234,7 +234,7 @@ namespace EffNet.Import
             if (infer() is CheckpointInfo info && info.AnyFittingConfig is ModelConfig held && Fits(checkpoint, NetworkLayout.Create(held)))
                 throw new WeightFormatException(checkpoint.Path, string.Format(CultureInfo.InvariantCulture,
                     "the checkpoint holds {0}, not {1}: import it for [{2}({3})] (CheckpointImporter.Inspect tells what a checkpoint holds).",
-                    info.ModelName, layout.Config.DisplayName, info.Family == ModelFamily.EfficientNetLite ? "EfficientNetLite" : "EfficientNet",
+                    info.ModelName, layout.Config.DisplayName, FamilySpec.Of(info.Family).AttributeName,
                     AttributeArguments(info)));
             try
             {

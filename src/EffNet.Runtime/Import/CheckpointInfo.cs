@@ -25,9 +25,13 @@ namespace EffNet.Import
         public static EfficientNetPadding Padding(this WeightSource source)
             => source == WeightSource.TimmTensorFlow ? EfficientNetPadding.Same : EfficientNetPadding.Symmetric;
 
-        /// <summary>The BatchNorm epsilon of <paramref name="source"/>'s EfficientNet-B<paramref name="phi"/> (-1: another size).</summary>
-        public static float Epsilon(this WeightSource source, int phi) => source switch
+        /// <summary>
+        /// The BatchNorm epsilon of <paramref name="source"/>'s member <paramref name="phi"/> of <paramref name="family"/> (-1:
+        /// another size): torchvision's V2 uses 1e-3 throughout.
+        /// </summary>
+        public static float Epsilon(this WeightSource source, int phi, ModelFamily family = ModelFamily.EfficientNet) => source switch
         {
+            WeightSource.Torchvision when family != ModelFamily.EfficientNet => BatchNormFolding.TensorFlowEpsilon,
             WeightSource.Torchvision when phi >= 0 => BatchNormFolding.TorchvisionEpsilon(phi),
             WeightSource.TimmTensorFlow => BatchNormFolding.TensorFlowEpsilon,
             _ => BatchNormFolding.PyTorchEpsilon,
@@ -84,18 +88,18 @@ namespace EffNet.Import
         /// A model whose tensors have the checkpoint's shapes: <see cref="Config"/>, or when the shapes leave the width or
         /// depth open, the first that gives them (all build the same network); null when none does.
         /// </summary>
-        internal ModelConfig? AnyFittingConfig => Family == ModelFamily.EfficientNetLite
+        internal ModelConfig? AnyFittingConfig => Family != ModelFamily.EfficientNet
             ? ModelConfig.ForMember(Family, Phi, null, NumClasses, Source.Padding())
             : Widths.Count > 0 && Depths.Count > 0
             ? new ModelConfig(Widths[0], Depths[0], Phi >= 0 ? Scaling.ResolutionOf(Phi) : Scaling.ResolutionOf(0), NumClasses, Source.Padding())
             : null;
 
         /// <summary>The BatchNorm epsilon its source trains with.</summary>
-        public float DefaultEpsilon => Source.Epsilon(Phi);
+        public float DefaultEpsilon => Source.Epsilon(Phi, Family);
 
         /// <summary>"EfficientNet-B0 with 5 classes", "EfficientNet (width 0.5, depth 0.6) with 10 classes", or the shapes themselves.</summary>
         public string ModelName => Phi >= 0
-            ? string.Format(CultureInfo.InvariantCulture, "{0}{1} with {2} classes", FamilySpec.Of(Family).MemberPrefix, Phi, NumClasses)
+            ? string.Format(CultureInfo.InvariantCulture, "{0} with {1} classes", FamilySpec.Of(Family).MemberName(Phi), NumClasses)
             : Width is double width && Depth is double depth
                 ? string.Format(CultureInfo.InvariantCulture, "EfficientNet (width {0}, depth {1}) with {2} classes", width, depth, NumClasses)
                 : "an EfficientNet with " + Shape.Describe();
@@ -126,27 +130,36 @@ namespace EffNet.Import
         }
 
         /// <summary>
-        /// Reads which EfficientNet-Lite a timm checkpoint without squeeze-excitation is: the member whose every tensor has
-        /// the checkpoint's shape (Lite has only its five official members). Its padding cannot be read from shapes: timm's
-        /// <c>tf_efficientnet_lite*</c> (TF SAME) is assumed unless the metadata names <c>efficientnet_lite</c> without "tf_".
+        /// Reads which member of <paramref name="families"/> (Lite0..4, or V2 S/M/L) a checkpoint is: the one whose every
+        /// tensor has the checkpoint's shape, with the classifier's class count. A Lite's padding cannot be read from shapes:
+        /// timm's <c>tf_efficientnet_lite*</c> (TF SAME) is assumed unless the metadata names <c>efficientnet_lite</c> without "tf_".
         /// </summary>
-        internal static CheckpointInfo InferLite(CheckpointFormat format, string prefix, IReadOnlyDictionary<string, int[]> shapes,
-                                                 IReadOnlyDictionary<string, string> metadata, string? file)
+        internal static CheckpointInfo InferMember(IReadOnlyList<ModelFamily> families, CheckpointFormat format, KeyLayout layout, string prefix,
+                                                   IReadOnlyDictionary<string, int[]> shapes, IReadOnlyDictionary<string, string> metadata, string? file)
         {
-            FamilySpec lite = EfficientNetLite.Spec;
-            string classifier = ModuleNames.Classifier(KeyStyle.Timm) + ".weight";
+            FamilySpec first = FamilySpec.Of(families[0]);
+            string what = first.Family == ModelFamily.EfficientNetLite
+                ? "timm names without squeeze-excitation, as EfficientNet-Lite has"
+                : "torchvision names with a dense first block, as EfficientNetV2 has";
+            string classifier = ModuleNames.Classifier(first.Keys) + ".weight";
             if (!shapes.TryGetValue(classifier, out int[]? fc) || fc.Length != 2)
-                throw new WeightFormatException(file, $"it has timm names without squeeze-excitation, as EfficientNet-Lite has, but no 2-D '{classifier}' to count its classes.");
-            (WeightSource source, bool assumed) = SourceNamedIn(metadata, "tf_efficientnet_lite", "efficientnet_lite") is WeightSource named ? (named, false) : (WeightSource.TimmTensorFlow, true);
-            for (int phi = 0; phi < lite.Members.Count; phi++)
+                throw new WeightFormatException(file, $"it has {what}, but no 2-D '{classifier}' to count its classes.");
+            (WeightSource source, bool assumed) = layout == KeyLayout.Torchvision
+                ? (WeightSource.Torchvision, false)
+                : SourceNamedIn(metadata, "tf_efficientnet_lite", "efficientnet_lite") is WeightSource named ? (named, false) : (WeightSource.TimmTensorFlow, true);
+            foreach (ModelFamily family in families)
             {
-                var layout = NetworkLayout.Create(ModelConfig.ForMember(ModelFamily.EfficientNetLite, phi, numClasses: fc[0]));
-                if (layout.ReferenceStateDict().All(t => t.Value.Length == 0 || (shapes.TryGetValue(t.Key, out int[]? shape) && shape.SequenceEqual(t.Value))))
-                    return new CheckpointInfo(format, KeyLayout.Timm, prefix, source, assumed, phi, new[] { lite.Members[phi].Width },
-                                              new[] { lite.Members[phi].Depth }, NetworkShape.Of(layout)) { Family = ModelFamily.EfficientNetLite };
+                FamilySpec spec = FamilySpec.Of(family);
+                for (int phi = 0; phi < spec.Members.Count; phi++)
+                {
+                    var model = NetworkLayout.Create(ModelConfig.ForMember(family, phi, numClasses: fc[0]));
+                    if (model.ReferenceStateDict().All(t => t.Value.Length == 0 || (shapes.TryGetValue(t.Key, out int[]? shape) && shape.SequenceEqual(t.Value))))
+                        return new CheckpointInfo(format, layout, prefix, source, assumed, phi, new[] { spec.Members[phi].Width },
+                                                  new[] { spec.Members[phi].Depth }, NetworkShape.Of(model)) { Family = family };
+                }
             }
-            throw new WeightFormatException(file, "it has timm names without squeeze-excitation, as EfficientNet-Lite has, but its shapes are none of " +
-                "EfficientNet-Lite0..4's (with any class count): it is another network, or a Lite with tensors missing.");
+            string names = string.Join(", ", families.Select(f => FamilySpec.Of(f)).SelectMany(f => Enumerable.Range(0, f.Members.Count).Select(f.MemberName)));
+            throw new WeightFormatException(file, $"it has {what}, but its shapes are none of {names}'s (with any class count): it is another network, or one with tensors missing.");
         }
 
         /// <summary>step, 2 step, ... up to max, each rounded to the step's decimals so that 0.3 is the double 0.3.</summary>

@@ -29,11 +29,12 @@ namespace EffNet.Import
 
             double? width, depth;
             int resolvedPhi;
-            if (info.Family == ModelFamily.EfficientNetLite)
+            if (info.Family != ModelFamily.EfficientNet)
             {
-                // Lite has its five members only: --phi names one, --width and --depth do not apply.
+                // Lite and V2 have their official members only: --phi names a Lite member, --width and --depth do not apply.
                 if (options.Phi is int askedMember && askedMember != info.Phi)
-                    Refuse($"--phi {askedMember} does not fit: it holds {info.ModelName}, not EfficientNet-Lite{askedMember}.", suggested with { Phi = null }, false);
+                    Refuse($"--phi {askedMember} does not fit: it holds {info.ModelName}" +
+                           (info.Family == ModelFamily.EfficientNetLite ? $", not EfficientNet-Lite{askedMember}." : ", which has no Phi."), suggested with { Phi = null }, false);
                 if (options.Width is not null || options.Depth is not null)
                     Refuse($"--width and --depth scale the B-series; it holds {info.ModelName}, whose coefficients are fixed.", suggested with { Width = null, Depth = null }, false);
                 if (options.NumClasses is int liteClasses && liteClasses != info.NumClasses)
@@ -105,7 +106,7 @@ namespace EffNet.Import
                 }
                 padding = askedPadding;
             }
-            float epsilon = source.Epsilon(resolvedPhi);
+            float epsilon = source.Epsilon(resolvedPhi, info.Family);
             if (options.BatchNormEpsilon is float askedEpsilon && askedEpsilon != epsilon)
             {
                 string flag = "--bn-eps " + Format(askedEpsilon);

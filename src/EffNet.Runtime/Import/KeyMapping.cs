@@ -73,13 +73,23 @@ namespace EffNet.Import
         }
 
         /// <summary>
-        /// The family a checkpoint's keys name: timm names without any squeeze-excitation tensor are EfficientNet-Lite (every
-        /// B-series block has one); torchvision names are always the B-series.
+        /// The families a checkpoint's keys (after <see cref="StripWrapperPrefix"/>) and shapes can be: timm names without any
+        /// squeeze-excitation tensor are EfficientNet-Lite (every B-series block has one); torchvision names whose first block
+        /// starts with a dense conv (more than one input channel per filter, where B's has a depthwise one) are EfficientNetV2,
+        /// whose size the shapes tell; the rest are the B-series.
         /// </summary>
-        public static ModelFamily FamilyOf(IEnumerable<string> keys, KeyLayout layout)
-            => layout == KeyLayout.Timm && !keys.Any(k => k.Contains(".se.", StringComparison.Ordinal))
-                ? ModelFamily.EfficientNetLite
-                : ModelFamily.EfficientNet;
+        public static IReadOnlyList<ModelFamily> FamiliesOf(IEnumerable<string> keys, KeyLayout layout, Func<string, int[]?> shapeOf)
+        {
+            ArgumentNullException.ThrowIfNull(keys);
+            ArgumentNullException.ThrowIfNull(shapeOf);
+            if (layout == KeyLayout.Timm)
+                return keys.Any(k => k.Contains(".se.", StringComparison.Ordinal))
+                    ? new[] { ModelFamily.EfficientNet }
+                    : new[] { ModelFamily.EfficientNetLite };
+            return shapeOf("features.1.0.block.0.0.weight") is { Length: 4 } first && first[1] > 1
+                ? new[] { ModelFamily.EfficientNetV2S, ModelFamily.EfficientNetV2M, ModelFamily.EfficientNetV2L }
+                : new[] { ModelFamily.EfficientNet };
+        }
 
         /// <summary>
         /// The tensors under torchvision's names. timm keys are renamed module by module (architecture reference 5.2);

@@ -144,8 +144,8 @@ namespace EffNet.Kernels
             readonly float* _x, _y, _w, _bias, _residual;
             readonly int _pixels, _k, _n;
             readonly Activation _activation;
-            // Null for a [pixels, k] input. Otherwise tap i of pixel p is at _x + p * _pitch + _tapOffsets[i]: the stem
-            // reads its image windows in place instead of gathering them into rows.
+            // Null for a [pixels, k] input. Otherwise tap i of pixel p is at _x + p * _pitch + _tapOffsets[i]: the k x k
+            // convolutions read their windows in place instead of gathering them into rows.
             readonly int* _tapOffsets;
             readonly int _pitch;
 
@@ -156,8 +156,9 @@ namespace EffNet.Kernels
             }
 
             /// <summary>A GEMM whose input pixel p has its k taps at <paramref name="x"/> + p * pitch + tapOffsets[i].</summary>
-            public Gemm(float* x, int pixels, int pitch, int* tapOffsets, int k, float* y, int n, float* w, float* bias, Activation activation)
-                : this(x, pixels, k, y, n, w, bias, null, activation)
+            public Gemm(float* x, int pixels, int pitch, int* tapOffsets, int k, float* y, int n, float* w, float* bias, Activation activation,
+                        float* residual = null)
+                : this(x, pixels, k, y, n, w, bias, residual, activation)
             {
                 _pitch = pitch;
                 _tapOffsets = tapOffsets;

@@ -7,11 +7,12 @@ namespace EffNet.Kernels
     /// The stem: a k x k strided convolution that reads the CHW image the user passes and writes an HWC map, with bias and
     /// activation fused, in the 1x1 conv's register-tiled GEMM (k x k x inChannels taps per pixel, 27 for EfficientNet).
     /// Windows inside the image are read in place through a table of tap offsets; those that reach into the padding are
-    /// gathered into patches first (im2col), zeros included.
+    /// gathered into patches first (im2col), zeros included. <see cref="Convolution"/> runs the same code on HWC maps.
     /// </summary>
     public static unsafe class StemConvolution
     {
         // Output pixels gathered at a time: a multiple of the GEMM's 6-pixel tile whose patches (10 KB for 27 taps) stay in L1.
+        // Wider windows (a Fused-MBConv's 3 x 3 x 96 taps) gather one tile of pixels at a time.
         const int PatchFloats = 2592;
 
         /// <param name="image">[inChannels, inHeight, inWidth] (CHW, as torchvision takes it)</param>
@@ -30,42 +31,45 @@ namespace EffNet.Kernels
             Check.Length(weights.Length, (long)kernel * kernel * inChannels * outChannels, nameof(weights));
             Check.Length(bias.Length, outChannels, nameof(bias));
             Check.Length(output.Length, (long)outHeight * outWidth * outChannels, nameof(output));
-            int taps = kernel * kernel * inChannels;
-            if (taps > PatchFloats / PointwiseConvolution.Gemm.Rows)
-                throw new ArgumentOutOfRangeException(nameof(kernel), $"The stem gathers at most {PatchFloats / PointwiseConvolution.Gemm.Rows} taps per pixel; {kernel}x{kernel}x{inChannels} is {taps}.");
-
             fixed (float* x = image, w = weights, b = bias, y = output)
-            {
-                var stem = new Stem(x, inChannels, inHeight, inWidth, w, b, kernel, stride, padTop, padLeft, y, outWidth, outChannels, activation);
-                if (workers is null || outHeight < 2 * workers.Threads)
-                {
-                    stem.Rows(0, outHeight);
-                    return;
-                }
-                var job = (RowsJob)(workers.StemJob ??= new RowsJob());
-                job.Stem = stem;
-                workers.Run(job, outHeight, grain: 2);
-            }
+                new Windows(x, channelsLast: false, inChannels, inHeight, inWidth, w, b, kernel, stride, padTop, padLeft, y, outWidth, outChannels,
+                            activation, residual: null).Run(outHeight, workers);
         }
 
         sealed class RowsJob : Threading.IParallelJob
         {
-            public Stem Stem;
+            public Windows Conv;
 
-            public void Execute(int start, int end, int worker) => Stem.Rows(start, end);
+            public void Execute(int start, int end, int worker) => Conv.Rows(start, end);
         }
 
-        readonly struct Stem
+        /// <summary>One k x k convolution over a CHW image or an HWC map: output rows through the GEMM, windows in place or gathered.</summary>
+        internal readonly struct Windows
         {
-            readonly float* _x, _w, _b, _y;
+            readonly float* _x, _w, _b, _y, _residual;
+            readonly bool _channelsLast;
             readonly int _inChannels, _inHeight, _inWidth, _kernel, _stride, _padTop, _padLeft, _outWidth, _outChannels;
             readonly Activation _activation;
 
-            public Stem(float* x, int inChannels, int inHeight, int inWidth, float* w, float* b, int kernel, int stride, int padTop, int padLeft,
-                        float* y, int outWidth, int outChannels, Activation activation)
+            public Windows(float* x, bool channelsLast, int inChannels, int inHeight, int inWidth, float* w, float* b, int kernel, int stride,
+                           int padTop, int padLeft, float* y, int outWidth, int outChannels, Activation activation, float* residual)
             {
-                _x = x; _inChannels = inChannels; _inHeight = inHeight; _inWidth = inWidth; _w = w; _b = b; _kernel = kernel; _stride = stride;
-                _padTop = padTop; _padLeft = padLeft; _y = y; _outWidth = outWidth; _outChannels = outChannels; _activation = activation;
+                _x = x; _channelsLast = channelsLast; _inChannels = inChannels; _inHeight = inHeight; _inWidth = inWidth; _w = w; _b = b;
+                _kernel = kernel; _stride = stride; _padTop = padTop; _padLeft = padLeft; _y = y; _outWidth = outWidth; _outChannels = outChannels;
+                _activation = activation; _residual = residual;
+            }
+
+            /// <summary>Every output row, split over the pool's threads in pairs.</summary>
+            public void Run(int outHeight, Threading.WorkerPool? workers)
+            {
+                if (workers is null || outHeight < 2 * workers.Threads)
+                {
+                    Rows(0, outHeight);
+                    return;
+                }
+                var job = (RowsJob)(workers.StemJob ??= new RowsJob());
+                job.Conv = this;
+                workers.Run(job, outHeight, grain: 2);
             }
 
             /// <summary>Output rows [first, end).</summary>
@@ -73,16 +77,26 @@ namespace EffNet.Kernels
             public void Rows(int first, int end)
             {
                 int taps = _kernel * _kernel * _inChannels;
-                int chunk = PatchFloats / taps / PointwiseConvolution.Gemm.Rows * PointwiseConvolution.Gemm.Rows;
-                float* patches = stackalloc float[chunk * taps];
-                // Where tap (ky, kx, channel) of a window is, from its top-left corner in the CHW image.
+                int chunk = Math.Max(1, PatchFloats / taps / PointwiseConvolution.Gemm.Rows) * PointwiseConvolution.Gemm.Rows;
+                float[]? rented = (long)chunk * taps > PatchFloats * 2 ? System.Buffers.ArrayPool<float>.Shared.Rent(chunk * taps) : null;
+                Span<float> patchSpan = rented is null ? stackalloc float[chunk * taps] : rented.AsSpan(0, chunk * taps);
+                // Where tap (ky, kx, channel) of a window is, from its top-left corner in the CHW image or HWC map.
                 int* offsets = stackalloc int[taps];
                 long plane = (long)_inHeight * _inWidth;
                 for (int ky = 0, t = 0; ky < _kernel; ky++)
                     for (int kx = 0; kx < _kernel; kx++)
                         for (int ci = 0; ci < _inChannels; ci++)
-                            offsets[t++] = (int)(ci * plane + ky * _inWidth + kx);
+                            offsets[t++] = (int)(_channelsLast ? ((long)ky * _inWidth + kx) * _inChannels + ci : ci * plane + ky * _inWidth + kx);
+                // Moving one output pixel right moves the window by the stride: stride pixels of the map.
+                int pitch = _channelsLast ? _stride * _inChannels : _stride;
                 bool inPlace = PointwiseConvolution.Gemm.TilesAll(_outChannels) && plane * _inChannels <= int.MaxValue;
+                fixed (float* patches = patchSpan)
+                    Rows(first, end, patches, chunk, taps, offsets, pitch, inPlace);
+                if (rented != null) System.Buffers.ArrayPool<float>.Shared.Return(rented);
+            }
+
+            void Rows(int first, int end, float* patches, int chunk, int taps, int* offsets, int pitch, bool inPlace)
+            {
                 // Output columns whose windows lie inside the image horizontally: [insideBegin, insideEnd).
                 int insideBegin = Math.Min(_outWidth, (_padLeft + _stride - 1) / _stride);
                 int lastInside = _inWidth - _kernel + _padLeft; // the largest ox * stride whose window fits
@@ -97,9 +111,11 @@ namespace EffNet.Kernels
                     }
                     // Windows inside the image are read in place by the GEMM; only those in the padding are gathered.
                     Gathered(oy, 0, insideBegin, patches, chunk, taps);
-                    float* corner = _x + (long)iy0 * _inWidth + (insideBegin * _stride - _padLeft);
-                    var gemm = new PointwiseConvolution.Gemm(corner, insideEnd - insideBegin, _stride, offsets, taps,
-                                                             _y + ((long)oy * _outWidth + insideBegin) * _outChannels, _outChannels, _w, _b, _activation);
+                    long cornerPixel = (long)iy0 * _inWidth + (insideBegin * _stride - _padLeft);
+                    float* corner = _x + (_channelsLast ? cornerPixel * _inChannels : cornerPixel);
+                    long at = ((long)oy * _outWidth + insideBegin) * _outChannels;
+                    var gemm = new PointwiseConvolution.Gemm(corner, insideEnd - insideBegin, pitch, offsets, taps,
+                                                             _y + at, _outChannels, _w, _b, _activation, _residual == null ? null : _residual + at);
                     gemm.Pixels(0, insideEnd - insideBegin);
                     Gathered(oy, insideEnd, _outWidth, patches, chunk, taps);
                 }
@@ -112,8 +128,9 @@ namespace EffNet.Kernels
                 {
                     int pixels = Math.Min(chunk, end - ox0);
                     Gather(oy, ox0, pixels, patches);
-                    var gemm = new PointwiseConvolution.Gemm(patches, pixels, taps, _y + ((long)oy * _outWidth + ox0) * _outChannels,
-                                                             _outChannels, _w, _b, null, _activation);
+                    long at = ((long)oy * _outWidth + ox0) * _outChannels;
+                    var gemm = new PointwiseConvolution.Gemm(patches, pixels, taps, _y + at, _outChannels, _w, _b,
+                                                             _residual == null ? null : _residual + at, _activation);
                     gemm.Pixels(0, pixels);
                 }
             }
@@ -123,6 +140,11 @@ namespace EffNet.Kernels
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             void Gather(int oy, int ox0, int pixels, float* patches)
             {
+                if (_channelsLast)
+                {
+                    GatherChannelsLast(oy, ox0, pixels, patches);
+                    return;
+                }
                 int kernel = _kernel, channels = _inChannels, width = _inWidth;
                 long plane = (long)_inHeight * width;
                 int iy0 = oy * _stride - _padTop;
@@ -152,6 +174,29 @@ namespace EffNet.Kernels
                                     *patch++ = inside ? _x[ci * plane + (long)iy * width + ix] : 0f;
                             }
                     }
+                }
+            }
+
+            // As Gather, from an HWC map: each tap position is a contiguous run of the input's channels.
+            void GatherChannelsLast(int oy, int ox0, int pixels, float* patches)
+            {
+                int channels = _inChannels;
+                int iy0 = oy * _stride - _padTop;
+                var run = new Span<float>(patches, pixels * _kernel * _kernel * channels);
+                int t = 0;
+                for (int ox = ox0; ox < ox0 + pixels; ox++)
+                {
+                    int ix0 = ox * _stride - _padLeft;
+                    for (int ky = 0; ky < _kernel; ky++)
+                        for (int kx = 0; kx < _kernel; kx++, t += channels)
+                        {
+                            int iy = iy0 + ky, ix = ix0 + kx;
+                            Span<float> to = run.Slice(t, channels);
+                            if ((uint)iy < (uint)_inHeight && (uint)ix < (uint)_inWidth)
+                                new ReadOnlySpan<float>(_x + ((long)iy * _inWidth + ix) * channels, channels).CopyTo(to);
+                            else
+                                to.Clear();
+                        }
                 }
             }
         }

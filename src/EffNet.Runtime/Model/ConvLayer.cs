@@ -6,8 +6,8 @@ namespace EffNet.Model
 #endif
     enum LayerKind
     {
-        /// <summary>3x3 stride-2 stem conv, 3 -> C. Packed [kh, kw, in, out] ("HWIO").</summary>
-        Stem,
+        /// <summary>Dense k x k conv: the stem (3 -> C) and a Fused-MBConv's expand conv. Packed [kh, kw, in, out] ("HWIO").</summary>
+        Convolution,
 
         /// <summary>1x1 conv (expand, project, head). Packed [in, out] ("IO").</summary>
         Pointwise,
@@ -79,7 +79,7 @@ namespace EffNet.Model
         /// <summary>Shape of the weight in the blob, in the order the kernels read it.</summary>
         public int[] PackedWeightShape => Kind switch
         {
-            LayerKind.Stem => new[] { Kernel, Kernel, InChannels, OutChannels },
+            LayerKind.Convolution => new[] { Kernel, Kernel, InChannels, OutChannels },
             LayerKind.Pointwise => new[] { InChannels, OutChannels },
             LayerKind.Depthwise => new[] { Kernel, Kernel, OutChannels },
             LayerKind.SqueezeReduce => new[] { OutChannels, InChannels },
@@ -90,7 +90,7 @@ namespace EffNet.Model
         /// <summary>Axis names of <see cref="PackedWeightShape"/>.</summary>
         public string PackedLayout => Kind switch
         {
-            LayerKind.Stem => "HWIO",
+            LayerKind.Convolution => "HWIO",
             LayerKind.Pointwise => "IO",
             LayerKind.Depthwise => "HWC",
             LayerKind.SqueezeExpand => "IO",

@@ -39,11 +39,8 @@ namespace EffNet.Model
 
         /// <summary>"EfficientNet-B3", "EfficientNet-Lite0" or "EfficientNet (width 0.5, depth 0.5)".</summary>
         public string VariantName => Phi >= 0
-            ? FamilySpec.MemberPrefix + Phi.ToString(CultureInfo.InvariantCulture)
-            : string.Format(CultureInfo.InvariantCulture, "{0} (width {1}, depth {2})", FamilyName, Width, Depth);
-
-        /// <summary>"EfficientNet" or "EfficientNet-Lite".</summary>
-        public string FamilyName => Family == ModelFamily.EfficientNetLite ? "EfficientNet-Lite" : "EfficientNet";
+            ? FamilySpec.MemberName(Phi)
+            : string.Format(CultureInfo.InvariantCulture, "{0} (width {1}, depth {2})", FamilySpec.Name, Width, Depth);
 
         /// <summary>"EfficientNet-B3 @300x300, 1000 classes, symmetric padding".</summary>
         public string DisplayName => string.Format(CultureInfo.InvariantCulture,
@@ -62,8 +59,11 @@ namespace EffNet.Model
                 problems.Add(Format("Resolution {0} is out of range: it must be {1}..{2} pixels.", Resolution, MinResolution, MaxResolution));
             if (NumClasses < MinNumClasses || NumClasses > MaxNumClasses)
                 problems.Add(Format("NumClasses {0} is out of range: it must be {1}..{2}.", NumClasses, MinNumClasses, MaxNumClasses));
-            if (Family != ModelFamily.EfficientNet && Family != ModelFamily.EfficientNetLite)
-                problems.Add(Format("Family {0} is not a known EfficientNet family: use EfficientNet or EfficientNetLite.", (int)Family));
+            if (!Model.FamilySpec.IsKnown(Family))
+                problems.Add(Format("Family {0} is not a known EfficientNet family: use EfficientNet, EfficientNetLite or EfficientNetV2S/M/L.", (int)Family));
+            else if (Family != ModelFamily.EfficientNet && FamilySpec.PhiOf(Width, Depth) < 0)
+                problems.Add(Format("Width {0} and depth {1} are not a member of {2}: its members have fixed coefficients, so build it with ModelConfig.ForMember.",
+                                    Width, Depth, FamilySpec.Name));
             if (Padding != EfficientNetPadding.Symmetric && Padding != EfficientNetPadding.Same)
                 problems.Add(Format("Padding {0} is not a known padding mode: use Symmetric or Same.", (int)Padding));
             return problems.ToArray();

@@ -79,11 +79,12 @@ namespace EffNet.Model
         /// <summary>The input is added to the output when shapes agree: stride 1 and equal channels.</summary>
         public bool HasResidual => Stride == 1 && InChannels == OutChannels;
 
+        // The layers by role, each null when the block's kind or shape has none (a Fused-MBConv has no depthwise conv).
         public ConvLayer? Expand { get; internal set; }
-        public ConvLayer Depthwise { get; internal set; } = null!;
+        public ConvLayer? Depthwise { get; internal set; }
         public ConvLayer? SqueezeReduce { get; internal set; }
         public ConvLayer? SqueezeExpand { get; internal set; }
-        public ConvLayer Project { get; internal set; } = null!;
+        public ConvLayer? Project { get; internal set; }
 
         /// <summary>The block's weighted layers in state-dict order.</summary>
         public IReadOnlyList<ConvLayer> Layers { get; internal set; } = Array.Empty<ConvLayer>();
@@ -139,7 +140,7 @@ namespace EffNet.Model
             // Stem.
             int stemChannels = family.StemWidth(config.Width);
             int size = Scaling.OutputSize(config.Resolution, FamilySpec.StemStride);
-            var stemConv = Add(layers, new ConvLayer(LayerKind.Stem, ModuleNames.StemConv(keys), ModuleNames.StemBatchNorm(keys),
+            var stemConv = Add(layers, new ConvLayer(LayerKind.Convolution, ModuleNames.StemConv(keys), ModuleNames.StemBatchNorm(keys),
                 FamilySpec.InputChannels, stemChannels, FamilySpec.StemKernel));
             Stem = new StemLayout(config.Resolution, size, stemChannels,
                 Scaling.PadBefore(config.Resolution, FamilySpec.StemKernel, FamilySpec.StemStride, padding), stemConv, family.Activation);
@@ -167,7 +168,7 @@ namespace EffNet.Model
                         MidChannels = Scaling.MakeDivisible((double)channels * stage.ExpandRatio, 8),
                         Kernel = stage.Kernel,
                         Stride = stride,
-                        SqueezeChannels = family.SqueezeWidth(channels),
+                        SqueezeChannels = BlockLowering.For(stage.Kind).TakesSqueezeExcitation ? family.SqueezeWidth(channels) : 0,
                         OutChannels = stageOut,
                         InHeight = size, InWidth = size,
                         OutHeight = outSize, OutWidth = outSize,

@@ -13,6 +13,9 @@ namespace EffNet.Planning
         /// <summary>StemConvolution: the CHW image (<see cref="KernelCall.Input"/>) to an HWC map.</summary>
         Stem,
 
+        /// <summary>Convolution: a dense k x k conv on an HWC map (a Fused-MBConv's expand conv), optionally adding <see cref="KernelCall.Residual"/>.</summary>
+        Convolution,
+
         /// <summary>PointwiseConvolution: a block's expand conv, whole map to whole map.</summary>
         Expand,
 

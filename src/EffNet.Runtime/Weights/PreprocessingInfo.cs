@@ -120,9 +120,21 @@ namespace EffNet
         static readonly (float R, float G, float B) HalfGrey = (0.5f, 0.5f, 0.5f);
 
         /// <summary>
+        /// torchvision's preset for <c>efficientnet_v2_s/m/l</c> (IMAGENET1K_V1): S resize and crop 384 bilinear, M 480
+        /// bilinear, both with the ImageNet mean and std; L 480 bicubic with mean = std = 0.5.
+        /// </summary>
+        public static PreprocessingInfo ForTorchvisionV2(ModelFamily family) => family switch
+        {
+            ModelFamily.EfficientNetV2S => new PreprocessingInfo(384, 384, PreprocessingInterpolation.Bilinear),
+            ModelFamily.EfficientNetV2M => new PreprocessingInfo(480, 480, PreprocessingInterpolation.Bilinear),
+            ModelFamily.EfficientNetV2L => new PreprocessingInfo(480, 480, PreprocessingInterpolation.Bicubic, HalfGrey, HalfGrey),
+            _ => throw new ArgumentOutOfRangeException(nameof(family), family, "torchvision publishes EfficientNetV2 S, M and L."),
+        };
+
+        /// <summary>
         /// The published preset the weights of <paramref name="config"/> most likely expect: torchvision's, when the config is
         /// B0..B7 with symmetric padding at the resolution torchvision's preset crops to (B2: 288, not its native 260);
-        /// timm's for Lite0..4 with TF-SAME padding at its evaluation size; otherwise null (TF-SAME B-series ports and custom
+        /// timm's for Lite0..4 with TF-SAME padding at its evaluation size; torchvision's for V2 S, M and L; otherwise null (TF-SAME B-series ports and custom
         /// sizes were published with other or no presets).
         /// </summary>
         public static PreprocessingInfo? PublishedFor(ModelConfig config)
@@ -135,6 +147,8 @@ namespace EffNet
                 preset = ForTimmLite(config.Phi);
             else if (config.Family == ModelFamily.EfficientNet && config.Padding == EfficientNetPadding.Symmetric)
                 preset = ForTorchvision(config.Phi);
+            else if (config.Family >= ModelFamily.EfficientNetV2S && config.Padding == EfficientNetPadding.Symmetric)
+                preset = ForTorchvisionV2(config.Family);
             else
                 return null;
             return preset.CropSize == config.Resolution ? preset : null;

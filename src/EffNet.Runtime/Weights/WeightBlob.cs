@@ -42,7 +42,7 @@ namespace EffNet
         internal void PackForKernels(NetworkLayout layout)
         {
             Span<float> all = _weights.Span;
-            static bool OnGemm(ConvLayer l) => l.Kind is LayerKind.Pointwise or LayerKind.Stem;
+            static bool OnGemm(ConvLayer l) => l.Kind is LayerKind.Pointwise or LayerKind.Convolution;
             var staging = new float[layout.Layers.Where(OnGemm).Select(l => l.WeightLength).DefaultIfEmpty(0).Max()];
             foreach (ConvLayer layer in layout.Layers)
             {
@@ -397,8 +397,8 @@ namespace EffNet
                         case WeightBlobFormat.TagFamily:
                             byte value = Byte("model family");
                             family = (ModelFamily)value;
-                            if (length != 1 || (family != ModelFamily.EfficientNet && family != ModelFamily.EfficientNetLite))
-                                throw _reader.Fail($"the model family field at offset {at} is {value} ({length} bytes); this runtime knows 0 (EfficientNet) and 1 (EfficientNet-Lite). The blob comes from a newer EffNet or is damaged.");
+                            if (length != 1 || !FamilySpec.IsKnown(family))
+                                throw _reader.Fail($"the model family field at offset {at} is {value} ({length} bytes); this runtime knows 0..4 (EfficientNet, EfficientNet-Lite, EfficientNetV2-S/M/L). The blob comes from a newer EffNet or is damaged.");
                             break;
                         default:
                             if ((tag & WeightBlobFormat.TagMustUnderstand) != 0)

@@ -211,7 +211,7 @@ namespace EffNet
             int ins = layer.InChannels, k = layer.Kernel;
             switch (layer.Kind)
             {
-                case LayerKind.Stem: // [O, I, kh, kw] -> [kh, kw, I, O]
+                case LayerKind.Convolution: // [O, I, kh, kw] -> [kh, kw, I, O]
                     for (int o = 0; o < outs; o++)
                         for (int i = 0; i < ins; i++)
                             for (int ky = 0; ky < k; ky++)

@@ -11,6 +11,8 @@ namespace EffNet.Model
         public static readonly FamilySpec Spec = new FamilySpec
         {
             Family = ModelFamily.EfficientNet,
+            Name = "EfficientNet",
+            AttributeName = "EfficientNet",
             MemberPrefix = "EfficientNet-B",
             Stages = new[]
             {

@@ -14,6 +14,8 @@ namespace EffNet.Model
         public static readonly FamilySpec Spec = new FamilySpec
         {
             Family = ModelFamily.EfficientNetLite,
+            Name = "EfficientNet-Lite",
+            AttributeName = "EfficientNetLite",
             MemberPrefix = "EfficientNet-Lite",
             Stages = EfficientNetB.Spec.Stages,
             // TensorFlow's width and depth; the resolutions are timm's evaluation sizes (Lite3 and Lite4 above TF's 280 and 300).

@@ -15,6 +15,15 @@ namespace EffNet.Model
 
         /// <summary>EfficientNet-Lite0..4, TensorFlow's edge variants, as timm builds them.</summary>
         EfficientNetLite = 1,
+
+        /// <summary>EfficientNetV2-S (Tan &amp; Le 2021), as torchvision builds it.</summary>
+        EfficientNetV2S = 2,
+
+        /// <summary>EfficientNetV2-M, as torchvision builds it.</summary>
+        EfficientNetV2M = 3,
+
+        /// <summary>EfficientNetV2-L, as torchvision builds it.</summary>
+        EfficientNetV2L = 4,
     }
 
     /// <summary>Whose module names a state dict uses.</summary>
@@ -63,8 +72,17 @@ namespace EffNet.Model
 
         public ModelFamily Family { get; init; }
 
-        /// <summary>"EfficientNet-B" or "EfficientNet-Lite": a member's name is this and its index.</summary>
+        /// <summary>"EfficientNet", "EfficientNet-Lite", "EfficientNetV2-S".</summary>
+        public string Name { get; init; } = "";
+
+        /// <summary>The attribute that compiles it: "EfficientNet", "EfficientNetLite", "EfficientNetV2".</summary>
+        public string AttributeName { get; init; } = "";
+
+        /// <summary>"EfficientNet-B" or "EfficientNet-Lite": a member's name is this and its index ("" when the family is one model).</summary>
         public string MemberPrefix { get; init; } = "";
+
+        /// <summary>"EfficientNet-B3", "EfficientNet-Lite0", or the family's name when it has one member (V2-S).</summary>
+        public string MemberName(int phi) => Members.Count == 1 ? Name : MemberPrefix + phi.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         /// <summary>The base network's stages, before width and depth scaling.</summary>
         public IReadOnlyList<StageRow> Stages { get; init; } = Array.Empty<StageRow>();
@@ -136,11 +154,17 @@ namespace EffNet.Model
             return Members[phi];
         }
 
+        /// <summary>Whether <paramref name="family"/> is one this version knows.</summary>
+        public static bool IsKnown(ModelFamily family) => family >= ModelFamily.EfficientNet && family <= ModelFamily.EfficientNetV2L;
+
         /// <summary>The spec of <paramref name="family"/>.</summary>
         public static FamilySpec Of(ModelFamily family) => family switch
         {
             ModelFamily.EfficientNet => EfficientNetB.Spec,
             ModelFamily.EfficientNetLite => EfficientNetLite.Spec,
+            ModelFamily.EfficientNetV2S => EfficientNetV2.Small,
+            ModelFamily.EfficientNetV2M => EfficientNetV2.Medium,
+            ModelFamily.EfficientNetV2L => EfficientNetV2.Large,
             _ => throw new ArgumentOutOfRangeException(nameof(family), family, "Not an EfficientNet family this version knows."),
         };
     }

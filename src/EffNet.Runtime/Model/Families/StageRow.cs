@@ -8,6 +8,9 @@ namespace EffNet.Model
     {
         /// <summary>Inverted residual: [expand 1x1] -> depthwise k x k -> [squeeze-excitation] -> project 1x1 [+ input].</summary>
         MBConv = 0,
+
+        /// <summary>EfficientNetV2's fused block: expand k x k -> project 1x1 [+ input], or one k x k conv [+ input] at ratio 1.</summary>
+        FusedMBConv = 1,
     }
 
     /// <summary>One stage of a family's base network, before scaling: its block kind and the numbers of its first block.</summary>

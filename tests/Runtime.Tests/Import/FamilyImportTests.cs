@@ -10,13 +10,16 @@ using Xunit.Abstractions;
 
 namespace EffNet.Runtime.Tests.Import
 {
-    /// <summary>timm EfficientNet-Lite checkpoints: told apart by their keys, imported without flags, run against the torch reference.</summary>
-    public sealed class LiteImportTests : IDisposable
+    /// <summary>
+    /// timm EfficientNet-Lite and torchvision EfficientNetV2 checkpoints: told apart by their keys and shapes, imported
+    /// without flags, run against the reference's goldens.
+    /// </summary>
+    public sealed class FamilyImportTests : IDisposable
     {
         readonly ITestOutputHelper _output;
         readonly string _folder = Path.Combine(Path.GetTempPath(), "effnet-lite-import-" + Guid.NewGuid().ToString("N"));
 
-        public LiteImportTests(ITestOutputHelper output)
+        public FamilyImportTests(ITestOutputHelper output)
         {
             _output = output;
             Directory.CreateDirectory(_folder);
@@ -24,23 +27,16 @@ namespace EffNet.Runtime.Tests.Import
 
         public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-        /// <summary>A safetensors file of timm's Lite0 tensors filled with the golden's seeded weights.</summary>
-        string Lite0Checkpoint(Golden golden, string name = "tf_efficientnet_lite0.safetensors")
+        /// <summary>A safetensors file of the golden's model, in its reference's names, filled with the golden's seeded weights.</summary>
+        string Checkpoint(Golden golden, string name)
         {
             NetworkLayout layout = NetworkLayout.Create(golden.Config);
-            Dictionary<string, SourceTensor> state = SyntheticWeights.CreateStateDict(layout, golden.Seed);
-            var header = new StringBuilder("{");
-            var data = new MemoryStream();
-            foreach ((string key, SourceTensor tensor) in state)
-            {
-                long begin = data.Length;
-                foreach (float v in tensor.Data) data.Write(BitConverter.GetBytes(v));
-                header.Append(header.Length > 1 ? "," : "").Append($"\"{key}\":{{\"dtype\":\"F32\",\"shape\":[{string.Join(",", tensor.Shape)}],\"data_offsets\":[{begin},{data.Length}]}}");
-            }
             string path = Path.Combine(_folder, name);
-            File.WriteAllBytes(path, SafeTensorsBytes.Build(header.Append('}').ToString(), data.ToArray()));
+            File.WriteAllBytes(path, SafeTensorsBytes.FromStateDict(SyntheticWeights.CreateStateDict(layout, golden.Seed)));
             return path;
         }
+
+        string Lite0Checkpoint(Golden golden, string name = "tf_efficientnet_lite0.safetensors") => Checkpoint(golden, name);
 
         [Fact]
         public void A_timm_Lite0_checkpoint_imports_without_flags_as_tf_efficientnet_lite0_and_matches_the_torch_reference()
@@ -75,6 +71,27 @@ namespace EffNet.Runtime.Tests.Import
             Assert.Contains("--width and --depth scale the B-series; it holds EfficientNet-Lite0 with 1000 classes", error.Message);
             Assert.Contains("effnet import tf_efficientnet_lite0.safetensors -o tf_efficientnet_lite0.safetensors.effw", error.Message);
             Assert.False(File.Exists(checkpoint + ".effw"));
+        }
+
+        [Fact]
+        public void A_torchvision_V2_S_checkpoint_imports_without_flags_with_eps_1e_3_and_matches_torchvision()
+        {
+            Golden golden = Golden.Load("v2_s");
+            string checkpoint = Checkpoint(golden, "efficientnet_v2_s.safetensors");
+
+            CheckpointInfo info = CheckpointImporter.Inspect(checkpoint);
+            Assert.Equal((ModelFamily.EfficientNetV2S, "EfficientNetV2-S with 1000 classes"), (info.Family, info.ModelName));
+
+            ImportResult result = CheckpointImporter.Import(checkpoint, checkpoint + ".effw");
+            _output.WriteLine(result.Summary);
+            Assert.Contains("BatchNorm eps 0.001", result.Summary);
+            Assert.Equal(ModelConfig.ForMember(ModelFamily.EfficientNetV2S, 0), result.Config);
+
+            using V2S model = V2S.Load(checkpoint + ".effw");
+            var logits = new float[V2S.NumClasses];
+            model.Run(SyntheticWeights.CreateInput(golden.Resolution, golden.Seed), logits);
+            LogitCheck.AssertMatches(_output, "imported v2_s", golden, logits);
+            Assert.Equal(PreprocessingInfo.ForTorchvisionV2(ModelFamily.EfficientNetV2S), model.WeightInfo.Metadata.Preprocessing);
         }
 
         [Fact]
