@@ -17,7 +17,7 @@ namespace EffNet.Bench
         [GlobalSetup]
         public void Setup()
         {
-            _model = new BenchModel(Phi);
+            _model = new BenchModel(Phi.ToString(System.Globalization.CultureInfo.InvariantCulture));
             _ours = _model.LoadOurs(Threads);
             _onnx = _model.LoadOnnx(Threads);
         }

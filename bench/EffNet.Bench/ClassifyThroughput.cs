@@ -15,7 +15,7 @@ namespace EffNet.Bench
     {
         public static int Run(string images, int phi, int rounds)
         {
-            var model = new BenchModel(phi);
+            var model = new BenchModel(phi.ToString(System.Globalization.CultureInfo.InvariantCulture));
             int count = Directory.Exists(images) ? ImageFiles.Below(Path.GetFullPath(images)).Length : 0; // what classify will take
             if (count == 0)
                 throw new DirectoryNotFoundException($"{images} has no images: run `/usr/bin/python3 tools/make_bench_images.py --out {images}` first.");

@@ -12,42 +12,58 @@ namespace EffNet.Bench
     [EfficientNet(Phi = 0)] public partial class B0;
     [EfficientNet(Phi = 3)] public partial class B3;
     [EfficientNet(Phi = 7)] public partial class B7;
+    [EfficientNetLite(Phi = 0)] public partial class Lite0;
+    [EfficientNetV2(Size = EfficientNetV2Size.S)] public partial class V2S;
 
-    /// <summary>One variant's files from tools/make_bench_models.py: checkpoint, ONNX export, input and torchvision's logits.</summary>
+    /// <summary>One model's files from tools/make_bench_models.py: checkpoint, ONNX export, input and the reference's logits.</summary>
     public sealed class BenchModel
     {
-        public BenchModel(int phi)
+        /// <summary>The models there are: their architecture and the generated class that runs it.</summary>
+        static readonly Dictionary<string, (string Label, ModelConfig Config, Func<string, ModelOptions, IEfficientNetModel> Load)> Known = new()
         {
-            Phi = phi;
+            ["b0"] = ("B0", ModelConfig.ForPhi(0), (path, options) => B0.Load(path, options)),
+            ["b3"] = ("B3", ModelConfig.ForPhi(3), (path, options) => B3.Load(path, options)),
+            ["b7"] = ("B7", ModelConfig.ForPhi(7), (path, options) => B7.Load(path, options)),
+            ["lite0"] = ("Lite0", ModelConfig.ForMember(ModelFamily.EfficientNetLite, 0, padding: EfficientNetPadding.Same), (path, options) => Lite0.Load(path, options)),
+            ["v2s"] = ("V2-S", ModelConfig.ForMember(ModelFamily.EfficientNetV2S, 0), (path, options) => V2S.Load(path, options)),
+        };
+
+        /// <param name="name">b0, b3, b7, lite0 or v2s; a bare number n means bn.</param>
+        public BenchModel(string name)
+        {
+            Key = name.All(char.IsDigit) ? "b" + name : name;
+            if (!Known.TryGetValue(Key, out var known))
+                throw new ArgumentException($"No benchmark model '{name}': use {string.Join(", ", Known.Keys)}.");
+            (Label, Config, _load) = known;
             string folder = Path.Combine(RepositoryRoot(), "bench", "models");
-            Base = Path.Combine(folder, "b" + phi);
+            Base = Path.Combine(folder, Key);
             if (!File.Exists(Base + ".onnx"))
-                throw new FileNotFoundException($"{Base}.onnx is missing: run `/usr/bin/python3 tools/make_bench_models.py {phi}` first (needs python3-torchvision).");
+                throw new FileNotFoundException($"{Base}.onnx is missing: run `/usr/bin/python3 tools/make_bench_models.py {Key}` first (needs python3-torchvision).");
             Input = NpyFile.Read(Base + ".input.npy").Data;
             TorchLogits = NpyFile.Read(Base + ".torch.npy").Data;
             if (!File.Exists(Base + ".effw") || File.GetLastWriteTimeUtc(Base + ".effw") < File.GetLastWriteTimeUtc(Base + ".pth"))
-                CheckpointImporter.Import(Base + ".pth", ModelConfig.ForPhi(phi), Base + ".effw");
+                CheckpointImporter.Import(Base + ".pth", Config, Base + ".effw");
         }
 
-        public int Phi { get; }
+        readonly Func<string, ModelOptions, IEfficientNetModel> _load;
+
+        /// <summary>"b0", "lite0", "v2s": the files' name.</summary>
+        public string Key { get; }
+
+        /// <summary>"B0", "Lite0", "V2-S".</summary>
+        public string Label { get; }
+
+        public ModelConfig Config { get; }
         public string Base { get; }
         public float[] Input { get; }
         public float[] TorchLogits { get; }
-        public int Resolution => Scaling.ResolutionOf(Phi);
-        public string Name => $"B{Phi}@{Resolution}";
+        public int Resolution => Config.Resolution;
+        public string Name => $"{Label}@{Resolution}";
 
-        public IEfficientNetModel LoadOurs(int threads)
-        {
-            var options = new ModelOptions { Threads = threads };
-            return Phi switch
-            {
-                0 => B0.Load(Base + ".effw", options),
-                3 => B3.Load(Base + ".effw", options),
-                7 => B7.Load(Base + ".effw", options),
-                _ => throw new ArgumentOutOfRangeException(nameof(Phi)),
-            };
-        }
+        /// <summary>The B-series Phi (layer breakdown and profiles walk B-series blocks), or -1.</summary>
+        public int Phi => Config.Family == ModelFamily.EfficientNet ? Config.Phi : -1;
 
+        public IEfficientNetModel LoadOurs(int threads) => _load(Base + ".effw", new ModelOptions { Threads = threads });
 
         public OnnxEngine LoadOnnx(int threads) => new OnnxEngine(Base + ".onnx", threads, Resolution);
 

@@ -1,12 +1,12 @@
 // Benchmarks EffNet against ONNX Runtime on the same weights and input (tools/make_bench_models.py makes them).
 //
-//   dotnet run -c Release --project bench/EffNet.Bench -- compare [--models 0,3,7] [--threads 1,2] [--rounds 15] [--csv medians.csv] [--load]
+//   dotnet run -c Release --project bench/EffNet.Bench -- compare [--models b0,b3,b7,lite0,v2s] [--threads 1,2] [--rounds 15] [--csv medians.csv] [--load]
 //        (--load: a neighbour process keeps one core busy throughout)
 //   dotnet run -c Release --project bench/EffNet.Bench -- plot --csv medians.csv[,more.csv] --out docs/images/latency.png [--width 900] [--height 520]
 //        (bench/latency-sample.csv holds the medians of docs/performance.md's table, to try the plot without a long run)
 //   dotnet run -c Release --project bench/EffNet.Bench -- profile [--model 0]      per-stage time of our model
-//   dotnet run -c Release --project bench/EffNet.Bench -- layers [--model 0] [--threads 1] [--each]   time per layer type (--each: per call)
-//   dotnet run -c Release --project bench/EffNet.Bench -- threads [--models 0,3] [--rounds 11]   the thread targets: idle scaling,
+//   dotnet run -c Release --project bench/EffNet.Bench -- layers [--model b0] [--threads 1] [--each]   time per layer type (--each: per call)
+//   dotnet run -c Release --project bench/EffNet.Bench -- threads [--models b0,b3] [--rounds 11]   the thread targets: idle scaling,
 //        one core busy (it starts and stops a busy neighbour process), two instances at once, idle CPU, batch throughput
 //   dotnet run -c Release --project bench/EffNet.Bench -- classify [--images bench/images] [--model 0] [--rounds 5]
 //        `effnet classify` on a folder (tools/make_bench_images.py), one thread against every core, images per second
@@ -19,11 +19,12 @@ using EffNet.Bench;
 string mode = args.Length > 0 ? args[0] : "compare";
 string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
 int[] List(string name, string fallback) => (Option(name) ?? fallback).Split(',').Select(int.Parse).ToArray();
+string[] Names(string name, string fallback) => (Option(name) ?? fallback).Split(',');
 
 switch (mode)
 {
     case "compare":
-        return SideBySide.Run(List("--models", "0,3,7"), List("--threads", "1,2"), int.Parse(Option("--rounds") ?? "15"), Option("--csv"), args.Contains("--load"));
+        return SideBySide.Run(Names("--models", "b0,b3,b7"), List("--threads", "1,2"), int.Parse(Option("--rounds") ?? "15"), Option("--csv"), args.Contains("--load"));
     case "plot":
         if (Option("--csv") is not string csv || Option("--out") is not string png)
         {
@@ -34,9 +35,9 @@ switch (mode)
     case "profile":
         return StageProfile.Run(int.Parse(Option("--model") ?? "0"), int.Parse(Option("--runs") ?? "30"), int.Parse(Option("--threads") ?? "1"));
     case "layers":
-        return LayerBreakdown.Run(int.Parse(Option("--model") ?? "0"), int.Parse(Option("--threads") ?? "1"), args.Contains("--each"));
+        return LayerBreakdown.Run(Option("--model") ?? "b0", int.Parse(Option("--threads") ?? "1"), args.Contains("--each"));
     case "threads":
-        return ThreadScaling.Run(List("--models", "0,3"), int.Parse(Option("--rounds") ?? "11"));
+        return ThreadScaling.Run(Names("--models", "b0,b3"), int.Parse(Option("--rounds") ?? "11"));
     case "classify":
         return ClassifyThroughput.Run(Option("--images") ?? "bench/images", int.Parse(Option("--model") ?? "0"), int.Parse(Option("--rounds") ?? "5"));
     case "kernels":

@@ -14,7 +14,7 @@ namespace EffNet.Bench
     {
         const int RunsPerRound = 5;
 
-        public static int Run(int[] phis, int[] threadCounts, int rounds, string? csvPath = null, bool load = false)
+        public static int Run(string[] models, int[] threadCounts, int rounds, string? csvPath = null, bool load = false)
         {
             // --load: one core kept busy by another process for the whole run, as on a machine that does other work.
             using BusyNeighbour? neighbour = load ? BusyNeighbour.Start() : null;
@@ -22,9 +22,9 @@ namespace EffNet.Bench
             Console.WriteLine($"EffNet vs ONNX Runtime, batch 1, medians of {rounds} alternating rounds x {RunsPerRound} runs; {Environment.ProcessorCount} cores" +
                               (load ? "; one core busy with a neighbour process" : "") + $"; load average {Timing.LoadAverage()}");
             int failures = 0;
-            foreach (int phi in phis)
+            foreach (string name in models)
             {
-                var model = new BenchModel(phi);
+                var model = new BenchModel(name);
                 foreach (int threads in threadCounts)
                 {
                     using IEfficientNetModel ours = model.LoadOurs(threads);
@@ -47,8 +47,8 @@ namespace EffNet.Bench
                     double a = Timing.Median(oursTimes), b = Timing.Median(onnxTimes);
                     Console.WriteLine($"{model.Name} threads={threads}: EffNet {a:F2} ms, ONNX Runtime {b:F2} ms, ratio {a / b:F2}  " +
                                       $"[logits vs torchvision: EffNet {oursDiff:e1}, ONNX Runtime {onnxDiff:e1} x max|logit|]");
-                    csv?.Add(new LatencyRow($"B{phi}", model.Resolution, threads, "EffNet", a, oursTimes.Count));
-                    csv?.Add(new LatencyRow($"B{phi}", model.Resolution, threads, "ONNX Runtime", b, onnxTimes.Count));
+                    csv?.Add(new LatencyRow(model.Label, model.Resolution, threads, "EffNet", a, oursTimes.Count));
+                    csv?.Add(new LatencyRow(model.Label, model.Resolution, threads, "ONNX Runtime", b, onnxTimes.Count));
                 }
             }
             Console.WriteLine(Timing.SettleReport());

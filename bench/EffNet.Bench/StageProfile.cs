@@ -10,7 +10,7 @@ namespace EffNet.Bench
     {
         public static int Run(int phi, int runs, int threads)
         {
-            var model = new BenchModel(phi);
+            var model = new BenchModel(phi.ToString(System.Globalization.CultureInfo.InvariantCulture));
             using IEfficientNetModel ours = model.LoadOurs(threads);
             var logits = new float[1000];
             for (int i = 0; i < 5; i++) ours.Run(model.Input, logits);

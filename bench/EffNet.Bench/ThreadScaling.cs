@@ -18,13 +18,13 @@ namespace EffNet.Bench
         // Logits of the single-threaded timings (the concurrent ones each have their own).
         static readonly float[] Logits = new float[1000];
 
-        public static int Run(int[] phis, int rounds)
+        public static int Run(string[] models, int rounds)
         {
             int cores = Environment.ProcessorCount;
             Console.WriteLine($"Threads: medians (and p99) of {rounds} alternating rounds x {RunsPerRound} runs; {cores} cores; load average {Timing.LoadAverage()}");
-            foreach (int phi in phis)
+            foreach (string name in models)
             {
-                var model = new BenchModel(phi);
+                var model = new BenchModel(name);
                 Idle(model, cores, rounds);
                 using (BusyNeighbour.Start())
                     OneCoreBusy(model, cores, rounds);

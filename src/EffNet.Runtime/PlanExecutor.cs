@@ -31,6 +31,22 @@ namespace EffNet.Planning
             }
         }
 
+        /// <summary>
+        /// One call of the forward pass alone, on whatever the arena holds (the benchmark's per-layer breakdown): the scratch
+        /// is sized as <see cref="Forward"/> sizes it.
+        /// </summary>
+        public static void RunOne(ForwardPlan plan, KernelCall call, ReadOnlySpan<float> image, ReadOnlySpan<float> w, Span<float> arena, WorkerPool? workers)
+        {
+            Span<float> gate = stackalloc float[plan.GateFloats];
+            Span<float> squeeze = stackalloc float[plan.SqueezeFloats];
+            if (call.Operation == Operation.Classify)
+            {
+                Classify(plan, w, arena, new float[call.Weights!.OutChannels], workers);
+                return;
+            }
+            Run(call, image, w, arena, new Scratch(gate, squeeze, arena.Slice(checked((int)plan.ArenaFloats))), workers);
+        }
+
         /// <summary>The classifier on the pooled features <see cref="Forward"/> left in the arena.</summary>
         public static void Classify(ForwardPlan plan, ReadOnlySpan<float> w, Span<float> arena, Span<float> logits, WorkerPool? workers)
         {
