@@ -32,7 +32,7 @@ namespace EffNet.Runtime.Tests.Import
         {
             NetworkLayout layout = NetworkLayout.Create(golden.Config);
             string path = Path.Combine(_folder, name);
-            File.WriteAllBytes(path, SafeTensorsBytes.FromStateDict(SyntheticWeights.CreateStateDict(layout, golden.Seed)));
+            SafeTensorsFile.Write(path, SyntheticWeights.CreateStateDict(layout, golden.Seed));
             return path;
         }
 

@@ -316,21 +316,6 @@ namespace EffNet.Runtime.Tests.Import
             return bytes;
         }
 
-        /// <summary>A whole state dict as F32 tensors, in its order.</summary>
-        public static byte[] FromStateDict(IReadOnlyDictionary<string, SourceTensor> state)
-        {
-            var header = new StringBuilder("{");
-            var data = new MemoryStream();
-            foreach ((string key, SourceTensor tensor) in state)
-            {
-                long begin = data.Length;
-                data.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tensor.Data.AsSpan()));
-                header.Append(header.Length > 1 ? "," : "")
-                      .Append($"\"{key}\":{{\"dtype\":\"F32\",\"shape\":[{string.Join(",", tensor.Shape)}],\"data_offsets\":[{begin},{data.Length}]}}");
-            }
-            return Build(header.Append('}').ToString(), data.ToArray());
-        }
-
         /// <summary>One F32 tensor "w" of shape [2] holding 1 and 2, with the given header fields.</summary>
         public static byte[] OneTensor(string dtype = "F32", string shape = "[2]", string offsets = "[0,8]", int dataBytes = 8)
             => Build($"{{\"w\":{{\"dtype\":\"{dtype}\",\"shape\":{shape},\"data_offsets\":{offsets}}}}}",
