@@ -113,7 +113,7 @@ namespace EffNet.Planning
                     ExpandDepthwise.Run(Slice(arena, input), input.Height, input.Width, input.Channels,
                         Weights(w, expand), Bias(w, expand), output.Channels,
                         Weights(w, dw), Bias(w, dw), dw.Kernel, call.Stride, call.PadTop, call.PadLeft,
-                        Slice(arena, output), output.Height, output.Width, call.Activation, scratch.Gate.Slice(0, output.Channels), scratch.RowBuffers, workers);
+                        Slice(arena, output), output.Height, output.Width, call.Activation, Sums(call, scratch), scratch.RowBuffers, workers);
                     break;
                 }
                 case Operation.Depthwise:
@@ -122,7 +122,7 @@ namespace EffNet.Planning
                     PlannedTensor output = call.Output!;
                     DepthwiseConvolution.Run(Slice(arena, input), input.Height, input.Width, input.Channels,
                         Weights(w, dw), Bias(w, dw), dw.Kernel, call.Stride, call.PadTop, call.PadLeft,
-                        Slice(arena, output), output.Height, output.Width, call.Activation, scratch.Gate.Slice(0, output.Channels), workers);
+                        Slice(arena, output), output.Height, output.Width, call.Activation, Sums(call, scratch), workers);
                     break;
                 }
                 case Operation.SqueezeExcitation:
@@ -143,6 +143,9 @@ namespace EffNet.Planning
                     throw new InvalidOperationException($"The forward pass has no kernel for {call.Operation}.");
             }
         }
+
+        // The gate buffer the depthwise call sums into, or nothing when no squeeze-excitation follows.
+        static Span<float> Sums(KernelCall call, in Scratch scratch) => call.SumsChannels ? scratch.Gate.Slice(0, call.Output!.Channels) : default;
 
         static Span<float> Slice(Span<float> arena, PlannedTensor t) => arena.Slice((int)t.Offset, (int)t.Floats);
 

@@ -266,8 +266,7 @@ namespace EffNet.Generator.Emit
             foreach (BlockTensor local in t.Locals)
                 Declare(w, locals, local.Local, local.Tensor, local.ReadOnly);
             if (t.GateFloats > 0)
-                w.Line($"global::System.Span<float> gate = stackalloc float[{t.GateFloats}]; // " +
-                       (b.HasSqueezeExcitation ? "channel sums, then the squeeze-excitation gate" : "channel sums of the depthwise map (no squeeze-excitation reads them)"));
+                w.Line($"global::System.Span<float> gate = stackalloc float[{t.GateFloats}]; // channel sums, then the squeeze-excitation gate");
             if (t.SqueezeFloats > 0)
                 w.Line($"global::System.Span<float> squeeze = stackalloc float[{t.SqueezeFloats}];");
             w.Line();
@@ -342,7 +341,7 @@ namespace EffNet.Generator.Emit
                     w.Line($"global::EffNet.Kernels.ExpandDepthwise.Run({locals[input]}, inHeight: {input.Height}, inWidth: {input.Width}, inChannels: {input.Channels},");
                     w.Line($"    {Weights(expand, "expandWeights", "expandBias")}, midChannels: {output.Channels},");
                     w.Line($"    {Weights(dw, "depthwiseWeights", "depthwiseBias")}, {Window(call, dw.Kernel)},");
-                    w.Line($"    {locals[output]}, outHeight: {output.Height}, outWidth: {output.Width}, {Activation(call)}, channelSums: gate, rowBuffers, workers);");
+                    w.Line($"    {locals[output]}, outHeight: {output.Height}, outWidth: {output.Width}, {Activation(call)}, channelSums: {Sums(call)}, rowBuffers, workers);");
                     break;
                 }
                 case Operation.Depthwise:
@@ -352,7 +351,7 @@ namespace EffNet.Generator.Emit
                     w.Line($"// {Sub(dw, block)}: depthwise {dw.Kernel}x{dw.Kernel} stride {call.Stride}, padding {call.PadTop} top / {call.PadLeft} left, BatchNorm folded, {call.Activation}{SumsNote(block!)}");
                     w.Line($"global::EffNet.Kernels.DepthwiseConvolution.Run({locals[input]}, inHeight: {input.Height}, inWidth: {input.Width}, channels: {input.Channels},");
                     w.Line($"    {Weights(dw)}, {Window(call, dw.Kernel)},");
-                    w.Line($"    {locals[output]}, outHeight: {output.Height}, outWidth: {output.Width}, {Activation(call)}, channelSums: gate, workers);");
+                    w.Line($"    {locals[output]}, outHeight: {output.Height}, outWidth: {output.Width}, {Activation(call)}, channelSums: {Sums(call)}, workers);");
                     break;
                 }
                 case Operation.SqueezeExcitation:
@@ -422,6 +421,9 @@ namespace EffNet.Generator.Emit
 
         /// <summary>The library whose implementation is the family's reference: "torchvision" or "timm".</summary>
         static string Library(ModelConfig config) => config.FamilySpec.Keys == KeyStyle.Timm ? "timm" : "torchvision";
+
+        // The gate buffer a depthwise call sums into, or an empty span when no squeeze-excitation reads the sums.
+        static string Sums(KernelCall call) => call.SumsChannels ? "gate" : "default";
 
         static string SumsNote(BlockPlan block) => block.Block.HasSqueezeExcitation ? "; sums each channel for the SE pool" : "";
 

@@ -117,7 +117,7 @@ namespace EffNet.Blocks
 
         /// <summary>
         /// Calls: [expand], depthwise (or both fused, <see cref="KernelChoices.StreamsExpansion"/>), [squeeze-excitation,
-        /// [gate map]], project. The depthwise call writes channel sums to the gate buffer for the squeeze-excitation call;
+        /// [gate map]], project. With squeeze-excitation, the depthwise call writes channel sums to the gate buffer for it;
         /// the gate then scales either the depthwise map in place or the projection's weights (written to a scratch panel).
         /// </summary>
         public override BlockPlan Plan(BlockLayout b, PlannedTensor input, PlanSteps steps)
@@ -140,9 +140,9 @@ namespace EffNet.Blocks
             locals.Add(new BlockTensor("depthwise", depthwise));
             calls.Add(fuses
                 ? new KernelCall(Operation.ExpandDepthwise, steps.Step, b.Expand, input, depthwise)
-                  { SecondWeights = b.Depthwise, Stride = b.Stride, PadTop = b.PadTop, PadLeft = b.PadLeft, Activation = b.Activation }
+                  { SecondWeights = b.Depthwise, Stride = b.Stride, PadTop = b.PadTop, PadLeft = b.PadLeft, Activation = b.Activation, SumsChannels = b.HasSqueezeExcitation }
                 : new KernelCall(Operation.Depthwise, steps.Step, b.Depthwise, expanded ?? input, depthwise)
-                  { Stride = b.Stride, PadTop = b.PadTop, PadLeft = b.PadLeft, Activation = b.Activation });
+                  { Stride = b.Stride, PadTop = b.PadTop, PadLeft = b.PadLeft, Activation = b.Activation, SumsChannels = b.HasSqueezeExcitation });
 
             bool gatesMap = false;
             if (b.HasSqueezeExcitation)
@@ -165,8 +165,8 @@ namespace EffNet.Blocks
             {
                 Residual = b.HasResidual ? input : null, Panel = panel, Activation = Activation.None, Stage = b.StageOutput,
             });
-            // The depthwise kernel always sums its channels; without squeeze-excitation nothing reads the sums.
-            return new BlockPlan(b, input, output, locals, calls, gateFloats: b.MidChannels, squeezeFloats: b.SqueezeChannels);
+            // Without squeeze-excitation there is no gate: the depthwise call sums nothing.
+            return new BlockPlan(b, input, output, locals, calls, gateFloats: b.HasSqueezeExcitation ? b.MidChannels : 0, squeezeFloats: b.SqueezeChannels);
         }
     }
 }

@@ -16,7 +16,8 @@ namespace EffNet.Kernels
         /// <param name="weights">[kernel, kernel, channels], BatchNorm folded in</param>
         /// <param name="bias">[channels]</param>
         /// <param name="output">[outHeight, outWidth, channels]; must not overlap the input</param>
-        /// <param name="channelSums">[channels]; receives the sum of every output channel over all pixels</param>
+        /// <param name="channelSums">[channels]; receives the sum of every output channel over all pixels (the squeeze-excitation
+        /// pool); empty to sum nothing</param>
         /// <param name="workers">threads to split the output rows over, or null for the calling thread only</param>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Run(ReadOnlySpan<float> input, int inHeight, int inWidth, int channels,
@@ -28,12 +29,22 @@ namespace EffNet.Kernels
             Check.Length(weights.Length, (long)kernel * kernel * channels, nameof(weights));
             Check.Length(bias.Length, channels, nameof(bias));
             Check.Length(output.Length, (long)outHeight * outWidth * channels, nameof(output));
-            Check.Length(channelSums.Length, channels, nameof(channelSums));
-            channelSums.Slice(0, channels).Clear();
+            // Without squeeze-excitation nothing reads the channel sums: an empty span skips them.
+            bool summing = !channelSums.IsEmpty;
+            if (summing)
+            {
+                Check.Length(channelSums.Length, channels, nameof(channelSums));
+                channelSums.Slice(0, channels).Clear();
+            }
 
             fixed (float* x = input, w = weights, b = bias, y = output, sums = channelSums)
             {
                 var conv = new Depthwise(x, inHeight, inWidth, channels, w, b, kernel, stride, padTop, padLeft, y, outWidth, activation);
+                if ((workers is null || outHeight < MinRowsPerThread * workers.Threads) && !summing)
+                {
+                    conv.Rows(0, outHeight, null, null);
+                    return;
+                }
                 if (workers is null || outHeight < MinRowsPerThread * workers.Threads)
                 {
                     // One partial of the channel sums, added to the total at the end of each row group.
@@ -48,9 +59,10 @@ namespace EffNet.Kernels
                 var job = (RowsJob)(workers.DepthwiseJob ??= new RowsJob());
                 job.Conv = conv;
                 job.Rows = outHeight;
-                job.Sums.Prepare(outHeight, channels);
+                job.Summing = summing;
+                if (summing) job.Sums.Prepare(outHeight, channels);
                 workers.Run(job, RowGroupSums.GroupsOf(outHeight));
-                job.Sums.AddTo(sums);
+                if (summing) job.Sums.AddTo(sums);
             }
         }
 
@@ -65,12 +77,13 @@ namespace EffNet.Kernels
             public Depthwise Conv;
             public int Rows;
             public readonly RowGroupSums Sums = new();
+            public bool Summing; // false: no squeeze-excitation reads the sums, and none are taken
 
             public void Execute(int start, int end, int worker)
             {
                 int first = start * RowGroupSums.GroupRows;
                 fixed (float* partials = Sums.Partials)
-                    Conv.Rows(first, Math.Min(end * RowGroupSums.GroupRows, Rows), partials + (long)start * Conv.Channels, null);
+                    Conv.Rows(first, Math.Min(end * RowGroupSums.GroupRows, Rows), Summing ? partials + (long)start * Conv.Channels : null, null);
             }
         }
 
@@ -130,7 +143,7 @@ namespace EffNet.Kernels
                     a0 = Simd.Activate(a0, _activation); a1 = Simd.Activate(a1, _activation);
                     a2 = Simd.Activate(a2, _activation); a3 = Simd.Activate(a3, _activation);
                     a0.Store(to + c); a1.Store(to + channels + c); a2.Store(to + 2 * channels + c); a3.Store(to + 3 * channels + c);
-                    (Vector512.Load(sums + c) + ((a0 + a1) + (a2 + a3))).Store(sums + c);
+                    if (sums != null) (Vector512.Load(sums + c) + ((a0 + a1) + (a2 + a3))).Store(sums + c);
                 }
                 // Channels past the last whole 16-vector (8 of them in EfficientNet's 24-, 40- and 56-channel layers): the
                 // same four outputs on Vector<float>, then any channels left pixel by pixel.
@@ -156,7 +169,7 @@ namespace EffNet.Kernels
                     a0 = Simd.Activate(a0, _activation); a1 = Simd.Activate(a1, _activation);
                     a2 = Simd.Activate(a2, _activation); a3 = Simd.Activate(a3, _activation);
                     a0.Store(to + c); a1.Store(to + channels + c); a2.Store(to + 2 * channels + c); a3.Store(to + 3 * channels + c);
-                    (Vector.Load(sums + c) + ((a0 + a1) + (a2 + a3))).Store(sums + c);
+                    if (sums != null) (Vector.Load(sums + c) + ((a0 + a1) + (a2 + a3))).Store(sums + c);
                 }
                 if (narrow < _channels)
                     for (int q = 0; q < Quad; q++)
@@ -191,10 +204,10 @@ namespace EffNet.Kernels
                     a0 = Simd.Activate(a0, _activation); a1 = Simd.Activate(a1, _activation);
                     a2 = Simd.Activate(a2, _activation); a3 = Simd.Activate(a3, _activation);
                     a0.Store(to + c0); a1.Store(to + c0 + width); a2.Store(to + c0 + 2 * width); a3.Store(to + c0 + 3 * width);
-                    (Vector.Load(sums + c0) + a0).Store(sums + c0);
-                    (Vector.Load(sums + c0 + width) + a1).Store(sums + c0 + width);
-                    (Vector.Load(sums + c0 + 2 * width) + a2).Store(sums + c0 + 2 * width);
-                    (Vector.Load(sums + c0 + 3 * width) + a3).Store(sums + c0 + 3 * width);
+                    if (sums != null) (Vector.Load(sums + c0) + a0).Store(sums + c0);
+                    if (sums != null) (Vector.Load(sums + c0 + width) + a1).Store(sums + c0 + width);
+                    if (sums != null) (Vector.Load(sums + c0 + 2 * width) + a2).Store(sums + c0 + 2 * width);
+                    if (sums != null) (Vector.Load(sums + c0 + 3 * width) + a3).Store(sums + c0 + 3 * width);
                 }
                 for (int c = c0; c < narrow; c += width)
                 {
@@ -204,7 +217,7 @@ namespace EffNet.Kernels
                             acc = Simd.MultiplyAdd(Vector.Load(rows[ky] + left + (long)kx * channels + c), Vector.Load(_w + ((long)ky * kernel + kx) * channels + c), acc);
                     acc = Simd.Activate(acc, _activation);
                     acc.Store(to + c);
-                    (Vector.Load(sums + c) + acc).Store(sums + c);
+                    if (sums != null) (Vector.Load(sums + c) + acc).Store(sums + c);
                 }
                 for (int c = narrow; c < channels; c++)
                 {
@@ -214,7 +227,7 @@ namespace EffNet.Kernels
                             acc += rows[ky][left + (long)kx * channels + c] * _w[((long)ky * kernel + kx) * channels + c];
                     acc = Simd.Activate(acc, _activation);
                     to[c] = acc;
-                    sums[c] += acc;
+                    if (sums != null) sums[c] += acc;
                 }
             }
 
@@ -306,7 +319,8 @@ namespace EffNet.Kernels
                     else
                         sum += FourOutputs<TTaps, TEdge>(rows, kyBegin, kyEnd, column, c, bias, to, Math.Min(Quad, _outWidth - ox));
                 }
-                if (TInterior.Half)
+                if (sums == null) { }
+                else if (TInterior.Half)
                     (Vector256.Load(sums + c) + sum.GetLower()).Store(sums + c);
                 else
                     (Vector512.Load(sums + c) + sum).Store(sums + c);
@@ -397,10 +411,10 @@ namespace EffNet.Kernels
                         a0 = Simd.Activate(a0, _activation); a1 = Simd.Activate(a1, _activation);
                         a2 = Simd.Activate(a2, _activation); a3 = Simd.Activate(a3, _activation);
                         a0.Store(to + c); a1.Store(to + c + 16); a2.Store(to + c + 32); a3.Store(to + c + 48);
-                        (Vector512.Load(sums + c) + a0).Store(sums + c);
-                        (Vector512.Load(sums + c + 16) + a1).Store(sums + c + 16);
-                        (Vector512.Load(sums + c + 32) + a2).Store(sums + c + 32);
-                        (Vector512.Load(sums + c + 48) + a3).Store(sums + c + 48);
+                        if (sums != null) (Vector512.Load(sums + c) + a0).Store(sums + c);
+                        if (sums != null) (Vector512.Load(sums + c + 16) + a1).Store(sums + c + 16);
+                        if (sums != null) (Vector512.Load(sums + c + 32) + a2).Store(sums + c + 32);
+                        if (sums != null) (Vector512.Load(sums + c + 48) + a3).Store(sums + c + 48);
                     }
                     for (; c < wide; c += 16)
                     {
@@ -414,7 +428,7 @@ namespace EffNet.Kernels
                         }
                         acc = Simd.Activate(acc, _activation);
                         acc.Store(to + c);
-                        (Vector512.Load(sums + c) + acc).Store(sums + c);
+                        if (sums != null) (Vector512.Load(sums + c) + acc).Store(sums + c);
                     }
                     if (wide < channels)
                         NarrowPixel(oy, ox, rows, kyBegin, kyEnd, Math.Max(firstChannel, wide), sums);

@@ -23,7 +23,7 @@ namespace EffNet.Kernels
         /// <param name="expandWeights">[inChannels, midChannels], BatchNorm folded; <paramref name="activation"/> follows</param>
         /// <param name="depthwiseWeights">[kernel, kernel, midChannels], BatchNorm folded; <paramref name="activation"/> follows</param>
         /// <param name="output">[outHeight, outWidth, midChannels]: the depthwise output</param>
-        /// <param name="channelSums">[midChannels]; receives the sum of every output channel over all pixels</param>
+        /// <param name="channelSums">[midChannels]; receives the sum of every output channel over all pixels; empty to sum nothing</param>
         /// <param name="rowBuffers">at least threads x <see cref="RowBufferLength"/> floats</param>
         /// <param name="workers">threads to split the output rows over, or null for the calling thread only</param>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -39,10 +39,13 @@ namespace EffNet.Kernels
             Check.Length(depthwiseWeights.Length, (long)kernel * kernel * midChannels, nameof(depthwiseWeights));
             Check.Length(depthwiseBias.Length, midChannels, nameof(depthwiseBias));
             Check.Length(output.Length, (long)outHeight * outWidth * midChannels, nameof(output));
-            Check.Length(channelSums.Length, midChannels, nameof(channelSums));
+            bool summing = !channelSums.IsEmpty; // empty: no squeeze-excitation reads the sums
+            if (summing)
+                Check.Length(channelSums.Length, midChannels, nameof(channelSums));
             long ring = RowBufferLength(kernel, inWidth, midChannels);
             Check.Length(rowBuffers.Length, ring * (workers?.Threads ?? 1), nameof(rowBuffers));
-            channelSums.Slice(0, midChannels).Clear();
+            if (summing)
+                channelSums.Slice(0, midChannels).Clear();
 
             fixed (float* x = input, we = expandWeights, be = expandBias, wd = depthwiseWeights, bd = depthwiseBias,
                    y = output, sums = channelSums, rings = rowBuffers)
@@ -51,6 +54,11 @@ namespace EffNet.Kernels
                     new DepthwiseConvolution.Depthwise(null, inHeight, inWidth, midChannels, wd, bd, kernel, stride, padTop, padLeft,
                                                        y, outWidth, activation),
                     kernel, rings, ring);
+                if ((workers is null || outHeight < MinRowsPerThread * workers.Threads) && !summing)
+                {
+                    fused.Rows(0, outHeight, null, null, worker: 0);
+                    return;
+                }
                 if (workers is null || outHeight < MinRowsPerThread * workers.Threads)
                 {
                     // One partial of the channel sums, added to the total at the end of each row group.
@@ -69,9 +77,10 @@ namespace EffNet.Kernels
                 // One band of row groups per thread: every chunk recomputes kernel - stride expanded rows (4 of a 5x5 conv),
                 // so smaller chunks would cost more than the balance they buy.
                 int groups = RowGroupSums.GroupsOf(outHeight);
-                job.Sums.Prepare(outHeight, midChannels);
+                job.Summing = summing;
+                if (summing) job.Sums.Prepare(outHeight, midChannels);
                 workers.Run(job, groups, grain: (groups + workers.Threads - 1) / workers.Threads);
-                job.Sums.AddTo(sums);
+                if (summing) job.Sums.AddTo(sums);
             }
         }
 
@@ -83,12 +92,13 @@ namespace EffNet.Kernels
             public Fused Fused;
             public int Rows, Channels;
             public readonly RowGroupSums Sums = new();
+            public bool Summing; // false: no squeeze-excitation reads the sums, and none are taken
 
             public void Execute(int start, int end, int worker)
             {
                 int first = start * RowGroupSums.GroupRows;
                 fixed (float* partials = Sums.Partials)
-                    Fused.Rows(first, Math.Min(end * RowGroupSums.GroupRows, Rows), partials + (long)start * Channels, null, worker);
+                    Fused.Rows(first, Math.Min(end * RowGroupSums.GroupRows, Rows), Summing ? partials + (long)start * Channels : null, null, worker);
             }
         }
 

@@ -12,6 +12,7 @@ namespace EffNet.Kernels
     /// On one thread a single partial is added to the total at the end of each group (<see cref="Flush"/>); on a pool each
     /// group keeps its partial in <see cref="Partials"/> until the region ends (<see cref="AddTo"/>). Both add the same
     /// partials in the same order. The partials grow once to the widest layer and are reused: no allocation when warm.
+    /// A call that sums nothing (no squeeze-excitation reads them) passes null partials and total, and every row skips its sums.
     /// </remarks>
     sealed unsafe class RowGroupSums
     {
@@ -49,7 +50,7 @@ namespace EffNet.Kernels
         /// partial that <see cref="Flush"/> empties into the total.
         /// </summary>
         public static float* For(int oy, int first, float* partials, float* total, int channels)
-            => total != null ? partials : partials + (long)(oy / GroupRows - first / GroupRows) * channels;
+            => total != null || partials == null ? partials : partials + (long)(oy / GroupRows - first / GroupRows) * channels;
 
         /// <summary>On one thread: after row <paramref name="oy"/>, adds the single partial to the total if its group is complete.</summary>
         public static void Flush(int oy, int end, float* partial, float* total, int channels)

@@ -81,6 +81,9 @@ namespace EffNet.Planning
         /// <summary>Scratch for the projection's weights scaled by the gate, or null when the gate is not applied here.</summary>
         public PlannedTensor? Panel { get; init; }
 
+        /// <summary>The depthwise call sums each output channel into the gate buffer, for the squeeze-excitation after it.</summary>
+        public bool SumsChannels { get; init; }
+
         public int Stride { get; init; } = 1;
         public int PadTop { get; init; }
         public int PadLeft { get; init; }

@@ -93,5 +93,26 @@ namespace EffNet.Runtime.Tests.Kernels
                 Assert.Equal(firstSums, againSums);
             }
         }
+
+        [Theory]
+        // height, width, channels, kernel, stride, threads: the wide 5x5 path, the pixel path, one and two threads
+        [InlineData(28, 28, 240, 5, 1, 1)]
+        [InlineData(29, 31, 40, 3, 2, 2)]
+        [InlineData(14, 14, 1152, 5, 1, 2)]
+        public void Without_channel_sums_the_outputs_are_the_same_bits_and_nothing_is_summed(int height, int width, int channels, int kernel, int stride, int threads)
+        {
+            int pad = kernel / 2, outHeight = (height + 2 * pad - kernel) / stride + 1, outWidth = (width + 2 * pad - kernel) / stride + 1;
+            float[] x = KernelTestData.Random(height * width * channels, 51), w = KernelTestData.Random(kernel * kernel * channels, 52);
+            float[] b = KernelTestData.Random(channels, 53);
+            var summed = new float[outHeight * outWidth * channels];
+            var unsummed = new float[summed.Length];
+            using WorkerPool? pool = threads > 1 ? new WorkerPool(threads) : null;
+            DepthwiseConvolution.Run(x, height, width, channels, w, b, kernel, stride, pad, pad, summed, outHeight, outWidth,
+                                     Activation.ReLU6, new float[channels], pool);
+            for (int run = 0; run < 2; run++) // the second run after a summing one on the same pool
+                DepthwiseConvolution.Run(x, height, width, channels, w, b, kernel, stride, pad, pad, unsummed, outHeight, outWidth,
+                                         Activation.ReLU6, Span<float>.Empty, pool);
+            Assert.Equal(summed, unsummed);
+        }
     }
 }

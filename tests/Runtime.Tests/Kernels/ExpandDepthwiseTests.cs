@@ -62,5 +62,26 @@ namespace EffNet.Runtime.Tests.Kernels
             Assert.Contains("rowBuffers", e.Message);
             Assert.Contains((2 * oneRing).ToString(), e.Message);
         }
+
+        [Theory]
+        [InlineData(1)]
+        [InlineData(2)]
+        public void Without_channel_sums_the_fused_outputs_are_the_same_bits(int threads)
+        {
+            const int height = 56, width = 56, inChannels = 24, mid = 144, kernel = 3;
+            float[] input = Random(height * width * inChannels, 61), expandBias = Random(mid, 62);
+            var expandWeights = new float[inChannels * mid];
+            PointwiseConvolution.PackPanels(Random(inChannels * mid, 63), expandWeights, inChannels, mid);
+            float[] depthwiseWeights = Random(kernel * kernel * mid, 64), depthwiseBias = Random(mid, 65);
+            var rings = new float[ExpandDepthwise.RowBufferLength(kernel, width, mid) * threads];
+            var summed = new float[height * width * mid];
+            var unsummed = new float[summed.Length];
+            using WorkerPool? pool = threads > 1 ? new WorkerPool(threads) : null;
+            ExpandDepthwise.Run(input, height, width, inChannels, expandWeights, expandBias, mid, depthwiseWeights, depthwiseBias,
+                                kernel, 1, 1, 1, summed, height, width, Activation.ReLU6, new float[mid], rings, pool);
+            ExpandDepthwise.Run(input, height, width, inChannels, expandWeights, expandBias, mid, depthwiseWeights, depthwiseBias,
+                                kernel, 1, 1, 1, unsummed, height, width, Activation.ReLU6, Span<float>.Empty, rings, pool);
+            Assert.Equal(summed, unsummed);
+        }
     }
 }
