@@ -71,8 +71,14 @@ class TfSameConv2d(nn.Conv2d):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, groups=1, bias=False):
         super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0, groups=groups, bias=bias)
+        self.fixed_padding = None  # (top, bottom, left, right) once freeze_padding has seen the input size
 
     def forward(self, x):
+        if self.fixed_padding is not None:
+            top, bottom, left, right = self.fixed_padding
+            if top == bottom and left == right:  # symmetric: the conv's own padding, as a static export has it
+                return F.conv2d(x, self.weight, self.bias, self.stride, (top, left), self.dilation, self.groups)
+            return super().forward(F.pad(x, [left, right, top, bottom]))
         pad_h = self._same_padding(x.shape[-2], 0)
         pad_w = self._same_padding(x.shape[-1], 1)
         return super().forward(F.pad(x, [pad_w[0], pad_w[1], pad_h[0], pad_h[1]]))
@@ -81,6 +87,23 @@ class TfSameConv2d(nn.Conv2d):
         k, s = self.kernel_size[dim], self.stride[dim]
         total = max((math.ceil(size / s) - 1) * s + k - size, 0)
         return total // 2, total - total // 2
+
+
+def freeze_padding(model, resolution):
+    """Fixes every TfSameConv2d's padding for inputs of `resolution` pixels, as an exported graph for one input size has
+    it: symmetric ones become the conv's own padding and only the asymmetric ones (stride 2 on even sizes) keep a Pad.
+    The same numbers either way; used by tools/make_bench_models.py so ONNX Runtime gets a static graph."""
+    sizes = {}
+    convs = [m for m in model.modules() if isinstance(m, TfSameConv2d)]
+    hooks = [m.register_forward_pre_hook(lambda m, inputs: sizes.__setitem__(m, inputs[0].shape[-2:])) for m in convs]
+    with torch.no_grad():
+        model.eval()(torch.zeros(1, 3, resolution, resolution))
+    for h in hooks:
+        h.remove()
+    for m in convs:
+        (top, bottom), (left, right) = m._same_padding(sizes[m][0], 0), m._same_padding(sizes[m][1], 1)
+        m.fixed_padding = (top, bottom, left, right)
+    return model
 
 
 def make_conv(in_channels, out_channels, kernel_size, stride=1, groups=1, tf_same=True):

@@ -27,6 +27,7 @@ def build(name):
     if name == "lite0":
         model = lite_reference.tf_efficientnet_lite(0)
         resolution = 224
+        lite_reference.freeze_padding(model, resolution)  # a static graph: Pad only where SAME is asymmetric
     elif name == "v2s":
         model, _ = g.build("s", None, None, 1000)
         resolution = g.MODELS["v2_s"][3]

@@ -394,6 +394,15 @@ namespace EffNet.Kernels
             void StoreRow<TV, TH>(int p, int col, Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, Vector256<float> h)
                 where TV : struct, IVectorCount where TH : struct, IVectorCount
             {
+                if (_activation == Activation.ReLU6)
+                {
+                    // A clamp needs no registers the tile has not just freed: applied here, it saves the epilogue a pass.
+                    a0 = Simd.Activate(a0, Activation.ReLU6);
+                    if (TV.Count > 1) a1 = Simd.Activate(a1, Activation.ReLU6);
+                    if (TV.Count > 2) a2 = Simd.Activate(a2, Activation.ReLU6);
+                    if (TV.Count > 3) a3 = Simd.Activate(a3, Activation.ReLU6);
+                    if (TH.Count > 0) h = Vector256.Min(Vector256.Max(h, Vector256<float>.Zero), Vector256.Create(6f));
+                }
                 float* at = _y + (long)p * _n + col;
                 a0.Store(at);
                 if (TV.Count > 1) a1.Store(at + 16);
@@ -402,11 +411,15 @@ namespace EffNet.Kernels
                 if (TH.Count > 0) h.Store(at + 16 * TV.Count);
             }
 
-            /// <summary>Activation, then the residual add, over rows [firstRow, firstRow + rows) of columns [col, col + width).</summary>
+            /// <summary>
+            /// Activation, then the residual add, over rows [firstRow, firstRow + rows) of columns [col, col + width), after the
+            /// AVX-512 tile stored them (which applied a ReLU6 already).
+            /// </summary>
             [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
             void Finish(int firstRow, int rows, int col, int width)
             {
-                if (_activation == Activation.None && _residual == null)
+                Activation activation = _activation == Activation.ReLU6 ? Activation.None : _activation;
+                if (activation == Activation.None && _residual == null)
                     return;
                 for (int p = firstRow; p < firstRow + rows; p++)
                 {
@@ -415,7 +428,7 @@ namespace EffNet.Kernels
                     for (; j + 16 <= width; j += 16)
                     {
                         Vector512<float> a = Vector512.Load(_y + row + j);
-                        a = Simd.Activate(a, _activation);
+                        a = Simd.Activate(a, activation);
                         if (_residual != null) a += Vector512.Load(_residual + row + j);
                         a.Store(_y + row + j);
                     }
@@ -423,7 +436,7 @@ namespace EffNet.Kernels
                     {
                         // The 8-channel rest: the AVX-512 activation on a vector whose upper half is zero.
                         Vector256<float> a = Vector256.Load(_y + row + j);
-                        if (_activation != Activation.None) a = Simd.Activate(Vector512.Create(a, Vector256<float>.Zero), _activation).GetLower();
+                        if (activation != Activation.None) a = Simd.Activate(Vector512.Create(a, Vector256<float>.Zero), activation).GetLower();
                         if (_residual != null) a += Vector256.Load(_residual + row + j);
                         a.Store(_y + row + j);
                     }
