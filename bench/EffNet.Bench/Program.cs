@@ -10,6 +10,7 @@
 //        one core busy (it starts and stops a busy neighbour process), two instances at once, idle CPU, batch throughput
 //   dotnet run -c Release --project bench/EffNet.Bench -- classify [--images bench/images] [--model 0] [--rounds 5]
 //        `effnet classify` on a folder (tools/make_bench_images.py), one thread against every core, images per second
+//   dotnet run -c Release --project bench/EffNet.Bench -- int8   the int8 1x1 conv against the fp32 one on real layer shapes
 //   dotnet run -c Release --project bench/EffNet.Bench -- bdn [BenchmarkDotNet args]  the BenchmarkDotNet suite
 using System;
 using System.Linq;
@@ -40,6 +41,8 @@ switch (mode)
         return ThreadScaling.Run(Names("--models", "b0,b3"), int.Parse(Option("--rounds") ?? "11"));
     case "classify":
         return ClassifyThroughput.Run(Option("--images") ?? "bench/images", int.Parse(Option("--model") ?? "0"), int.Parse(Option("--rounds") ?? "5"));
+    case "int8":
+        return Int8Probe.Run();
     case "kernels":
         return KernelProbe.Run();
     case "bdn":

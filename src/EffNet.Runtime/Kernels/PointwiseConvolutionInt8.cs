@@ -1,0 +1,291 @@
+using System;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EffNet.Kernels
+{
+    /// <summary>
+    /// The 1x1 convolution in int8: u8 activations with one scale and zero point per tensor, times s8 weights with one
+    /// scale per output channel, summed exactly in int32, then an fp32 epilogue (scales, bias, activation, residual) and
+    /// optionally the u8 requantisation the next int8 layer reads.
+    /// </summary>
+    /// <remarks>
+    /// <para>y[p, j] = act(sx * sw[j] * Σk (x[p, k] - zx) * w[k, j] + b[j]) (+ r[p, j]). The zero point leaves the inner
+    /// loop: Σk (x - zx) w = Σk x w - zx Σk w, and zx Σk w[k, j] is folded into the bias once per call.</para>
+    /// <para>Activations are u8 because vpdpbusd multiplies u8 by s8: a zero point lets post-activation maps (SiLU's
+    /// minimum is -0.28; ReLU6's range [0, 6]) use all 256 levels. On <c>AvxVnni</c> one vpdpbusd is 32 multiply-adds
+    /// without intermediate saturation; elsewhere a scalar path computes the same integers.</para>
+    /// </remarks>
+    public static unsafe class PointwiseConvolutionInt8
+    {
+        /// <summary>Bytes of weights <see cref="PackWeights"/> writes: [K / 4, N, 4].</summary>
+        public static int PackedLength(int inChannels, int outChannels) => inChannels * outChannels;
+
+        /// <summary>
+        /// Reorders [K, N] weights into vpdpbusd's order: for every 4 consecutive input channels, each output channel's 4
+        /// bytes side by side, so one 256-bit load holds 4 taps of 8 output channels. Also returns each column's sum.
+        /// </summary>
+        public static void PackWeights(ReadOnlySpan<sbyte> weights, int inChannels, int outChannels, Span<sbyte> packed, Span<int> columnSums)
+        {
+            CheckChannels(inChannels);
+            Check.Length(weights.Length, (long)inChannels * outChannels, nameof(weights));
+            Check.Length(packed.Length, (long)inChannels * outChannels, nameof(packed));
+            Check.Length(columnSums.Length, outChannels, nameof(columnSums));
+            columnSums.Slice(0, outChannels).Clear();
+            for (int k = 0; k < inChannels; k++)
+                for (int j = 0; j < outChannels; j++)
+                {
+                    sbyte w = weights[k * outChannels + j];
+                    packed[((k / 4) * outChannels + j) * 4 + k % 4] = w;
+                    columnSums[j] += w;
+                }
+        }
+
+        /// <summary>Which inner loop runs: the widest this machine has, or a narrower one a test asks for.</summary>
+        internal enum Path { Scalar, AvxVnni }
+
+        internal static Path Widest => AvxVnni.IsSupported ? Path.AvxVnni : Path.Scalar;
+
+        /// <param name="input">[pixels, inChannels] u8 activations</param>
+        /// <param name="packedWeights">from <see cref="PackWeights"/></param>
+        /// <param name="columnSums">from <see cref="PackWeights"/></param>
+        /// <param name="weightScales">[outChannels]: one scale per output channel</param>
+        /// <param name="bias">[outChannels], fp32</param>
+        /// <param name="output">[pixels, outChannels] fp32, or empty when only <paramref name="quantizedOutput"/> is wanted</param>
+        /// <param name="residual">[pixels, outChannels] added after the activation, or empty</param>
+        /// <param name="quantizedOutput">[pixels, outChannels] u8 of the result at <paramref name="outputScale"/> and
+        /// <paramref name="outputZeroPoint"/> (rounded to nearest, clamped to 0..255), or empty</param>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Run(ReadOnlySpan<byte> input, int pixels, int inChannels, float inputScale, byte inputZeroPoint,
+                               ReadOnlySpan<sbyte> packedWeights, ReadOnlySpan<int> columnSums, ReadOnlySpan<float> weightScales,
+                               ReadOnlySpan<float> bias, int outChannels, Activation activation, Span<float> output,
+                               ReadOnlySpan<float> residual = default,
+                               Span<byte> quantizedOutput = default, float outputScale = 1f, byte outputZeroPoint = 0)
+            => Run(Widest, input, pixels, inChannels, inputScale, inputZeroPoint, packedWeights, columnSums, weightScales, bias, outChannels,
+                   activation, output, residual, quantizedOutput, outputScale, outputZeroPoint);
+
+        internal static void Run(Path path, ReadOnlySpan<byte> input, int pixels, int inChannels, float inputScale, byte inputZeroPoint,
+                                 ReadOnlySpan<sbyte> packedWeights, ReadOnlySpan<int> columnSums, ReadOnlySpan<float> weightScales,
+                                 ReadOnlySpan<float> bias, int outChannels, Activation activation, Span<float> output,
+                                 ReadOnlySpan<float> residual, Span<byte> quantizedOutput, float outputScale, byte outputZeroPoint)
+        {
+            CheckChannels(inChannels);
+            long values = (long)pixels * outChannels;
+            Check.Length(input.Length, (long)pixels * inChannels, nameof(input));
+            Check.Length(packedWeights.Length, (long)inChannels * outChannels, nameof(packedWeights));
+            Check.Length(columnSums.Length, outChannels, nameof(columnSums));
+            Check.Length(weightScales.Length, outChannels, nameof(weightScales));
+            Check.Length(bias.Length, outChannels, nameof(bias));
+            if (output.IsEmpty && quantizedOutput.IsEmpty)
+                throw new ArgumentException("Give an fp32 output, a quantized output or both.", nameof(output));
+            if (!output.IsEmpty) Check.Length(output.Length, values, nameof(output));
+            if (!quantizedOutput.IsEmpty)
+            {
+                Check.Length(quantizedOutput.Length, values, nameof(quantizedOutput));
+                if (!(outputScale > 0 && float.IsFinite(outputScale)))
+                    throw new ArgumentOutOfRangeException(nameof(outputScale), outputScale, "The output scale must be a positive number.");
+            }
+            if (!residual.IsEmpty) Check.Length(residual.Length, values, nameof(residual));
+
+            // Per output channel: the combined scale, and the bias with the input zero point's share taken out.
+            float[]? rented = outChannels > 2048 ? System.Buffers.ArrayPool<float>.Shared.Rent(2 * outChannels) : null;
+            Span<float> folded = rented is null ? stackalloc float[2 * outChannels] : rented.AsSpan(0, 2 * outChannels);
+            for (int j = 0; j < outChannels; j++)
+            {
+                float scale = inputScale * weightScales[j];
+                folded[j] = scale;
+                folded[outChannels + j] = bias[j] - scale * inputZeroPoint * columnSums[j];
+            }
+            fixed (byte* x = input, q = quantizedOutput)
+            fixed (sbyte* w = packedWeights)
+            fixed (float* f = folded, y = output, r = residual)
+            {
+                var gemm = new Gemm(x, inChannels, w, outChannels, f, f + outChannels, activation, y, r, q, 1f / outputScale, outputZeroPoint);
+                if (path == Path.AvxVnni) gemm.Vnni(0, pixels);
+                else gemm.Scalar(0, pixels, 0);
+            }
+            if (rented != null) System.Buffers.ArrayPool<float>.Shared.Return(rented);
+        }
+
+        static void CheckChannels(int inChannels)
+        {
+            if (inChannels <= 0 || inChannels % 4 != 0)
+                throw new ArgumentOutOfRangeException(nameof(inChannels), inChannels, "The int8 1x1 conv takes input channels in fours (every EfficientNet layer it runs has a multiple of 8).");
+        }
+
+        readonly struct Gemm
+        {
+            /// <summary>Pixels per register tile: 6 x 2 accumulators of 8 channels fit the 16 registers VEX-encoded vpdpbusd can name.</summary>
+            const int Rows = 6;
+
+            readonly byte* _x, _q;
+            readonly sbyte* _w;
+            readonly float* _scale, _bias, _y, _residual;
+            readonly int _k, _n;
+            readonly Activation _activation;
+            readonly float _inverseOutputScale;
+            readonly byte _outputZeroPoint;
+
+            public Gemm(byte* x, int k, sbyte* w, int n, float* scale, float* bias, Activation activation, float* y, float* residual,
+                        byte* q, float inverseOutputScale, byte outputZeroPoint)
+            {
+                _x = x; _k = k; _w = w; _n = n; _scale = scale; _bias = bias; _activation = activation; _y = y; _residual = residual;
+                _q = q; _inverseOutputScale = inverseOutputScale; _outputZeroPoint = outputZeroPoint;
+            }
+
+            /// <summary>Pixels [first, end): 16-channel tiles, then an 8-channel one, then the rest one value at a time.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            public void Vnni(int first, int end)
+            {
+                int j = 0;
+                for (; j + 16 <= _n; j += 16)
+                    Tile<Two>(j, first, end);
+                if (j + 8 <= _n)
+                {
+                    Tile<One>(j, first, end);
+                    j += 8;
+                }
+                if (j < _n)
+                    Scalar(first, end, j);
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            void Tile<TV>(int col, int first, int end) where TV : struct, IVectorCount
+            {
+                int quads = _k / 4;
+                long quadStride = (long)_n * 4; // bytes from one quad of taps to the next in the packed weights
+                sbyte* w0 = _w + (long)col * 4;
+                // The tile's sums go here first: a call with 12 accumulators live would spill them all (every vector
+                // register is caller-saved), so the epilogue runs once per tile on these, still in L1.
+                int* sums = stackalloc int[Rows * 16];
+                int width = TV.Count * 8;
+                int p = first;
+                for (; p + Rows <= end; p += Rows)
+                {
+                    Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default;
+                    Vector256<int> a30 = default, a31 = default, a40 = default, a41 = default, a50 = default, a51 = default;
+                    int* x0 = (int*)(_x + (long)p * _k);
+                    int pitch = _k / 4; // in ints
+                    sbyte* wk = w0;
+                    for (int i = 0; i < quads; i++, wk += quadStride)
+                    {
+                        Vector256<sbyte> v0 = Vector256.Load(wk);
+                        Vector256<sbyte> v1 = TV.Count > 1 ? Vector256.Load(wk + 32) : default;
+                        Vector256<byte> b = Vector256.Create(x0[i]).AsByte();
+                        a00 = AvxVnni.MultiplyWideningAndAdd(a00, b, v0); if (TV.Count > 1) a01 = AvxVnni.MultiplyWideningAndAdd(a01, b, v1);
+                        b = Vector256.Create(x0[pitch + i]).AsByte();
+                        a10 = AvxVnni.MultiplyWideningAndAdd(a10, b, v0); if (TV.Count > 1) a11 = AvxVnni.MultiplyWideningAndAdd(a11, b, v1);
+                        b = Vector256.Create(x0[2 * pitch + i]).AsByte();
+                        a20 = AvxVnni.MultiplyWideningAndAdd(a20, b, v0); if (TV.Count > 1) a21 = AvxVnni.MultiplyWideningAndAdd(a21, b, v1);
+                        b = Vector256.Create(x0[3 * pitch + i]).AsByte();
+                        a30 = AvxVnni.MultiplyWideningAndAdd(a30, b, v0); if (TV.Count > 1) a31 = AvxVnni.MultiplyWideningAndAdd(a31, b, v1);
+                        b = Vector256.Create(x0[4 * pitch + i]).AsByte();
+                        a40 = AvxVnni.MultiplyWideningAndAdd(a40, b, v0); if (TV.Count > 1) a41 = AvxVnni.MultiplyWideningAndAdd(a41, b, v1);
+                        b = Vector256.Create(x0[5 * pitch + i]).AsByte();
+                        a50 = AvxVnni.MultiplyWideningAndAdd(a50, b, v0); if (TV.Count > 1) a51 = AvxVnni.MultiplyWideningAndAdd(a51, b, v1);
+                    }
+                    a00.Store(sums); if (TV.Count > 1) a01.Store(sums + 8);
+                    a10.Store(sums + width); if (TV.Count > 1) a11.Store(sums + width + 8);
+                    a20.Store(sums + 2 * width); if (TV.Count > 1) a21.Store(sums + 2 * width + 8);
+                    a30.Store(sums + 3 * width); if (TV.Count > 1) a31.Store(sums + 3 * width + 8);
+                    a40.Store(sums + 4 * width); if (TV.Count > 1) a41.Store(sums + 4 * width + 8);
+                    a50.Store(sums + 5 * width); if (TV.Count > 1) a51.Store(sums + 5 * width + 8);
+                    Finish(p, Rows, col, width, sums);
+                }
+                for (; p < end; p++)
+                {
+                    Vector256<int> a0 = default, a1 = default;
+                    int* x0 = (int*)(_x + (long)p * _k);
+                    sbyte* wk = w0;
+                    for (int i = 0; i < quads; i++, wk += quadStride)
+                    {
+                        Vector256<byte> b = Vector256.Create(x0[i]).AsByte();
+                        a0 = AvxVnni.MultiplyWideningAndAdd(a0, b, Vector256.Load(wk));
+                        if (TV.Count > 1) a1 = AvxVnni.MultiplyWideningAndAdd(a1, b, Vector256.Load(wk + 32));
+                    }
+                    a0.Store(sums);
+                    if (TV.Count > 1) a1.Store(sums + 8);
+                    Finish(p, 1, col, width, sums);
+                }
+            }
+
+            /// <summary>
+            /// The epilogue of a tile: <paramref name="rows"/> pixels of <paramref name="width"/> (8 or 16) channels of int32
+            /// sums to fp32, scale and bias, activation, residual, stores. 16 channels run as one 512-bit vector where there
+            /// is AVX-512, which halves the activation's instructions.
+            /// </summary>
+            [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+            void Finish(int p, int rows, int col, int width, int* sums)
+            {
+                for (int r = 0; r < rows; r++, sums += width)
+                {
+                    if (width == 16 && Vector512.IsHardwareAccelerated)
+                        Finish(p + r, col, Vector512.Load(sums));
+                    else
+                        for (int c = 0; c < width; c += 8)
+                            Finish(p + r, col + c, Vector256.Load(sums + c));
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            void Finish(int p, int col, Vector512<int> sums)
+            {
+                long at = (long)p * _n + col;
+                Vector512<float> v = Vector512.ConvertToSingle(sums) * Vector512.Load(_scale + col) + Vector512.Load(_bias + col);
+                v = Simd.Activate(v, _activation);
+                if (_residual != null) v += Vector512.Load(_residual + at);
+                if (_y != null) v.Store(_y + at);
+                if (_q != null)
+                {
+                    // vcvtps2dq rounds to nearest even under the default rounding mode, as MathF.Round does.
+                    Vector512<int> q = Avx512F.ConvertToVector512Int32(v * _inverseOutputScale) + Vector512.Create((int)_outputZeroPoint);
+                    q = Vector512.Min(Vector512.Max(q, Vector512<int>.Zero), Vector512.Create(255));
+                    Avx512F.ConvertToVector128Byte(q.AsUInt32()).Store(_q + at);
+                }
+            }
+
+            // The epilogue of 8 channels of one pixel.
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            void Finish(int p, int col, Vector256<int> sums)
+            {
+                long at = (long)p * _n + col;
+                Vector256<float> v = Vector256.ConvertToSingle(sums) * Vector256.Load(_scale + col) + Vector256.Load(_bias + col);
+                v = Simd.Activate(v.AsVector(), _activation).AsVector256();
+                if (_residual != null) v += Vector256.Load(_residual + at);
+                if (_y != null) v.Store(_y + at);
+                if (_q != null)
+                {
+                    // Round to nearest even (as the scalar path's MathF.Round), shift by the zero point, clamp to u8.
+                    Vector256<int> q = Vector256.ConvertToInt32(Vector256.Round(v * _inverseOutputScale)) + Vector256.Create((int)_outputZeroPoint);
+                    q = Vector256.Min(Vector256.Max(q, Vector256<int>.Zero), Vector256.Create(255));
+                    Vector128<short> narrow = Vector128.Narrow(q.GetLower(), q.GetUpper());
+                    Vector64<byte> bytes = Vector64.Narrow(narrow.GetLower(), narrow.GetUpper()).AsByte();
+                    bytes.Store(_q + at);
+                }
+            }
+
+            /// <summary>Output channels [col, n) of pixels [first, end), one value at a time: every machine's path, and the exact reference of the others.</summary>
+            public void Scalar(int first, int end, int col)
+            {
+                for (int p = first; p < end; p++)
+                {
+                    byte* x = _x + (long)p * _k;
+                    for (int j = col; j < _n; j++)
+                    {
+                        int sum = 0;
+                        for (int k = 0; k < _k; k++)
+                            sum += x[k] * _w[((long)(k / 4) * _n + j) * 4 + k % 4];
+                        long at = (long)p * _n + j;
+                        float v = Simd.Activate(sum * _scale[j] + _bias[j], _activation);
+                        if (_residual != null) v += _residual[at];
+                        if (_y != null) _y[at] = v;
+                        if (_q != null)
+                            _q[at] = (byte)Math.Clamp((int)MathF.Round(v * _inverseOutputScale) + _outputZeroPoint, 0, 255);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using EffNet.Kernels;
+using Xunit;
+
+namespace EffNet.Runtime.Tests.Kernels
+{
+    /// <summary>The int8 1x1 conv, every path this machine has, against exact integer sums and a double-precision epilogue.</summary>
+    public sealed class PointwiseConvolutionInt8Tests
+    {
+        public static IEnumerable<object[]> Paths()
+        {
+            yield return new object[] { nameof(PointwiseConvolutionInt8.Path.Scalar) };
+            if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)
+                yield return new object[] { nameof(PointwiseConvolutionInt8.Path.AvxVnni) };
+        }
+
+        static (byte[] X, sbyte[] W) Data(int pixels, int k, int n, int seed)
+        {
+            var random = new Random(seed);
+            byte[] x = Enumerable.Range(0, pixels * k).Select(_ => (byte)random.Next(256)).ToArray();
+            sbyte[] w = Enumerable.Range(0, k * n).Select(_ => (sbyte)random.Next(-127, 128)).ToArray();
+            return (x, w);
+        }
+
+        static long Dot(byte[] x, sbyte[] w, int p, int j, int k, int n, int zeroPoint)
+        {
+            long sum = 0;
+            for (int i = 0; i < k; i++)
+                sum += (long)(x[p * k + i] - zeroPoint) * w[i * n + j];
+            return sum;
+        }
+
+        [Theory]
+        [MemberData(nameof(Paths))]
+        public void Sums_are_exact_with_the_zero_point_taken_out_on_every_shape(string pathName)
+        {
+            var path = Enum.Parse<PointwiseConvolutionInt8.Path>(pathName);
+            // 16-channel tiles, an 8-channel tile, a scalar rest; 6-pixel tiles and single pixels; K from 4 to 1152.
+            foreach ((int pixels, int k, int n) in new[] { (37, 16, 24), (13, 1152, 192), (6, 4, 3), (50, 96, 40), (7, 232, 29) })
+            {
+                (byte[] x, sbyte[] w) = Data(pixels, k, n, pixels * 1000 + k);
+                var packed = new sbyte[PointwiseConvolutionInt8.PackedLength(k, n)];
+                var sums = new int[n];
+                PointwiseConvolutionInt8.PackWeights(w, k, n, packed, sums);
+                var y = new float[pixels * n];
+                PointwiseConvolutionInt8.Run(path, x, pixels, k, 1f, 128, packed, sums, Enumerable.Repeat(1f, n).ToArray(), new float[n], n,
+                                             Activation.None, y, default, default, 1f, 0);
+                for (int p = 0; p < pixels; p++)
+                    for (int j = 0; j < n; j++)
+                        Assert.True(y[p * n + j] == Dot(x, w, p, j, k, n, 128), $"{pixels}x{k}x{n}, pixel {p}, channel {j}: {y[p * n + j]} vs {Dot(x, w, p, j, k, n, 128)}");
+            }
+        }
+
+        [Theory]
+        [MemberData(nameof(Paths))]
+        public void The_epilogue_scales_adds_bias_activates_adds_the_residual_and_requantizes(string pathName)
+        {
+            var path = Enum.Parse<PointwiseConvolutionInt8.Path>(pathName);
+            const int pixels = 25, k = 64, n = 40, zeroPoint = 17;
+            (byte[] x, sbyte[] w) = Data(pixels, k, n, 7);
+            var packed = new sbyte[PointwiseConvolutionInt8.PackedLength(k, n)];
+            var columnSums = new int[n];
+            PointwiseConvolutionInt8.PackWeights(w, k, n, packed, columnSums);
+            float[] weightScales = Enumerable.Range(0, n).Select(j => 0.0005f + j * 0.00001f).ToArray();
+            float[] bias = KernelTestData.Random(n, 8), residual = KernelTestData.Random(pixels * n, 9);
+            const float inputScale = 0.02f, outputScale = 0.05f;
+            const byte outputZeroPoint = 60;
+            foreach (Activation activation in new[] { Activation.SiLU, Activation.ReLU6, Activation.None })
+            {
+                var y = new float[pixels * n];
+                var q = new byte[pixels * n];
+                PointwiseConvolutionInt8.Run(path, x, pixels, k, inputScale, zeroPoint, packed, columnSums, weightScales, bias, n,
+                                             activation, y, residual, q, outputScale, outputZeroPoint);
+                for (int p = 0; p < pixels; p++)
+                    for (int j = 0; j < n; j++)
+                    {
+                        double v = (double)inputScale * weightScales[j] * Dot(x, w, p, j, k, n, zeroPoint) + bias[j];
+                        v = activation switch { Activation.SiLU => v / (1 + Math.Exp(-v)), Activation.ReLU6 => Math.Clamp(v, 0, 6), _ => v };
+                        v += residual[p * n + j];
+                        int at = p * n + j;
+                        Assert.True(Math.Abs(y[at] - v) <= 1e-5 * (1 + Math.Abs(v)), $"{activation}, pixel {p}, channel {j}: {y[at]} vs {v}");
+                        double expected = Math.Clamp(Math.Round(v / outputScale) + outputZeroPoint, 0, 255);
+                        Assert.True(Math.Abs(q[at] - expected) <= 1, $"{activation}, pixel {p}, channel {j}: quantized {q[at]} vs {expected}");
+                    }
+            }
+        }
+
+        [Fact]
+        public void Input_channels_that_are_not_a_multiple_of_4_are_refused_naming_the_rule()
+        {
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => PointwiseConvolutionInt8.PackWeights(new sbyte[6], 3, 2, new sbyte[6], new int[2]));
+            Assert.Contains("input channels in fours", e.Message);
+        }
+
+        [Fact]
+        public void A_call_without_any_output_is_refused()
+        {
+            var e = Assert.Throws<ArgumentException>(() => PointwiseConvolutionInt8.Run(new byte[4], 1, 4, 1f, 0, new sbyte[4], new int[1],
+                new[] { 1f }, new[] { 0f }, 1, Activation.None, Span<float>.Empty));
+            Assert.Contains("fp32 output, a quantized output or both", e.Message);
+        }
+    }
+}
