@@ -22,18 +22,26 @@ namespace EffNet.Cli
             var cache = new Option<DirectoryInfo>("--cache") { Description = $"Where features are kept between runs (default {FeatureExtractor.DefaultCacheFolder()})." };
             var noCache = new Option<bool>("--no-cache") { Description = "Compute every feature, keep none." };
             var noProgress = new Option<bool>("--no-progress") { Description = "No progress bar (shown on a terminal's standard error while features are computed)." };
+            var confusionPng = new Option<FileInfo>("--confusion-png") { Description = "Also draw the confusion matrix as a PNG heat map (the class numbers of the text report; counts in the cells)." };
             var command = new Command("train",
                 "Teach a model new classes: compute the base model's features of every image in --data (and of mirrored and " +
                 "cropped views), train a new linear classifier on them with early stopping on the validation accuracy, and write " +
                 "the base with that classifier, the labels and the base's preprocessing as a new blob. The other layers keep the " +
                 "base's weights. Unreadable images are reported on standard error and skipped.")
             {
-                weights, data, outputPath, validation, split, epochs, views, seed, threads, cache, noCache, noProgress,
+                weights, data, outputPath, validation, split, epochs, views, seed, threads, cache, noCache, noProgress, confusionPng,
             };
             command.SetAction(parse =>
             {
                 string output_ = parse.GetRequiredValue(outputPath).FullName;
                 EffNet.IO.AtomicFile.CheckTarget(output_, parse.GetRequiredValue(weights).FullName); // before minutes of work
+                string? plotPath = parse.GetValue(confusionPng)?.FullName;
+                if (plotPath != null)
+                {
+                    EffNet.IO.AtomicFile.CheckTarget(plotPath, parse.GetRequiredValue(weights).FullName);
+                    if (string.Equals(plotPath, output_, StringComparison.Ordinal))
+                        throw new UserException("--confusion-png names the output blob; give the plot a file of its own.");
+                }
                 double fraction = parse.GetValue(split);
                 if (!(fraction >= 0 && fraction < 1)) throw new UserException($"--val-split must be at least 0 and below 1, not {fraction.ToString(CultureInfo.InvariantCulture)}.");
                 int epochCount = parse.GetValue(epochs), viewCount = parse.GetValue(views), threadCount = parse.GetValue(threads);
@@ -74,6 +82,15 @@ namespace EffNet.Cli
                     output.WriteLine($"then trained {result.BestEpoch} epochs on the training and validation images together (the written head)");
                 output.WriteLine($"confusion matrix ({report.ConfusionSet} images{(report.RefitWithValidation ? ", of the head before that" : "")}):");
                 output.Write(report.ConfusionText());
+                if (plotPath != null)
+                {
+                    using (var plot = EffNet.IO.AtomicFile.Create(plotPath))
+                    {
+                        ConfusionImage.Write(report.Confusion, plot.Stream);
+                        plot.Commit();
+                    }
+                    output.WriteLine($"Drew the confusion matrix in {plotPath}.");
+                }
                 output.WriteLine($"Wrote {output_}: {report.Labels.Count} classes ({string.Join(", ", report.Labels)}).");
                 return ExitCodes.Success; // unreadable images were skipped, and said so
             });

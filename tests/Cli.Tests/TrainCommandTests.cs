@@ -22,14 +22,18 @@ namespace EffNet.Cli.Tests
         public void Train_reports_accuracy_and_a_confusion_matrix_and_writes_a_blob_classify_runs_with_the_folder_names()
         {
             string blob = _work.PathOf("fashion.effw");
+            string plot = _work.PathOf("confusion.png");
             var train = Effnet("train", "-w", TrainedBase, "-d", Fashion("train"), "--val", Fashion("test"), "-o", blob,
-                               "--cache", _work.PathOf("feature-cache"));
+                               "--cache", _work.PathOf("feature-cache"), "--confusion-png", plot);
             Assert.True(train.Exit == 0, train.Error);
             Assert.Equal("", train.Error);
             Assert.Contains("features: 150 training and 50 validation images", train.Output);
             Assert.Matches(@"head: \d+ epochs in [\d.]+ s, kept epoch \d+: training accuracy [\d.]+ %, validation accuracy [\d.]+ %", train.Output);
             Assert.Contains("confusion matrix (validation images):", train.Output);
             Assert.Contains($"Wrote {blob}: 5 classes (Ankle_boot, Bag, Sandal, Shirt, Sneaker).", train.Output);
+            Assert.Contains($"Drew the confusion matrix in {plot}.", train.Output);
+            EffNet.Imaging.RgbImage drawn = EffNet.Imaging.ImageDecoder.Decode(plot);
+            Assert.Equal((5 * 44 + 29, 5 * 44 + 29), (drawn.Width, drawn.Height));
 
             var inspect = Effnet("inspect", blob);
             Assert.Contains("5: Ankle_boot, Bag, Sandal, ...", inspect.Output);
@@ -70,6 +74,7 @@ namespace EffNet.Cli.Tests
             AssertOneLineUserError(Effnet("train", "-w", _work.B0Blob, "-d", Fashion("train"), "-o", _work.B0Blob), "it is the input file");
             AssertOneLineUserError(Effnet("train", "-w", _work.B0Blob, "-d", Fashion("train"), "-o", output, "--val-split", "1"), "--val-split must be at least 0 and below 1");
             AssertOneLineUserError(Effnet("train", "-w", _work.B0Blob, "-d", Fashion("train"), "-o", output, "--views", "0"), "--views must be at least 1");
+            AssertOneLineUserError(Effnet("train", "-w", _work.B0Blob, "-d", Fashion("train"), "-o", output, "--confusion-png", output), "--confusion-png names the output blob");
             Assert.False(File.Exists(output));
         }
     }
