@@ -14,9 +14,10 @@ namespace EffNet.Cli
         {
             var checkpoint = new Argument<FileInfo>("checkpoint")
             {
-                Description = "A torch.save(model.state_dict()) file (.pth/.pt) or a .safetensors file, with torchvision or timm key names.",
+                Description = "A torch.save(model.state_dict()) file (.pth/.pt) or a .safetensors file of EfficientNet-B0..B7 (torchvision or timm key names), " +
+                              "EfficientNet-Lite0..4 (timm key names) or EfficientNetV2-S/M/L (torchvision key names).",
             };
-            var phi = new Option<int?>("--phi") { Description = "The variant, 0..7 for EfficientNet-B0..B7. Default: read from the checkpoint's shapes." };
+            var phi = new Option<int?>("--phi") { Description = "The variant, 0..7 for EfficientNet-B0..B7 (0..4 for a Lite checkpoint). Default: read from the checkpoint's shapes." };
             var width = new Option<double?>("--width") { Description = "Width multiplier of a custom size, when the shapes leave it open (never with --phi)." };
             var depth = new Option<double?>("--depth") { Description = "Depth multiplier of a custom size, when the shapes leave it open (never with --phi)." };
             var classes = new Option<int?>("--classes") { Description = "Classifier outputs. Default: read from the classifier." };
@@ -24,13 +25,14 @@ namespace EffNet.Cli
             var padding = new Option<string?>("--padding")
             {
                 Description = "torch: symmetric padding (torchvision, timm efficientnet_b*). tf: TensorFlow SAME (timm tf_efficientnet_*, Keras ports). " +
-                              "Default: torch. timm names are the same for both kinds: pass tf for tf_efficientnet_* weights. tf on torchvision names needs --force.",
+                              "Default: torch, except tf for Lite (nearly every published Lite is a TF port; torch for timm's efficientnet_lite0). " +
+                              "timm names are the same for both kinds: pass tf for tf_efficientnet_* weights. tf on torchvision names needs --force.",
             };
             padding.AcceptOnlyFromAmong("torch", "tf");
             var epsilon = new Option<float?>("--bn-eps")
             {
                 Description = "BatchNorm epsilon the weights were trained with (not stored in checkpoints). Default: the source's: torchvision's own " +
-                              "(1e-5 for B0..B4 and custom sizes, 1e-3 for B5..B7), 1e-5 for timm efficientnet_b*, 1e-3 with --padding tf. Another value needs --force.",
+                              "(1e-5 for B0..B4 and custom sizes, 1e-3 for B5..B7 and V2), 1e-5 for timm efficientnet_b* and efficientnet_lite0, 1e-3 with --padding tf. Another value needs --force.",
             };
             var force = new Option<bool>("--force")
             {
@@ -43,7 +45,7 @@ namespace EffNet.Cli
             };
 
             var command = new Command("import",
-                "Convert a checkpoint into a weight blob: the variant, classes, padding and BatchNorm epsilon are read from its keys and " +
+                "Convert a checkpoint into a weight blob: the family (B-series, Lite, V2), variant, classes, padding and BatchNorm epsilon are read from its keys and " +
                 "shapes (flags override them; a flag that contradicts the checkpoint is refused), every tensor is checked, BatchNorm " +
                 "is folded and weights are packed.")
             {
