@@ -13,7 +13,7 @@ namespace EffNet.Bench
         public static int Run()
         {
             Peaks();
-            Console.WriteLine($"int8 1x1 conv ({(System.Runtime.Intrinsics.X86.AvxVnni.IsSupported ? "AvxVnni" : "scalar")}) against fp32, one thread, best of 15");
+            Console.WriteLine($"int8 1x1 conv ({PointwiseConvolutionInt8.Widest} path) against fp32, one thread, best of 15");
             Console.WriteLine("| layer | pixels x K x N | fp32 ms | int8 ms | int8 / fp32 | fp32 GMAC/s | int8 GMAC/s |");
             Console.WriteLine("|---|---|---|---|---|---|---|");
             // Each layer with its own activation; int8 writes the u8 map the next int8 layer would read.

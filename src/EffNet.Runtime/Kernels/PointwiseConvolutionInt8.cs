@@ -16,7 +16,9 @@ namespace EffNet.Kernels
     /// loop: Σk (x - zx) w = Σk x w - zx Σk w, and zx Σk w[k, j] is folded into the bias once per call.</para>
     /// <para>Activations are u8 because vpdpbusd multiplies u8 by s8: a zero point lets post-activation maps (SiLU's
     /// minimum is -0.28; ReLU6's range [0, 6]) use all 256 levels. On <c>AvxVnni</c> one vpdpbusd is 32 multiply-adds
-    /// without intermediate saturation; elsewhere a scalar path computes the same integers.</para>
+    /// without intermediate saturation. Without VNNI, AVX2 widens both sides to 16 bits and uses vpmaddwd (exact: a pair
+    /// of products is at most 2 x 255 x 128), not vpmaddubsw, whose 16-bit pair sums saturate at 255 x 127 x 2. A scalar
+    /// path computes the same integers everywhere else.</para>
     /// </remarks>
     public static unsafe class PointwiseConvolutionInt8
     {
@@ -44,9 +46,9 @@ namespace EffNet.Kernels
         }
 
         /// <summary>Which inner loop runs: the widest this machine has, or a narrower one a test asks for.</summary>
-        internal enum Path { Scalar, AvxVnni }
+        internal enum Path { Scalar, Avx2, AvxVnni }
 
-        internal static Path Widest => AvxVnni.IsSupported ? Path.AvxVnni : Path.Scalar;
+        internal static Path Widest => AvxVnni.IsSupported ? Path.AvxVnni : Avx2.IsSupported ? Path.Avx2 : Path.Scalar;
 
         /// <param name="input">[pixels, inChannels] u8 activations</param>
         /// <param name="packedWeights">from <see cref="PackWeights"/></param>
@@ -104,6 +106,7 @@ namespace EffNet.Kernels
             {
                 var gemm = new Gemm(x, inChannels, w, outChannels, f, f + outChannels, activation, y, r, q, 1f / outputScale, outputZeroPoint);
                 if (path == Path.AvxVnni) gemm.Vnni(0, pixels);
+                else if (path == Path.Avx2) gemm.Widened(0, pixels);
                 else gemm.Scalar(0, pixels, 0);
             }
             if (rented != null) System.Buffers.ArrayPool<float>.Shared.Return(rented);
@@ -265,6 +268,63 @@ namespace EffNet.Kernels
                     bytes.Store(_q + at);
                 }
             }
+
+            /// <summary>
+            /// Pixels [first, end) without VNNI: 4 pixels x 8 channels at a time, the 4 taps of a quad widened to 16 bits;
+            /// each vpmaddwd gives two pair sums per channel for 4 channels, added up once per tile instead of once per quad.
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            public void Widened(int first, int end)
+            {
+                const int Pixels = 4; // 8 accumulators, 2 weight vectors and the taps: 11 of AVX2's 16 registers
+                int quads = _k / 4, j = 0;
+                long quadStride = (long)_n * 4;
+                int* sums = stackalloc int[Pixels * 8];
+                for (; j + 8 <= _n; j += 8)
+                {
+                    sbyte* w0 = _w + (long)j * 4;
+                    int p = first;
+                    for (; p < end; p += Pixels)
+                    {
+                        int rows = Math.Min(Pixels, end - p);
+                        // low: pair sums of channels j..j+3 (two per channel), high: of j+4..j+7; one of each per pixel.
+                        Vector256<int> l0 = default, l1 = default, l2 = default, l3 = default, h0 = default, h1 = default, h2 = default, h3 = default;
+                        byte* x = _x + (long)p * _k;
+                        int pitch = rows > 1 ? _k : 0, pitch2 = rows > 2 ? 2 * _k : 0, pitch3 = rows > 3 ? 3 * _k : 0; // short tiles reread pixel 0
+                        sbyte* wk = w0;
+                        for (int i = 0; i < quads; i++, wk += quadStride)
+                        {
+                            Vector256<short> w = Avx2.ConvertToVector256Int16(Vector128.Load(wk));
+                            Vector256<short> w2 = Avx2.ConvertToVector256Int16(Vector128.Load(wk + 16));
+                            Vector256<short> t = Taps(x + 4 * i);
+                            l0 = Avx2.Add(l0, Avx2.MultiplyAddAdjacent(t, w)); h0 = Avx2.Add(h0, Avx2.MultiplyAddAdjacent(t, w2));
+                            t = Taps(x + pitch + 4 * i);
+                            l1 = Avx2.Add(l1, Avx2.MultiplyAddAdjacent(t, w)); h1 = Avx2.Add(h1, Avx2.MultiplyAddAdjacent(t, w2));
+                            t = Taps(x + pitch2 + 4 * i);
+                            l2 = Avx2.Add(l2, Avx2.MultiplyAddAdjacent(t, w)); h2 = Avx2.Add(h2, Avx2.MultiplyAddAdjacent(t, w2));
+                            t = Taps(x + pitch3 + 4 * i);
+                            l3 = Avx2.Add(l3, Avx2.MultiplyAddAdjacent(t, w)); h3 = Avx2.Add(h3, Avx2.MultiplyAddAdjacent(t, w2));
+                        }
+                        Channels(l0, h0, sums);
+                        Channels(l1, h1, sums + 8);
+                        Channels(l2, h2, sums + 16);
+                        Channels(l3, h3, sums + 24);
+                        Finish(p, rows, j, 8, sums);
+                    }
+                }
+                if (j < _n)
+                    Scalar(first, end, j);
+            }
+
+            // A quad's 4 input bytes as 16-bit values, repeated for the 4 channels of a vpmaddwd.
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            static Vector256<short> Taps(byte* quad)
+                => Avx2.BroadcastScalarToVector256(Sse41.ConvertToVector128Int16(Vector128.CreateScalar(*(uint*)quad).AsByte()).AsUInt64()).AsInt16();
+
+            // Each channel's two pair sums are adjacent: add them, then put the 8 channels in order.
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            static void Channels(Vector256<int> low, Vector256<int> high, int* to)
+                => Avx2.PermuteVar8x32(Avx2.HorizontalAdd(low, high), Vector256.Create(0, 1, 4, 5, 2, 3, 6, 7)).Store(to); // from [c0 c1 c4 c5 | c2 c3 c6 c7]
 
             /// <summary>Output channels [col, n) of pixels [first, end), one value at a time: every machine's path, and the exact reference of the others.</summary>
             public void Scalar(int first, int end, int col)

@@ -12,6 +12,8 @@ namespace EffNet.Runtime.Tests.Kernels
         public static IEnumerable<object[]> Paths()
         {
             yield return new object[] { nameof(PointwiseConvolutionInt8.Path.Scalar) };
+            if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+                yield return new object[] { nameof(PointwiseConvolutionInt8.Path.Avx2) };
             if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)
                 yield return new object[] { nameof(PointwiseConvolutionInt8.Path.AvxVnni) };
         }
