@@ -91,20 +91,29 @@ namespace EffNet.Kernels
             }
             if (!residual.IsEmpty) Check.Length(residual.Length, values, nameof(residual));
 
-            // Per output channel: the combined scale, and the bias with the input zero point's share taken out.
+            // Per output channel: the combined scale, and the bias with the input zero point's share taken out. A u8 map
+            // out of a linear or ReLU6 layer, with nothing else asked, is quantised straight from the sums: the output
+            // scale and zero point fold into these too, and ReLU6 into the clamp (its 0 and 6 are levels of the map).
+            bool direct = output.IsEmpty && residual.IsEmpty && activation is Activation.None or Activation.ReLU6;
+            float inverseOutputScale = 1f / outputScale;
             float[]? rented = outChannels > 2048 ? System.Buffers.ArrayPool<float>.Shared.Rent(2 * outChannels) : null;
             Span<float> folded = rented is null ? stackalloc float[2 * outChannels] : rented.AsSpan(0, 2 * outChannels);
             for (int j = 0; j < outChannels; j++)
             {
                 float scale = inputScale * weightScales[j];
-                folded[j] = scale;
-                folded[outChannels + j] = bias[j] - scale * inputZeroPoint * columnSums[j];
+                float shift = bias[j] - scale * inputZeroPoint * columnSums[j];
+                folded[j] = direct ? scale * inverseOutputScale : scale;
+                folded[outChannels + j] = direct ? shift * inverseOutputScale + outputZeroPoint : shift;
             }
+            (int low, int high) = !direct ? (0, 255)
+                : activation == Activation.ReLU6 ? (outputZeroPoint, Math.Min(255, (int)MathF.Round(6f * inverseOutputScale) + outputZeroPoint))
+                : (0, 255);
             fixed (byte* x = input, q = quantizedOutput)
             fixed (sbyte* w = packedWeights)
             fixed (float* f = folded, y = output, r = residual)
             {
-                var gemm = new Gemm(x, inChannels, w, outChannels, f, f + outChannels, activation, y, r, q, 1f / outputScale, outputZeroPoint);
+                var gemm = new Gemm(x, inChannels, w, outChannels, f, f + outChannels, activation, y, r, q, inverseOutputScale, outputZeroPoint,
+                                    direct, low, high);
                 if (path == Path.AvxVnni) gemm.Vnni(0, pixels);
                 else if (path == Path.Avx2) gemm.Widened(0, pixels);
                 else gemm.Scalar(0, pixels, 0);
@@ -130,10 +139,14 @@ namespace EffNet.Kernels
             readonly Activation _activation;
             readonly float _inverseOutputScale;
             readonly byte _outputZeroPoint;
+            // Quantise straight from the sums: _scale and _bias hold the output scale and zero point; clamp to [_low, _high].
+            readonly bool _direct;
+            readonly int _low, _high;
 
             public Gemm(byte* x, int k, sbyte* w, int n, float* scale, float* bias, Activation activation, float* y, float* residual,
-                        byte* q, float inverseOutputScale, byte outputZeroPoint)
+                        byte* q, float inverseOutputScale, byte outputZeroPoint, bool direct, int low, int high)
             {
+                _direct = direct; _low = low; _high = high;
                 _x = x; _k = k; _w = w; _n = n; _scale = scale; _bias = bias; _activation = activation; _y = y; _residual = residual;
                 _q = q; _inverseOutputScale = inverseOutputScale; _outputZeroPoint = outputZeroPoint;
             }
@@ -237,6 +250,12 @@ namespace EffNet.Kernels
             {
                 long at = (long)p * _n + col;
                 Vector512<float> v = Vector512.ConvertToSingle(sums) * Vector512.Load(_scale + col) + Vector512.Load(_bias + col);
+                if (_direct)
+                {
+                    Vector512<int> level = Vector512.Min(Vector512.Max(Avx512F.ConvertToVector512Int32(v), Vector512.Create(_low)), Vector512.Create(_high));
+                    Avx512F.ConvertToVector128Byte(level.AsUInt32()).Store(_q + at);
+                    return;
+                }
                 v = Simd.Activate(v, _activation);
                 if (_residual != null) v += Vector512.Load(_residual + at);
                 if (_y != null) v.Store(_y + at);
@@ -255,6 +274,13 @@ namespace EffNet.Kernels
             {
                 long at = (long)p * _n + col;
                 Vector256<float> v = Vector256.ConvertToSingle(sums) * Vector256.Load(_scale + col) + Vector256.Load(_bias + col);
+                if (_direct)
+                {
+                    Vector256<int> level = Vector256.Min(Vector256.Max(Vector256.ConvertToInt32(Vector256.Round(v)), Vector256.Create(_low)), Vector256.Create(_high));
+                    Vector128<short> halves = Vector128.Narrow(level.GetLower(), level.GetUpper());
+                    Vector64.Narrow(halves.GetLower(), halves.GetUpper()).AsByte().Store(_q + at);
+                    return;
+                }
                 v = Simd.Activate(v.AsVector(), _activation).AsVector256();
                 if (_residual != null) v += Vector256.Load(_residual + at);
                 if (_y != null) v.Store(_y + at);
@@ -338,6 +364,11 @@ namespace EffNet.Kernels
                         for (int k = 0; k < _k; k++)
                             sum += x[k] * _w[((long)(k / 4) * _n + j) * 4 + k % 4];
                         long at = (long)p * _n + j;
+                        if (_direct)
+                        {
+                            _q[at] = (byte)Math.Clamp((int)MathF.Round(sum * _scale[j] + _bias[j]), _low, _high);
+                            continue;
+                        }
                         float v = Simd.Activate(sum * _scale[j] + _bias[j], _activation);
                         if (_residual != null) v += _residual[at];
                         if (_y != null) _y[at] = v;

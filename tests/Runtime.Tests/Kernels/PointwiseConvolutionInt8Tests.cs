@@ -89,6 +89,34 @@ namespace EffNet.Runtime.Tests.Kernels
             }
         }
 
+        [Theory]
+        [MemberData(nameof(Paths))]
+        public void A_linear_or_ReLU6_layer_with_only_a_u8_output_quantizes_straight_from_the_sums(string pathName)
+        {
+            var path = Enum.Parse<PointwiseConvolutionInt8.Path>(pathName);
+            const int pixels = 19, k = 40, n = 24, zeroPoint = 9;
+            (byte[] x, sbyte[] w) = Data(pixels, k, n, 11);
+            var packed = new sbyte[PointwiseConvolutionInt8.PackedLength(k, n)];
+            var columnSums = new int[n];
+            PointwiseConvolutionInt8.PackWeights(w, k, n, packed, columnSums);
+            float[] weightScales = Enumerable.Range(0, n).Select(j => 0.0004f + j * 0.00002f).ToArray();
+            float[] bias = KernelTestData.Random(n, 12);
+            foreach ((Activation activation, float outputScale, byte outputZeroPoint) in new[] { (Activation.ReLU6, 6f / 255, (byte)0), (Activation.ReLU6, 0.02f, (byte)30), (Activation.None, 0.03f, (byte)128) })
+            {
+                var q = new byte[pixels * n];
+                PointwiseConvolutionInt8.Run(path, x, pixels, k, 0.03f, zeroPoint, packed, columnSums, weightScales, bias, n,
+                                             activation, Span<float>.Empty, default, q, outputScale, outputZeroPoint);
+                for (int p = 0; p < pixels; p++)
+                    for (int j = 0; j < n; j++)
+                    {
+                        double v = 0.03 * weightScales[j] * Dot(x, w, p, j, k, n, zeroPoint) + bias[j];
+                        if (activation == Activation.ReLU6) v = Math.Clamp(v, 0, 6);
+                        double expected = Math.Clamp(Math.Round(v / outputScale) + outputZeroPoint, 0, 255);
+                        Assert.True(Math.Abs(q[p * n + j] - expected) <= 1, $"{activation} at {outputScale}, pixel {p}, channel {j}: {q[p * n + j]} vs {expected}");
+                    }
+            }
+        }
+
         [Fact]
         public void Input_channels_that_are_not_a_multiple_of_4_are_refused_naming_the_rule()
         {
