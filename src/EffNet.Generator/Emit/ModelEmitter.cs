@@ -75,8 +75,8 @@ namespace EffNet.Generator.Emit
             if (fused.Count > 0)
                 w.Line($"//   row buffers    {G(plan.RowBufferFloats * 4)} bytes per thread, in which blocks {string.Join(", ", fused)} stream the expand conv into the depthwise conv");
             w.Line("//");
-            bool fusedBlocks = layout.Blocks.Any(b => b.Kind == BlockKind.FusedMBConv);
-            w.Line(fusedBlocks
+            bool hasFusedMBConv = layout.Blocks.Any(b => b.Kind == BlockKind.FusedMBConv);
+            w.Line(hasFusedMBConv
                 ? "// Blocks (k = kernel: depthwise in MBConv, dense in FusedMBConv; s = stride, se = squeeze-excitation width)"
                 : "// Blocks (k = depthwise kernel, s = stride, se = squeeze-excitation width)");
             int typeWidth = layout.Blocks.Max(b => b.Kind.ToString().Length + 1);

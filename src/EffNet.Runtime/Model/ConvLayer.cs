@@ -26,6 +26,18 @@ namespace EffNet.Model
     }
 
     /// <summary>
+    /// The number format of a layer's weights and arithmetic. Float32 is all the kernels run today; the int8 1x1 conv
+    /// (EffNet.Kernels.PointwiseConvolutionInt8) is the first of the layers a quantised model will mark otherwise.
+    /// </summary>
+#if EFFNET_RUNTIME
+    public
+#endif
+    enum Precision
+    {
+        Float32 = 0,
+    }
+
+    /// <summary>
     /// One weighted layer as it sits in the weight blob: the conv (or linear) weight with BatchNorm folded into it,
     /// and its bias. Offsets and lengths count floats from the start of the weight buffer.
     /// </summary>
@@ -41,6 +53,9 @@ namespace EffNet.Model
         }
 
         public LayerKind Kind { get; }
+
+        /// <summary>Float32 for every layer of the models compiled today.</summary>
+        public Precision Precision { get; init; } = Precision.Float32;
 
         /// <summary>torchvision module path of the conv or linear, e.g. "features.2.0.block.1.0".</summary>
         public string Module { get; }
