@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Linq;
 using EffNet.Generator.Diagnostics;
 using EffNet.Generator.Emit;
 using EffNet.Generator.Parsing;
@@ -24,24 +25,25 @@ namespace EffNet.Generator
 
         public void Initialize(IncrementalGeneratorInitializationContext context)
         {
-            IncrementalValuesProvider<ModelRequest> requests = Requests(context, AttributeParser.AttributeName);
-            IncrementalValuesProvider<ModelRequest> liteRequests = Requests(context, AttributeParser.LiteAttributeName);
-            IncrementalValuesProvider<ModelRequest> v2Requests = Requests(context, AttributeParser.V2AttributeName);
+            // One provider per family attribute, each cached on its own.
+            IncrementalValuesProvider<ModelRequest>[] families = AttributeParser.AttributeNames.Select(name => Requests(context, name)).ToArray();
 
             // User types named like the namespaces generated code uses (EFN0016): looked up on every compilation (a few
             // dictionary lookups), reported once when there is a model to generate, and no model is generated meanwhile.
             IncrementalValueProvider<EquatableArray<DiagnosticInfo>> collisions = context.CompilationProvider
                 .Select(static (compilation, _) => NamespaceCollisions.Find(compilation));
-            context.RegisterSourceOutput(collisions.Combine(requests.Collect()).Combine(liteRequests.Collect()).Combine(v2Requests.Collect()), static (output, pair) =>
+            IncrementalValueProvider<bool> anyModel = families
+                .Select(requests => requests.Collect().Select(static (all, _) => !all.IsEmpty))
+                .Aggregate(static (left, right) => left.Combine(right).Select(static (pair, _) => pair.Left || pair.Right));
+            context.RegisterSourceOutput(collisions.Combine(anyModel), static (output, pair) =>
             {
-                if (pair.Left.Left.Right.IsEmpty && pair.Left.Right.IsEmpty && pair.Right.IsEmpty) return;
-                foreach (DiagnosticInfo diagnostic in pair.Left.Left.Left)
+                if (!pair.Right) return;
+                foreach (DiagnosticInfo diagnostic in pair.Left)
                     output.ReportDiagnostic(diagnostic.ToDiagnostic(null));
             });
 
-            RegisterModels(context, requests, collisions);
-            RegisterModels(context, liteRequests, collisions);
-            RegisterModels(context, v2Requests, collisions);
+            foreach (IncrementalValuesProvider<ModelRequest> requests in families)
+                RegisterModels(context, requests, collisions);
         }
 
         /// <summary>The classes marked with the family attribute <paramref name="attributeName"/>, parsed and checked.</summary>

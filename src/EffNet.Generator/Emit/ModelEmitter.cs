@@ -337,7 +337,7 @@ namespace EffNet.Generator.Emit
                     PlannedTensor output = call.Output!;
                     w.Line($"global::System.Span<float> rowBuffers = arena.Slice({plan.ArenaFloats}); // after the planned tensors: {plan.RowBufferFloats} floats per thread");
                     w.Line($"// {Sub(expand, block)} + {Sub(dw, block)}: expand 1x1, {input.Channels} -> {output.Channels}, {call.Activation}, streamed row by row into depthwise {dw.Kernel}x{dw.Kernel} stride {call.Stride},");
-                    w.Line($"// padding {call.PadTop} top / {call.PadLeft} left, {call.Activation} (BatchNorm folded into both){SumsNote(block!)}");
+                    w.Line($"// padding {call.PadTop} top / {call.PadLeft} left, {call.Activation} (BatchNorm folded into both){SumsNote(call)}");
                     w.Line($"global::EffNet.Kernels.ExpandDepthwise.Run({locals[input]}, inHeight: {input.Height}, inWidth: {input.Width}, inChannels: {input.Channels},");
                     w.Line($"    {Weights(expand, "expandWeights", "expandBias")}, midChannels: {output.Channels},");
                     w.Line($"    {Weights(dw, "depthwiseWeights", "depthwiseBias")}, {Window(call, dw.Kernel)},");
@@ -348,7 +348,7 @@ namespace EffNet.Generator.Emit
                 {
                     ConvLayer dw = call.Weights!;
                     PlannedTensor output = call.Output!;
-                    w.Line($"// {Sub(dw, block)}: depthwise {dw.Kernel}x{dw.Kernel} stride {call.Stride}, padding {call.PadTop} top / {call.PadLeft} left, BatchNorm folded, {call.Activation}{SumsNote(block!)}");
+                    w.Line($"// {Sub(dw, block)}: depthwise {dw.Kernel}x{dw.Kernel} stride {call.Stride}, padding {call.PadTop} top / {call.PadLeft} left, BatchNorm folded, {call.Activation}{SumsNote(call)}");
                     w.Line($"global::EffNet.Kernels.DepthwiseConvolution.Run({locals[input]}, inHeight: {input.Height}, inWidth: {input.Width}, channels: {input.Channels},");
                     w.Line($"    {Weights(dw)}, {Window(call, dw.Kernel)},");
                     w.Line($"    {locals[output]}, outHeight: {output.Height}, outWidth: {output.Width}, {Activation(call)}, channelSums: {Sums(call)}, workers);");
@@ -425,7 +425,7 @@ namespace EffNet.Generator.Emit
         // The gate buffer a depthwise call sums into, or an empty span when no squeeze-excitation reads the sums.
         static string Sums(KernelCall call) => call.SumsChannels ? "gate" : "default";
 
-        static string SumsNote(BlockPlan block) => block.Block.HasSqueezeExcitation ? "; sums each channel for the SE pool" : "";
+        static string SumsNote(KernelCall call) => call.SumsChannels ? "; sums each channel for the SE pool" : "";
 
         static string Window(KernelCall call, int kernel) => $"kernel: {kernel}, stride: {call.Stride}, padTop: {call.PadTop}, padLeft: {call.PadLeft}";
 

@@ -49,7 +49,13 @@ namespace EffNet.Generator.Parsing
             if (attributeName == LiteAttributeName)
             {
                 family = ModelFamily.EfficientNetLite;
-                (width, depth, resolution) = ResolveMember(EfficientNetLite.Spec, arguments, DiagnosticDescriptors.LitePhiOutOfRange, diagnostics);
+                int phi = arguments.Int("Phi") ?? 0;
+                if (phi < 0 || phi >= EfficientNetLite.Spec.Members.Count)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LitePhiOutOfRange, arguments.LocationOf("Phi"), phi));
+                    phi = 0;
+                }
+                (width, depth, resolution) = ResolveMember(EfficientNetLite.Spec, phi, arguments, diagnostics);
             }
             else if (attributeName == V2AttributeName)
             {
@@ -60,7 +66,7 @@ namespace EffNet.Generator.Parsing
                     size = 0;
                 }
                 family = ModelFamily.EfficientNetV2S + size;
-                (width, depth, resolution) = ResolveMember(FamilySpec.Of(family), arguments, phiOutOfRange: null, diagnostics);
+                (width, depth, resolution) = ResolveMember(FamilySpec.Of(family), 0, arguments, diagnostics);
             }
             else
                 (width, depth, resolution) = ResolveScaling(arguments, diagnostics);
@@ -125,9 +131,6 @@ namespace EffNet.Generator.Parsing
             int? phi = arguments.Int("Phi");
             double? width = arguments.Double("Width");
             double? depth = arguments.Double("Depth");
-            int? resolution = arguments.Int("Resolution");
-            if (resolution == 0) resolution = null; // the attribute's default: the variant's native size
-
             if (phi is int p && (p < Scaling.MinPhi || p > Scaling.MaxPhi))
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.PhiOutOfRange, arguments.LocationOf("Phi"), p));
@@ -143,9 +146,7 @@ namespace EffNet.Generator.Parsing
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.WidthOutOfRange, arguments.LocationOf("Width"), Format(w), Format(ModelConfig.MaxWidth)));
             if (depth is double d && !(d > 0 && d <= ModelConfig.MaxDepth))
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DepthOutOfRange, arguments.LocationOf("Depth"), Format(d), Format(ModelConfig.MaxDepth)));
-            if (resolution is int r && (r < ModelConfig.MinResolution || r > ModelConfig.MaxResolution))
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ResolutionOutOfRange, arguments.LocationOf("Resolution"),
-                    r, ModelConfig.MinResolution, ModelConfig.MaxResolution));
+            int? resolution = RequestedResolution(arguments, diagnostics);
 
             bool custom = !phi.HasValue && (width.HasValue || depth.HasValue);
             int basePhi = phi ?? 0;
@@ -154,23 +155,22 @@ namespace EffNet.Generator.Parsing
                 : (Scaling.WidthOf(basePhi), Scaling.DepthOf(basePhi), resolution ?? Scaling.ResolutionOf(basePhi));
         }
 
-        // A family with official members only (Lite, each V2 size): Phi picks the member; Resolution may override its size.
-        static (double Width, double Depth, int Resolution) ResolveMember(FamilySpec family, Arguments arguments, DiagnosticDescriptor? phiOutOfRange,
-                                                                          List<DiagnosticInfo> diagnostics)
+        // A family with official members only (Lite, each V2 size): member phi, at its own size unless Resolution says otherwise.
+        static (double Width, double Depth, int Resolution) ResolveMember(FamilySpec family, int phi, Arguments arguments, List<DiagnosticInfo> diagnostics)
         {
-            int phi = phiOutOfRange == null ? 0 : arguments.Int("Phi") ?? 0;
-            if (phi < 0 || phi >= family.Members.Count)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(phiOutOfRange!, arguments.LocationOf("Phi"), phi));
-                phi = 0;
-            }
+            Coefficients member = family.Members[phi];
+            return (member.Width, member.Depth, RequestedResolution(arguments, diagnostics) ?? member.Resolution);
+        }
+
+        // Resolution, or null for the attribute's default (0): the variant's native size. Out of range is reported.
+        static int? RequestedResolution(Arguments arguments, List<DiagnosticInfo> diagnostics)
+        {
             int? resolution = arguments.Int("Resolution");
-            if (resolution == 0) resolution = null;
+            if (resolution == 0) return null;
             if (resolution is int r && (r < ModelConfig.MinResolution || r > ModelConfig.MaxResolution))
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ResolutionOutOfRange, arguments.LocationOf("Resolution"),
                     r, ModelConfig.MinResolution, ModelConfig.MaxResolution));
-            Coefficients member = family.Members[phi];
-            return (member.Width, member.Depth, resolution ?? member.Resolution);
+            return resolution;
         }
 
         static EquatableArray<string> ContainingTypes(INamedTypeSymbol type)

@@ -3,7 +3,7 @@ using EffNet.Generator.Diagnostics;
 namespace EffNet.Generator.Parsing
 {
     /// <summary>
-    /// What one [EfficientNet] or [EfficientNetLite] class asks for: where the class lives and the resolved architecture parameters.
+    /// What one [EfficientNet], [EfficientNetLite] or [EfficientNetV2] class asks for: where the class lives and the resolved architecture parameters.
     /// Small and equatable, so an edit elsewhere leaves the expensive steps after it cached.
     /// </summary>
     /// <param name="ClassName">The class name as C# spells it (keywords escaped, e.g. "@event").</param>
