@@ -64,7 +64,7 @@ namespace EffNet.Import
     public sealed record CheckpointInfo(CheckpointFormat Format, KeyLayout Layout, string WrapperPrefix, WeightSource Source, bool SourceAssumed,
                                         int Phi, IReadOnlyList<double> Widths, IReadOnlyList<double> Depths, NetworkShape Shape)
     {
-        /// <summary>The family: the B-series, or EfficientNet-Lite (timm names without squeeze-excitation).</summary>
+        /// <summary>The family: the B-series, EfficientNet-Lite (timm names without squeeze-excitation) or a V2 size.</summary>
         public ModelFamily Family { get; init; } = ModelFamily.EfficientNet;
 
         /// <summary>The grid steps of <see cref="Widths"/> and <see cref="Depths"/> for a network that is none of B0..B7.</summary>

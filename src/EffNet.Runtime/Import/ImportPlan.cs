@@ -27,6 +27,13 @@ namespace EffNet.Import
                 forceable &= canForce;
             }
 
+            // The class count is read from the classifier in every family.
+            void RefuseOtherClasses()
+            {
+                if (options.NumClasses is int classes && classes != info.NumClasses)
+                    Refuse($"--classes {classes} does not fit: its classifier has {info.NumClasses} outputs ({info.ModelName}).", suggested with { NumClasses = null }, false);
+            }
+
             double? width, depth;
             int resolvedPhi;
             if (info.Family != ModelFamily.EfficientNet)
@@ -37,8 +44,7 @@ namespace EffNet.Import
                            (info.Family == ModelFamily.EfficientNetLite ? $", not EfficientNet-Lite{askedMember}." : ", which has no Phi."), suggested with { Phi = null }, false);
                 if (options.Width is not null || options.Depth is not null)
                     Refuse($"--width and --depth scale the B-series; it holds {info.ModelName}, whose coefficients are fixed.", suggested with { Width = null, Depth = null }, false);
-                if (options.NumClasses is int liteClasses && liteClasses != info.NumClasses)
-                    Refuse($"--classes {liteClasses} does not fit: its classifier has {info.NumClasses} outputs ({info.ModelName}).", suggested with { NumClasses = null }, false);
+                RefuseOtherClasses();
                 (width, depth, resolvedPhi) = (info.Widths[0], info.Depths[0], info.Phi);
             }
             else
@@ -55,8 +61,7 @@ namespace EffNet.Import
                     Refuse($"--width {Format(askedWidth)} does not fit: it holds {info.ModelName}.", suggested with { Width = null }, false);
                 if (options.Depth is double askedDepth && !depthFits)
                     Refuse($"--depth {Format(askedDepth)} does not fit: it holds {info.ModelName}.", suggested with { Depth = null }, false);
-                if (options.NumClasses is int classes && classes != info.NumClasses)
-                    Refuse($"--classes {classes} does not fit: its classifier has {info.NumClasses} outputs ({info.ModelName}).", suggested with { NumClasses = null }, false);
+                RefuseOtherClasses();
                 width = widthFits ? width ?? info.Width : info.Width;
                 depth = depthFits ? depth ?? info.Depth : info.Depth;
                 if (width is null || depth is null)

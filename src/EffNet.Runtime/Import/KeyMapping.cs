@@ -86,7 +86,7 @@ namespace EffNet.Import
                 return keys.Any(k => k.Contains(".se.", StringComparison.Ordinal))
                     ? new[] { ModelFamily.EfficientNet }
                     : new[] { ModelFamily.EfficientNetLite };
-            return shapeOf("features.1.0.block.0.0.weight") is { Length: 4 } first && first[1] > 1
+            return shapeOf(ModuleNames.Block(KeyStyle.Torchvision, 0, 0) + ".block.0.0.weight") is { Length: 4 } first && first[1] > 1
                 ? new[] { ModelFamily.EfficientNetV2S, ModelFamily.EfficientNetV2M, ModelFamily.EfficientNetV2L }
                 : new[] { ModelFamily.EfficientNet };
         }
