@@ -40,13 +40,13 @@ namespace EffNet.Kernels
             fixed (float* x = input, w = weights, b = bias, y = output, sums = channelSums)
             {
                 var conv = new Depthwise(x, inHeight, inWidth, channels, w, b, kernel, stride, padTop, padLeft, y, outWidth, activation);
-                if ((workers is null || outHeight < MinRowsPerThread * workers.Threads) && !summing)
-                {
-                    conv.Rows(0, outHeight, null, null);
-                    return;
-                }
                 if (workers is null || outHeight < MinRowsPerThread * workers.Threads)
                 {
+                    if (!summing)
+                    {
+                        conv.Rows(0, outHeight, null, null);
+                        return;
+                    }
                     // One partial of the channel sums, added to the total at the end of each row group.
                     float[]? rented = channels > MaxStackChannels ? ArrayPool<float>.Shared.Rent(channels) : null;
                     Span<float> partial = rented is null ? stackalloc float[channels] : rented.AsSpan(0, channels);

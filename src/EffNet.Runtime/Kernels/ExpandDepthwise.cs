@@ -54,13 +54,13 @@ namespace EffNet.Kernels
                     new DepthwiseConvolution.Depthwise(null, inHeight, inWidth, midChannels, wd, bd, kernel, stride, padTop, padLeft,
                                                        y, outWidth, activation),
                     kernel, rings, ring);
-                if ((workers is null || outHeight < MinRowsPerThread * workers.Threads) && !summing)
-                {
-                    fused.Rows(0, outHeight, null, null, worker: 0);
-                    return;
-                }
                 if (workers is null || outHeight < MinRowsPerThread * workers.Threads)
                 {
+                    if (!summing)
+                    {
+                        fused.Rows(0, outHeight, null, null, worker: 0);
+                        return;
+                    }
                     // One partial of the channel sums, added to the total at the end of each row group.
                     float[]? rented = midChannels > DepthwiseConvolution.MaxStackChannels ? ArrayPool<float>.Shared.Rent(midChannels) : null;
                     Span<float> partial = rented is null ? stackalloc float[midChannels] : rented.AsSpan(0, midChannels);

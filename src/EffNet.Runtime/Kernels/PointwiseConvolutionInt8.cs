@@ -250,22 +250,30 @@ namespace EffNet.Kernels
             {
                 long at = (long)p * _n + col;
                 Vector512<float> v = Vector512.ConvertToSingle(sums) * Vector512.Load(_scale + col) + Vector512.Load(_bias + col);
+                // vcvtps2dq rounds to nearest even under the default rounding mode, as MathF.Round does.
                 if (_direct)
                 {
-                    Vector512<int> level = Vector512.Min(Vector512.Max(Avx512F.ConvertToVector512Int32(v), Vector512.Create(_low)), Vector512.Create(_high));
-                    Avx512F.ConvertToVector128Byte(level.AsUInt32()).Store(_q + at);
+                    StoreLevels(at, Avx512F.ConvertToVector512Int32(v), _low, _high);
                     return;
                 }
                 v = Simd.Activate(v, _activation);
                 if (_residual != null) v += Vector512.Load(_residual + at);
                 if (_y != null) v.Store(_y + at);
                 if (_q != null)
-                {
-                    // vcvtps2dq rounds to nearest even under the default rounding mode, as MathF.Round does.
-                    Vector512<int> q = Avx512F.ConvertToVector512Int32(v * _inverseOutputScale) + Vector512.Create((int)_outputZeroPoint);
-                    q = Vector512.Min(Vector512.Max(q, Vector512<int>.Zero), Vector512.Create(255));
-                    Avx512F.ConvertToVector128Byte(q.AsUInt32()).Store(_q + at);
-                }
+                    StoreLevels(at, Avx512F.ConvertToVector512Int32(v * _inverseOutputScale) + Vector512.Create((int)_outputZeroPoint), 0, 255);
+            }
+
+            // u8 levels clamped to [low, high], stored at value index 'at' of the quantised output.
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            void StoreLevels(long at, Vector512<int> levels, int low, int high)
+                => Avx512F.ConvertToVector128Byte(Vector512.Min(Vector512.Max(levels, Vector512.Create(low)), Vector512.Create(high)).AsUInt32()).Store(_q + at);
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            void StoreLevels(long at, Vector256<int> levels, int low, int high)
+            {
+                Vector256<int> clamped = Vector256.Min(Vector256.Max(levels, Vector256.Create(low)), Vector256.Create(high));
+                Vector128<short> halves = Vector128.Narrow(clamped.GetLower(), clamped.GetUpper());
+                Vector64.Narrow(halves.GetLower(), halves.GetUpper()).AsByte().Store(_q + at);
             }
 
             // The epilogue of 8 channels of one pixel.
@@ -274,25 +282,17 @@ namespace EffNet.Kernels
             {
                 long at = (long)p * _n + col;
                 Vector256<float> v = Vector256.ConvertToSingle(sums) * Vector256.Load(_scale + col) + Vector256.Load(_bias + col);
+                // Round to nearest even (as the scalar path's MathF.Round).
                 if (_direct)
                 {
-                    Vector256<int> level = Vector256.Min(Vector256.Max(Vector256.ConvertToInt32(Vector256.Round(v)), Vector256.Create(_low)), Vector256.Create(_high));
-                    Vector128<short> halves = Vector128.Narrow(level.GetLower(), level.GetUpper());
-                    Vector64.Narrow(halves.GetLower(), halves.GetUpper()).AsByte().Store(_q + at);
+                    StoreLevels(at, Vector256.ConvertToInt32(Vector256.Round(v)), _low, _high);
                     return;
                 }
                 v = Simd.Activate(v.AsVector(), _activation).AsVector256();
                 if (_residual != null) v += Vector256.Load(_residual + at);
                 if (_y != null) v.Store(_y + at);
                 if (_q != null)
-                {
-                    // Round to nearest even (as the scalar path's MathF.Round), shift by the zero point, clamp to u8.
-                    Vector256<int> q = Vector256.ConvertToInt32(Vector256.Round(v * _inverseOutputScale)) + Vector256.Create((int)_outputZeroPoint);
-                    q = Vector256.Min(Vector256.Max(q, Vector256<int>.Zero), Vector256.Create(255));
-                    Vector128<short> narrow = Vector128.Narrow(q.GetLower(), q.GetUpper());
-                    Vector64<byte> bytes = Vector64.Narrow(narrow.GetLower(), narrow.GetUpper()).AsByte();
-                    bytes.Store(_q + at);
-                }
+                    StoreLevels(at, Vector256.ConvertToInt32(Vector256.Round(v * _inverseOutputScale)) + Vector256.Create((int)_outputZeroPoint), 0, 255);
             }
 
             /// <summary>
