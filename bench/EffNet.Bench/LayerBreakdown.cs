@@ -22,6 +22,7 @@ namespace EffNet.Bench
             float[] image = Data(3 * model.Resolution * model.Resolution, 1.0);
             var arena = new float[plan.ArenaFloats + plan.RowBufferFloats * threads];
             float[] start = Data(arena.Length, 0.5);
+            var logits = new float[model.Config.NumClasses];
             var time = new Dictionary<string, double>();
             var macs = new Dictionary<string, long>();
             foreach (KernelCall call in plan.ForwardCalls.Append(plan.Classifier))
@@ -29,7 +30,7 @@ namespace EffNet.Bench
                 string kind = Kind(call);
                 long work = MultiplyAdds(call);
                 // Every call reads values of a plausible size: the arena is refilled before each run, outside the timing.
-                double ms = Timing.BestOf(() => PlanExecutor.RunOne(plan, call, image, weights, arena, pool), runs: 7,
+                double ms = Timing.BestOf(() => PlanExecutor.RunOne(plan, call, image, weights, arena, logits, pool), runs: 7,
                                           beforeEach: () => start.CopyTo(arena, 0));
                 if (each) Console.WriteLine($"{call.Output?.Description ?? "classifier",-34} {kind,-22} {ms,7:F3} ms  {work / ms / 1e6,6:F1} GMAC/s");
                 time[kind] = time.GetValueOrDefault(kind) + ms;

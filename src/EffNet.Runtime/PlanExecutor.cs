@@ -33,17 +33,18 @@ namespace EffNet.Planning
 
         /// <summary>
         /// One call of the forward pass alone, on whatever the arena holds (the benchmark's per-layer breakdown): the scratch
-        /// is sized as <see cref="Forward"/> sizes it.
+        /// is sized as <see cref="Forward"/> sizes it; the classifier writes <paramref name="logits"/>.
         /// </summary>
-        public static void RunOne(ForwardPlan plan, KernelCall call, ReadOnlySpan<float> image, ReadOnlySpan<float> w, Span<float> arena, WorkerPool? workers)
+        public static void RunOne(ForwardPlan plan, KernelCall call, ReadOnlySpan<float> image, ReadOnlySpan<float> w, Span<float> arena,
+                                  Span<float> logits, WorkerPool? workers)
         {
-            Span<float> gate = stackalloc float[plan.GateFloats];
-            Span<float> squeeze = stackalloc float[plan.SqueezeFloats];
             if (call.Operation == Operation.Classify)
             {
-                Classify(plan, w, arena, new float[call.Weights!.OutChannels], workers);
+                Classify(plan, w, arena, logits, workers);
                 return;
             }
+            Span<float> gate = stackalloc float[plan.GateFloats];
+            Span<float> squeeze = stackalloc float[plan.SqueezeFloats];
             Run(call, image, w, arena, new Scratch(gate, squeeze, arena.Slice(checked((int)plan.ArenaFloats))), workers);
         }
 

@@ -36,13 +36,11 @@ namespace EffNet.Runtime.Tests.Import
             return path;
         }
 
-        string Lite0Checkpoint(Golden golden, string name = "tf_efficientnet_lite0.safetensors") => Checkpoint(golden, name);
-
         [Fact]
         public void A_timm_Lite0_checkpoint_imports_without_flags_as_tf_efficientnet_lite0_and_matches_the_torch_reference()
         {
             Golden golden = Golden.Load("lite0");
-            string checkpoint = Lite0Checkpoint(golden);
+            string checkpoint = Checkpoint(golden, "tf_efficientnet_lite0.safetensors");
 
             CheckpointInfo info = CheckpointImporter.Inspect(checkpoint);
             Assert.Equal((ModelFamily.EfficientNetLite, 0, 1000), (info.Family, info.Phi, info.NumClasses));
@@ -65,7 +63,7 @@ namespace EffNet.Runtime.Tests.Import
         [Fact]
         public void A_Lite_checkpoint_refuses_the_B_series_width_and_depth_flags_and_names_the_command_that_imports_it()
         {
-            string checkpoint = Lite0Checkpoint(Golden.Load("lite0"));
+            string checkpoint = Checkpoint(Golden.Load("lite0"), "tf_efficientnet_lite0.safetensors");
             var error = Assert.Throws<CheckpointMismatchException>(() =>
                 CheckpointImporter.Import(checkpoint, checkpoint + ".effw", new ImportOptions { Width = 1.0, Phi = null }));
             Assert.Contains("--width and --depth scale the B-series; it holds EfficientNet-Lite0 with 1000 classes", error.Message);
@@ -98,7 +96,7 @@ namespace EffNet.Runtime.Tests.Import
         public void The_symmetric_padding_flag_takes_a_Lite_checkpoint_as_timms_efficientnet_lite0()
         {
             Golden golden = Golden.Load("lite0_symmetric");
-            string checkpoint = Lite0Checkpoint(golden, "efficientnet_lite0.safetensors");
+            string checkpoint = Checkpoint(golden, "efficientnet_lite0.safetensors");
             ImportResult result = CheckpointImporter.Import(checkpoint, checkpoint + ".effw", new ImportOptions { Padding = EfficientNetPadding.Symmetric });
             Assert.Contains("BatchNorm eps 0.00001", result.Summary);
 
