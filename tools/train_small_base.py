@@ -4,7 +4,8 @@
 torchvision's EfficientNet builder at width 0.5 and depth 0.5 (660,325 parameters, 640 features), 64x64 inputs, on an
 ImageFolder tree (`tools/fashion_mnist_photos.py` with Fashion-MNIST classes 0-4), with the preprocessing `effnet` will
 record for it: resize the shorter side to 73 (bilinear), centre crop 64, ImageNet mean and std. Uses the training loop
-of tools/finetune_b0.py.
+of tools/finetune_b0.py. The int8 accuracy fixture is the same builder on all ten classes at 32 px
+(`--resolution 32 --resize 32`).
 
     /usr/bin/python3 tools/train_small_base.py photos/train -o base.pth --labels labels.txt [--epochs 6] [--eval photos/test]
     effnet import base.pth --width 0.5 --depth 0.5 --resolution 64 --resize 73 --crop 64 --interpolation bilinear \\
@@ -19,7 +20,7 @@ from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
 
 from finetune_b0 import evaluate, train_one_epoch
 
-WIDTH, DEPTH, RESOLUTION, RESIZE = 0.5, 0.5, 64, 73
+WIDTH, DEPTH = 0.5, 0.5
 
 
 def main():
@@ -32,10 +33,13 @@ def main():
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--eval", metavar="DIR")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resolution", type=int, default=64, help="input size the model is trained at (default 64)")
+    parser.add_argument("--resize", type=int, default=73, help="shorter side before the centre crop (default 73)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     torch.set_flush_denormal(True)  # see finetune_b0.py: denormals made CPU training several times slower
     torch.manual_seed(args.seed)
+    RESOLUTION, RESIZE = args.resolution, args.resize
     preprocess = transforms.Compose([
         transforms.Resize(RESIZE, interpolation=transforms.InterpolationMode.BILINEAR),
         transforms.CenterCrop(RESOLUTION),

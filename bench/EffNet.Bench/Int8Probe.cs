@@ -32,13 +32,12 @@ namespace EffNet.Bench
                 byte[] xq = x.Select(v => (byte)(v * 255)).ToArray();
                 sbyte[] wq = w.Select(v => (sbyte)(v * 254)).ToArray();
                 var packed = new sbyte[PointwiseConvolutionInt8.PackedLength(k, n)];
-                var sums = new int[n];
-                PointwiseConvolutionInt8.PackWeights(wq, k, n, packed, sums);
+                PointwiseConvolutionInt8.PackWeights(wq, k, n, packed);
                 float[] scales = Enumerable.Repeat(0.001f, n).ToArray();
                 var q = new byte[pixels * n];
 
                 double fp32 = Timing.BestOf(() => PointwiseConvolution.Run(x, w, bias, y, pixels, k, n, activation), runs: 15);
-                double int8 = Timing.BestOf(() => PointwiseConvolutionInt8.Run(xq, pixels, k, 0.004f, 0, packed, sums, scales, bias, n,
+                double int8 = Timing.BestOf(() => PointwiseConvolutionInt8.Run(xq, pixels, k, 0.004f, packed, scales, bias, n,
                     activation, Span<float>.Empty, default, q, 0.05f, 10), runs: 15);
                 double macs = (double)pixels * k * n;
                 Console.WriteLine($"| {name} | {pixels} x {k} x {n} | {fp32:F3} | {int8:F3} | {int8 / fp32:F2} | {macs / fp32 / 1e6:F1} | {macs / int8 / 1e6:F1} |");

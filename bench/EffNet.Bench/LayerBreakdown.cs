@@ -32,7 +32,7 @@ namespace EffNet.Bench
                 // Every call reads values of a plausible size: the arena is refilled before each run, outside the timing.
                 double ms = Timing.BestOf(() => PlanExecutor.RunOne(plan, call, image, weights, arena, logits, pool), runs: 7,
                                           beforeEach: () => start.CopyTo(arena, 0));
-                if (each) Console.WriteLine($"{call.Output?.Description ?? "classifier",-34} {kind,-22} {ms,7:F3} ms  {work / ms / 1e6,6:F1} GMAC/s");
+                if (each) Console.WriteLine($"{call.Output?.Description ?? call.Weights?.Module ?? "-",-34} {kind,-22} {ms,7:F3} ms  {work / ms / 1e6,6:F1} GMAC/s");
                 time[kind] = time.GetValueOrDefault(kind) + ms;
                 macs[kind] = macs.GetValueOrDefault(kind) + work;
             }

@@ -13,8 +13,9 @@ namespace EffNet.Planning
     static class PlanExecutor
     {
         /// <summary>Image to pooled features (left at <see cref="ForwardPlan.Features"/> in the arena); stage outputs go to the observer.</summary>
+        /// <param name="beforeCall">sees each call's input just before it runs (the quantiser's calibration), or null</param>
         public static void Forward(ForwardPlan plan, ReadOnlySpan<float> image, ReadOnlySpan<float> w, Span<float> arena,
-                                   WorkerPool? workers, StageObserver? observer)
+                                   WorkerPool? workers, StageObserver? observer, CallInputObserver? beforeCall = null)
         {
             // The SE gate and squeeze scratch of the widest block, on the stack as in generated code; each block uses the
             // front of them. The depthwise kernels clear the sums they write, so nothing carries over from the block before.
@@ -25,11 +26,19 @@ namespace EffNet.Planning
             for (int i = 0; i < plan.ForwardCalls.Count; i++) // an index, not foreach: no enumerator is allocated
             {
                 KernelCall call = plan.ForwardCalls[i];
+                if (beforeCall != null && call.Input != plan.Image)
+                    beforeCall(call, Slice(arena, call.Input), call.GatesInput ? gate.Slice(0, call.Input.Channels) : default);
                 Run(call, image, w, arena, buffers, workers);
                 if (call.Stage != null && call.Output is PlannedTensor output)
                     observer?.Invoke(call.Stage, Slice(arena, output), output.Height, output.Width, output.Channels);
             }
         }
+
+        /// <summary>
+        /// The input of a kernel call just before the call runs, with the squeeze-excitation gate the call multiplies it by
+        /// (empty when none): what the quantiser's calibration measures.
+        /// </summary>
+        public delegate void CallInputObserver(KernelCall call, ReadOnlySpan<float> input, ReadOnlySpan<float> gate);
 
         /// <summary>
         /// One call of the forward pass alone, on whatever the arena holds (the benchmark's per-layer breakdown): the scratch
@@ -98,6 +107,11 @@ namespace EffNet.Planning
                 {
                     ConvLayer conv = call.Weights!;
                     PlannedTensor output = call.Output!;
+                    if (conv.Precision == Precision.Int8)
+                    {
+                        RunInt8(call, w, arena, scratch);
+                        break;
+                    }
                     bool gated = call.Panel != null;
                     PointwiseConvolution.Run(Slice(arena, input), Weights(w, conv), Bias(w, conv), Slice(arena, output),
                         input.Pixels, input.Channels, output.Channels, call.Activation,
@@ -144,6 +158,29 @@ namespace EffNet.Planning
                     throw new InvalidOperationException($"The forward pass has no kernel for {call.Operation}.");
             }
         }
+
+        // An int8 1x1 conv: its input (times the gate, for a gated projection) to u8 levels, then the int8 GEMM with the
+        // fp32 epilogue. One thread: the int8 GEMM is not split yet.
+        static void RunInt8(KernelCall call, ReadOnlySpan<float> w, Span<float> arena, in Scratch scratch)
+        {
+            ConvLayer conv = call.Weights!;
+            PlannedTensor input = call.Input, output = call.Output!;
+            ReadOnlySpan<float> quantization = w.Slice((int)conv.InputQuantizationOffset, 2);
+            float inputScale = quantization[0];
+            byte zeroPoint = (byte)quantization[1];
+            Span<byte> levels = System.Runtime.InteropServices.MemoryMarshal.AsBytes(Slice(arena, call.QuantizedInput!))
+                .Slice(0, input.Pixels * input.Channels);
+            QuantizeActivations.Run(Slice(arena, input), input.Pixels, input.Channels,
+                call.GatesInput ? scratch.Gate.Slice(0, input.Channels) : default, inputScale, zeroPoint, levels);
+            PointwiseConvolutionInt8.Run(levels, input.Pixels, input.Channels, inputScale, Int8Weights(w, conv),
+                w.Slice((int)conv.WeightScaleOffset, conv.OutChannels), Bias(w, conv), conv.OutChannels, call.Activation,
+                Slice(arena, output), call.Residual != null ? Slice(arena, call.Residual) : default);
+        }
+
+        /// <summary>An int8 layer's weights: its levels, packed for the kernel at load, in the floats the layout gives them.</summary>
+        static ReadOnlySpan<sbyte> Int8Weights(ReadOnlySpan<float> w, ConvLayer layer)
+            => System.Runtime.InteropServices.MemoryMarshal.Cast<float, sbyte>(w.Slice((int)layer.WeightOffset, (int)layer.WeightFloats))
+                .Slice(0, (int)layer.WeightLength);
 
         // The gate buffer the depthwise call sums into, or nothing when no squeeze-excitation follows.
         static Span<float> Sums(KernelCall call, in Scratch scratch) => call.SumsChannels ? scratch.Gate.Slice(0, call.Output!.Channels) : default;

@@ -67,8 +67,10 @@ namespace EffNet.Blocks
                           { Stride = b.Stride, PadTop = b.PadTop, PadLeft = b.PadLeft, Activation = b.Activation });
                 output = new PlannedTensor(name + "Output", b.Module, b.OutHeight, b.OutWidth, b.OutChannels, steps.Next());
                 locals.Add(new BlockTensor("output", output));
+                PlannedTensor? levels = KernelCall.QuantizedInputFor(b.Project, expanded, name + "ProjectLevels", steps.Step);
+                if (levels != null) locals.Add(new BlockTensor("projectLevels", levels));
                 calls.Add(new KernelCall(Operation.Project, steps.Step, b.Project, expanded, output)
-                          { Residual = residual, Activation = Activation.None, Stage = b.StageOutput });
+                          { Residual = residual, Activation = Activation.None, Stage = b.StageOutput, QuantizedInput = levels });
             }
             else
             {

@@ -133,7 +133,9 @@ namespace EffNet.Blocks
             {
                 expanded = new PlannedTensor(name + "Expanded", b.Module + " expand", b.InHeight, b.InWidth, b.MidChannels, steps.Next());
                 locals.Add(new BlockTensor("expanded", expanded));
-                calls.Add(new KernelCall(Operation.Expand, steps.Step, b.Expand, input, expanded) { Activation = b.Activation });
+                PlannedTensor? expandLevels = KernelCall.QuantizedInputFor(b.Expand, input, name + "ExpandLevels", steps.Step);
+                if (expandLevels != null) locals.Add(new BlockTensor("expandLevels", expandLevels));
+                calls.Add(new KernelCall(Operation.Expand, steps.Step, b.Expand, input, expanded) { Activation = b.Activation, QuantizedInput = expandLevels });
             }
 
             var depthwise = new PlannedTensor(name + "Depthwise", b.Module + " depthwise", b.OutHeight, b.OutWidth, b.MidChannels, steps.Next());
@@ -155,15 +157,20 @@ namespace EffNet.Blocks
 
             var output = new PlannedTensor(name + "Output", b.Module, b.OutHeight, b.OutWidth, b.OutChannels, steps.Next());
             locals.Add(new BlockTensor("output", output));
-            // Scratch for the projection's weights scaled by the gate: live only while the projection runs.
-            PlannedTensor? panel = b.HasSqueezeExcitation && !gatesMap
+            // Scratch live only while the projection runs: its u8 input in int8, or in float32 its weights scaled by the gate.
+            bool gatesInput = b.HasSqueezeExcitation && !gatesMap;
+            PlannedTensor? levels = KernelCall.QuantizedInputFor(b.Project, depthwise, name + "ProjectLevels", steps.Step);
+            PlannedTensor? panel = gatesInput && levels == null
                 ? new PlannedTensor(name + "Panel", b.Module + " gate-scaled projection weights", 1, 1, b.MidChannels * b.OutChannels, steps.Step, isScratch: true)
                 : null;
             if (panel != null)
                 locals.Add(new BlockTensor("panel", panel));
+            if (levels != null)
+                locals.Add(new BlockTensor("projectLevels", levels));
             calls.Add(new KernelCall(Operation.Project, steps.Step, b.Project, depthwise, output)
             {
-                Residual = b.HasResidual ? input : null, Panel = panel, Activation = Activation.None, Stage = b.StageOutput,
+                Residual = b.HasResidual ? input : null, Panel = panel, GatesInput = gatesInput, QuantizedInput = levels,
+                Activation = Activation.None, Stage = b.StageOutput,
             });
             // Without squeeze-excitation there is no gate: the depthwise call sums nothing.
             return new BlockPlan(b, input, output, locals, calls, gateFloats: b.HasSqueezeExcitation ? b.MidChannels : 0, squeezeFloats: b.SqueezeChannels);

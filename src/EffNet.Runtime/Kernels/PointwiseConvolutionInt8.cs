@@ -13,7 +13,7 @@ namespace EffNet.Kernels
     /// </summary>
     /// <remarks>
     /// <para>y[p, j] = act(sx * sw[j] * Σk (x[p, k] - zx) * w[k, j] + b[j]) (+ r[p, j]). The zero point leaves the inner
-    /// loop: Σk (x - zx) w = Σk x w - zx Σk w, and zx Σk w[k, j] is folded into the bias once per call.</para>
+    /// loop: Σk (x - zx) w = Σk x w - zx Σk w, and zx Σk w[k, j] is folded into the bias once per layer (FoldInputZeroPoint, at load).</para>
     /// <para>Activations are u8 because vpdpbusd multiplies u8 by s8: a zero point lets post-activation maps (SiLU's
     /// minimum is -0.28; ReLU6's range [0, 6]) use all 256 levels. On <c>AvxVnni</c> one vpdpbusd is 32 multiply-adds
     /// without intermediate saturation. Without VNNI, AVX2 widens both sides to 16 bits and uses vpmaddwd (exact: a pair
@@ -27,22 +27,38 @@ namespace EffNet.Kernels
 
         /// <summary>
         /// Reorders [K, N] weights into vpdpbusd's order: for every 4 consecutive input channels, each output channel's 4
-        /// bytes side by side, so one 256-bit load holds 4 taps of 8 output channels. Also returns each column's sum.
+        /// bytes side by side, so one 256-bit load holds 4 taps of 8 output channels.
         /// </summary>
-        public static void PackWeights(ReadOnlySpan<sbyte> weights, int inChannels, int outChannels, Span<sbyte> packed, Span<int> columnSums)
+        public static void PackWeights(ReadOnlySpan<sbyte> weights, int inChannels, int outChannels, Span<sbyte> packed)
         {
             CheckChannels(inChannels);
             Check.Length(weights.Length, (long)inChannels * outChannels, nameof(weights));
             Check.Length(packed.Length, (long)inChannels * outChannels, nameof(packed));
-            Check.Length(columnSums.Length, outChannels, nameof(columnSums));
-            columnSums.Slice(0, outChannels).Clear();
             for (int k = 0; k < inChannels; k++)
                 for (int j = 0; j < outChannels; j++)
-                {
-                    sbyte w = weights[k * outChannels + j];
-                    packed[((k / 4) * outChannels + j) * 4 + k % 4] = w;
-                    columnSums[j] += w;
-                }
+                    packed[((k / 4) * outChannels + j) * 4 + k % 4] = weights[k * outChannels + j];
+        }
+
+        /// <summary>
+        /// Takes the input zero point's share out of <paramref name="bias"/>, once per layer: Σk (x - zx) w = Σk x w - zx Σk w,
+        /// so the GEMM sums the raw u8 levels and this subtracts sx * sw[j] * zx * Σk w[k, j] from each bias.
+        /// </summary>
+        /// <param name="packedWeights">from <see cref="PackWeights"/> (a column's sum does not depend on the order)</param>
+        public static void FoldInputZeroPoint(ReadOnlySpan<sbyte> packedWeights, int inChannels, int outChannels, float inputScale, byte inputZeroPoint,
+                                              ReadOnlySpan<float> weightScales, Span<float> bias)
+        {
+            CheckChannels(inChannels);
+            Check.Length(packedWeights.Length, (long)inChannels * outChannels, nameof(packedWeights));
+            Check.Length(weightScales.Length, outChannels, nameof(weightScales));
+            Check.Length(bias.Length, outChannels, nameof(bias));
+            for (int j = 0; j < outChannels; j++)
+            {
+                int sum = 0;
+                for (int quad = 0; quad < inChannels / 4; quad++)
+                    for (int t = 0; t < 4; t++)
+                        sum += packedWeights[(quad * outChannels + j) * 4 + t];
+                bias[j] -= inputScale * weightScales[j] * inputZeroPoint * sum;
+            }
         }
 
         /// <summary>Which inner loop runs: the widest this machine has, or a narrower one a test asks for.</summary>
@@ -50,26 +66,25 @@ namespace EffNet.Kernels
 
         internal static Path Widest => AvxVnni.IsSupported ? Path.AvxVnni : Avx2.IsSupported ? Path.Avx2 : Path.Scalar;
 
-        /// <param name="input">[pixels, inChannels] u8 activations</param>
+        /// <param name="input">[pixels, inChannels] u8 activations, the levels of x / inputScale + zero point</param>
         /// <param name="packedWeights">from <see cref="PackWeights"/></param>
-        /// <param name="columnSums">from <see cref="PackWeights"/></param>
         /// <param name="weightScales">[outChannels]: one scale per output channel</param>
-        /// <param name="bias">[outChannels], fp32</param>
+        /// <param name="bias">[outChannels], fp32, with the input zero point's share taken out (<see cref="FoldInputZeroPoint"/>)</param>
         /// <param name="output">[pixels, outChannels] fp32, or empty when only <paramref name="quantizedOutput"/> is wanted</param>
         /// <param name="residual">[pixels, outChannels] added after the activation, or empty</param>
         /// <param name="quantizedOutput">[pixels, outChannels] u8 of the result at <paramref name="outputScale"/> and
         /// <paramref name="outputZeroPoint"/> (rounded to nearest, clamped to 0..255), or empty</param>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Run(ReadOnlySpan<byte> input, int pixels, int inChannels, float inputScale, byte inputZeroPoint,
-                               ReadOnlySpan<sbyte> packedWeights, ReadOnlySpan<int> columnSums, ReadOnlySpan<float> weightScales,
+        public static void Run(ReadOnlySpan<byte> input, int pixels, int inChannels, float inputScale,
+                               ReadOnlySpan<sbyte> packedWeights, ReadOnlySpan<float> weightScales,
                                ReadOnlySpan<float> bias, int outChannels, Activation activation, Span<float> output,
                                ReadOnlySpan<float> residual = default,
                                Span<byte> quantizedOutput = default, float outputScale = 1f, byte outputZeroPoint = 0)
-            => Run(Widest, input, pixels, inChannels, inputScale, inputZeroPoint, packedWeights, columnSums, weightScales, bias, outChannels,
+            => Run(Widest, input, pixels, inChannels, inputScale, packedWeights, weightScales, bias, outChannels,
                    activation, output, residual, quantizedOutput, outputScale, outputZeroPoint);
 
-        internal static void Run(Path path, ReadOnlySpan<byte> input, int pixels, int inChannels, float inputScale, byte inputZeroPoint,
-                                 ReadOnlySpan<sbyte> packedWeights, ReadOnlySpan<int> columnSums, ReadOnlySpan<float> weightScales,
+        internal static void Run(Path path, ReadOnlySpan<byte> input, int pixels, int inChannels, float inputScale,
+                                 ReadOnlySpan<sbyte> packedWeights, ReadOnlySpan<float> weightScales,
                                  ReadOnlySpan<float> bias, int outChannels, Activation activation, Span<float> output,
                                  ReadOnlySpan<float> residual, Span<byte> quantizedOutput, float outputScale, byte outputZeroPoint)
         {
@@ -77,7 +92,6 @@ namespace EffNet.Kernels
             long values = (long)pixels * outChannels;
             Check.Length(input.Length, (long)pixels * inChannels, nameof(input));
             Check.Length(packedWeights.Length, (long)inChannels * outChannels, nameof(packedWeights));
-            Check.Length(columnSums.Length, outChannels, nameof(columnSums));
             Check.Length(weightScales.Length, outChannels, nameof(weightScales));
             Check.Length(bias.Length, outChannels, nameof(bias));
             if (output.IsEmpty && quantizedOutput.IsEmpty)
@@ -91,7 +105,7 @@ namespace EffNet.Kernels
             }
             if (!residual.IsEmpty) Check.Length(residual.Length, values, nameof(residual));
 
-            // Per output channel: the combined scale, and the bias with the input zero point's share taken out. A u8 map
+            // Per output channel: the combined scale, and the bias (the input zero point's share already out). A u8 map
             // out of a linear or ReLU6 layer, with nothing else asked, is quantised straight from the sums: the output
             // scale and zero point fold into these too, and ReLU6 into the clamp (its 0 and 6 are levels of the map).
             bool direct = output.IsEmpty && residual.IsEmpty && activation is Activation.None or Activation.ReLU6;
@@ -101,7 +115,7 @@ namespace EffNet.Kernels
             for (int j = 0; j < outChannels; j++)
             {
                 float scale = inputScale * weightScales[j];
-                float shift = bias[j] - scale * inputZeroPoint * columnSums[j];
+                float shift = bias[j];
                 folded[j] = direct ? scale * inverseOutputScale : scale;
                 folded[outChannels + j] = direct ? shift * inverseOutputScale + outputZeroPoint : shift;
             }

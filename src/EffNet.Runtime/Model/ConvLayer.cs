@@ -26,8 +26,8 @@ namespace EffNet.Model
     }
 
     /// <summary>
-    /// The number format of a layer's weights and arithmetic. Float32 is all the kernels run today; the int8 1x1 conv
-    /// (EffNet.Kernels.PointwiseConvolutionInt8) is the first of the layers a quantised model will mark otherwise.
+    /// The number format of a network (<see cref="ModelConfig.Precision"/>) and of each of its layers. In an Int8 network
+    /// the layers <see cref="QuantizationPolicy"/> chooses run in int8; the rest stay Float32.
     /// </summary>
 #if EFFNET_RUNTIME
     public
@@ -35,6 +35,41 @@ namespace EffNet.Model
     enum Precision
     {
         Float32 = 0,
+
+        /// <summary>
+        /// s8 weights with one scale per output channel, u8 inputs with one scale and zero point per tensor
+        /// (EffNet.Kernels.PointwiseConvolutionInt8); the bias and the arithmetic after the sums stay fp32.
+        /// </summary>
+        Int8 = 1,
+    }
+
+    /// <summary>How the elements of a weight blob's tensor are stored.</summary>
+#if EFFNET_RUNTIME
+    public
+#endif
+    enum TensorElementType : byte
+    {
+        Float32 = 1,
+        Int8 = 2,
+    }
+
+    /// <summary>One tensor of a layout's weight blob: its name, shape, element type and place (in floats from the buffer's start).</summary>
+#if EFFNET_RUNTIME
+    public
+#endif
+    sealed record LayoutTensor(string Name, int[] Shape, TensorElementType Type, long OffsetFloats)
+    {
+        public long Elements
+        {
+            get
+            {
+                long n = 1;
+                foreach (int d in Shape) n *= d;
+                return n;
+            }
+        }
+
+        public long Bytes => Elements * (Type == TensorElementType.Int8 ? 1 : sizeof(float));
     }
 
     /// <summary>
@@ -54,8 +89,8 @@ namespace EffNet.Model
 
         public LayerKind Kind { get; }
 
-        /// <summary>Float32 for every layer of the models compiled today.</summary>
-        public Precision Precision { get; init; } = Precision.Float32;
+        /// <summary>Float32, or Int8 where <see cref="QuantizationPolicy"/> quantises the layer of an Int8 network.</summary>
+        public Precision Precision { get; internal set; } = Precision.Float32;
 
         /// <summary>torchvision module path of the conv or linear, e.g. "features.2.0.block.1.0".</summary>
         public string Module { get; }
@@ -70,6 +105,15 @@ namespace EffNet.Model
         public long WeightOffset { get; internal set; }
         public long BiasOffset { get; internal set; }
 
+        /// <summary>Int8 layers: [out] fp32, each output channel's weight scale (weight = scale x level).</summary>
+        public long WeightScaleOffset { get; internal set; } = -1;
+
+        /// <summary>Int8 layers: 2 fp32, the input's scale and zero point (input = scale x (level - zero point)).</summary>
+        public long InputQuantizationOffset { get; internal set; } = -1;
+
+        /// <summary>Floats the weight takes in the weight buffer: one per element, or one per four int8 levels.</summary>
+        public long WeightFloats => Precision == Precision.Int8 ? (WeightLength + 3) / 4 : WeightLength;
+
         /// <summary>Elements in the weight (equal in torchvision's and our layout).</summary>
         public long WeightLength => Kind == LayerKind.Depthwise
             ? (long)OutChannels * Kernel * Kernel
@@ -82,6 +126,8 @@ namespace EffNet.Model
 
         public string WeightName => Module + ".weight";
         public string BiasName => Module + ".bias";
+        public string WeightScaleName => Module + ".weight_scale";
+        public string InputQuantizationName => Module + ".input_quantization";
 
         /// <summary>Shape of the weight in the PyTorch state dict (OIHW for convs, [out, in] for Linear).</summary>
         public int[] SourceWeightShape => Kind switch

@@ -194,14 +194,26 @@ namespace EffNet.Model
 
             Blocks = blocks;
             Layers = layers;
+            if (config.Precision == Precision.Int8)
+            {
+                foreach (BlockLayout b in blocks)
+                    foreach (ConvLayer layer in b.Layers)
+                        if (QuantizationPolicy.Quantizes(layer, b)) layer.Precision = Precision.Int8;
+                if (QuantizationPolicy.Quantizes(Head.Conv, null)) Head.Conv.Precision = Precision.Int8;
+            }
 
             long offset = 0;
             foreach (ConvLayer layer in layers)
             {
                 layer.WeightOffset = offset;
-                offset = AlignUp(offset + layer.WeightLength);
+                offset = AlignUp(offset + layer.WeightFloats);
                 layer.BiasOffset = offset;
                 offset = AlignUp(offset + layer.BiasLength);
+                if (layer.Precision != Precision.Int8) continue;
+                layer.WeightScaleOffset = offset;
+                offset = AlignUp(offset + layer.OutChannels);
+                layer.InputQuantizationOffset = offset;
+                offset = AlignUp(offset + 2);
             }
             WeightFloats = offset;
 
@@ -273,6 +285,23 @@ namespace EffNet.Model
             }
         }
 
+        /// <summary>
+        /// The tensors of this layout's weight blob, in directory order: each layer's weight and bias, and for an int8 layer
+        /// its weight scales and input quantisation. The blob writer writes this list and the reader checks against it.
+        /// </summary>
+        public IEnumerable<LayoutTensor> BlobTensors()
+        {
+            foreach (ConvLayer layer in Layers)
+            {
+                bool int8 = layer.Precision == Precision.Int8;
+                yield return new LayoutTensor(layer.WeightName, layer.PackedWeightShape, int8 ? TensorElementType.Int8 : TensorElementType.Float32, layer.WeightOffset);
+                yield return new LayoutTensor(layer.BiasName, new[] { layer.OutChannels }, TensorElementType.Float32, layer.BiasOffset);
+                if (!int8) continue;
+                yield return new LayoutTensor(layer.WeightScaleName, new[] { layer.OutChannels }, TensorElementType.Float32, layer.WeightScaleOffset);
+                yield return new LayoutTensor(layer.InputQuantizationName, new[] { 2 }, TensorElementType.Float32, layer.InputQuantizationOffset);
+            }
+        }
+
         /// <summary>The float tensors of a BatchNorm in state-dict order (num_batches_tracked, an int64, follows them).</summary>
         public static readonly string[] BatchNormFields = { "weight", "bias", "running_mean", "running_var" };
 
@@ -301,6 +330,8 @@ namespace EffNet.Model
             foreach (BlockLayout b in Blocks)
                 BlockLowering.For(b.Kind).Describe(b, text);
             text.Append(" head=").Append(Head.OutChannels);
+            if (Config.Precision == Precision.Int8)
+                text.Append(" precision=int8/").Append(QuantizationPolicy.Version);
             return text.ToString();
         }
 

@@ -41,11 +41,16 @@ namespace EffNet.Planning
             HeadLayout head = layout.Head;
             string pool = ModuleNames.Pool(layout.Config.FamilySpec.Keys);
             HeadOutput = new PlannedTensor("head", head.Stage, head.Height, head.Width, head.OutChannels, steps.Next());
-            Head = new KernelCall(Operation.Head, steps.Step, head.Conv, current, HeadOutput) { Activation = head.Activation, Stage = head.Stage };
+            PlannedTensor? headLevels = KernelCall.QuantizedInputFor(head.Conv, current, "headLevels", steps.Step);
+            Head = new KernelCall(Operation.Head, steps.Step, head.Conv, current, HeadOutput)
+            {
+                Activation = head.Activation, Stage = head.Stage, QuantizedInput = headLevels,
+            };
             Features = new PlannedTensor("features", pool, 1, 1, layout.FeatureCount, steps.Next());
             Pool = new KernelCall(Operation.Pool, steps.Step, null, HeadOutput, Features) { Stage = pool };
             Classifier = new KernelCall(Operation.Classify, steps.Next(), layout.Classifier, Features, null);
             tensors.Add(HeadOutput);
+            if (headLevels != null) tensors.Add(headLevels);
             tensors.Add(Features);
 
             Blocks = blocks;

@@ -84,6 +84,21 @@ namespace EffNet.Planning
         /// <summary>The depthwise call sums each output channel into the gate buffer, for the squeeze-excitation after it.</summary>
         public bool SumsChannels { get; init; }
 
+        /// <summary>
+        /// The projection multiplies its input channels by the squeeze-excitation gate: through <see cref="Panel"/> in
+        /// float32, while quantising the input in int8.
+        /// </summary>
+        public bool GatesInput { get; init; }
+
+        /// <summary>An int8 layer's input as u8 levels (scratch, live only during the call), or null for a float32 layer.</summary>
+        public PlannedTensor? QuantizedInput { get; init; }
+
+        /// <summary>The scratch <see cref="QuantizedInput"/> of <paramref name="layer"/> reading <paramref name="input"/>, or null when it runs in float32.</summary>
+        public static PlannedTensor? QuantizedInputFor(ConvLayer? layer, PlannedTensor input, string name, int step)
+            => layer?.Precision == Precision.Int8
+                ? new PlannedTensor(name, layer.Module + " input as u8 levels", 1, 1, checked((int)(((long)input.Pixels * input.Channels + 3) / 4)), step, isScratch: true)
+                : null;
+
         public int Stride { get; init; } = 1;
         public int PadTop { get; init; }
         public int PadLeft { get; init; }

@@ -46,12 +46,31 @@ namespace EffNet
             var staging = new float[layout.Layers.Where(OnGemm).Select(l => l.WeightLength).DefaultIfEmpty(0).Max()];
             foreach (ConvLayer layer in layout.Layers)
             {
+                if (layer.Precision == Precision.Int8)
+                {
+                    PackInt8(all, layer);
+                    continue;
+                }
                 if (!OnGemm(layer)) continue;
                 Span<float> weights = all.Slice((int)layer.WeightOffset, (int)layer.WeightLength);
                 weights.CopyTo(staging);
                 int rows = layer.Kernel * layer.Kernel * layer.InChannels; // 1 x 1 x in for a 1x1 conv
                 Kernels.PointwiseConvolution.PackPanels(staging.AsSpan(0, weights.Length), weights, rows, layer.OutChannels);
             }
+        }
+
+        // An int8 layer's [in, out] levels into the int8 GEMM's order, and the input zero point's share out of its bias.
+        static void PackInt8(Span<float> all, ConvLayer layer)
+        {
+            Span<sbyte> levels = MemoryMarshal.Cast<float, sbyte>(all.Slice((int)layer.WeightOffset, (int)layer.WeightFloats)).Slice(0, (int)layer.WeightLength);
+            sbyte[] staging = levels.ToArray();
+            Kernels.PointwiseConvolutionInt8.PackWeights(staging, layer.InChannels, layer.OutChannels, levels);
+            Span<float> quantization = all.Slice((int)layer.InputQuantizationOffset, 2);
+            if (!(quantization[0] > 0 && float.IsFinite(quantization[0])) || !(quantization[1] >= 0 && quantization[1] <= 255 && quantization[1] == MathF.Round(quantization[1])))
+                throw new WeightFormatException(null, $"'{layer.InputQuantizationName}' is [{quantization[0]}, {quantization[1]}]: an input scale must be a positive number and " +
+                                                      "a zero point a whole number in 0..255. The blob is damaged; quantise the float32 blob again.");
+            Kernels.PointwiseConvolutionInt8.FoldInputZeroPoint(levels, layer.InChannels, layer.OutChannels, quantization[0], (byte)quantization[1],
+                all.Slice((int)layer.WeightScaleOffset, layer.OutChannels), all.Slice((int)layer.BiasOffset, layer.OutChannels));
         }
 
         /// <summary>Reads <paramref name="path"/>, which must have been made for <paramref name="expected"/>.</summary>
@@ -129,24 +148,20 @@ namespace EffNet
         {
             if (info.DataBytes != expected.WeightFloats * sizeof(float))
                 throw reader.Fail($"the data length at offset 48 is {info.DataBytes} bytes, but {expected.Config.DisplayName} needs {expected.WeightFloats * sizeof(float)}.");
-            int count = expected.Layers.Count * 2;
-            if (info.Tensors.Length != count)
-                throw reader.Fail($"the tensor count at offset {reader.TensorCountOffset} is {info.Tensors.Length}, but {expected.Config.DisplayName} has {count} tensors.");
-            int t = 0;
-            foreach (ConvLayer layer in expected.Layers)
-            {
-                Expect(reader, t, info.Tensors[t++], layer.WeightName, layer.PackedWeightShape, layer.WeightOffset, layer.WeightLength);
-                Expect(reader, t, info.Tensors[t++], layer.BiasName, new[] { layer.OutChannels }, layer.BiasOffset, layer.BiasLength);
-            }
+            LayoutTensor[] tensors = expected.BlobTensors().ToArray();
+            if (info.Tensors.Length != tensors.Length)
+                throw reader.Fail($"the tensor count at offset {reader.TensorCountOffset} is {info.Tensors.Length}, but {expected.Config.DisplayName} has {tensors.Length} tensors.");
+            for (int t = 0; t < tensors.Length; t++)
+                Expect(reader, t, info.Tensors[t], tensors[t]);
         }
 
-        static void Expect(BlobReader reader, int index, WeightBlobTensor actual, string name, int[] shape, long offsetFloats, long lengthFloats)
+        static void Expect(BlobReader reader, int index, WeightBlobTensor actual, LayoutTensor expected)
         {
-            if (actual.Name != name || !actual.Shape.SequenceEqual(shape) ||
-                actual.OffsetBytes != offsetFloats * sizeof(float) || actual.LengthBytes != lengthFloats * sizeof(float))
+            if (actual.Name != expected.Name || !actual.Shape.SequenceEqual(expected.Shape) || actual.Type != expected.Type ||
+                actual.OffsetBytes != expected.OffsetFloats * sizeof(float) || actual.LengthBytes != expected.Bytes)
                 throw reader.Fail(
-                    $"tensor {index} (directory entry at offset {reader.TensorEntryOffsets[index]}), '{actual.Name}' {SourceTensor.FormatShape(actual.Shape)} at data offset {actual.OffsetBytes} ({actual.LengthBytes} bytes), " +
-                    $"is not the expected '{name}' {SourceTensor.FormatShape(shape)} at {offsetFloats * sizeof(float)} ({lengthFloats * sizeof(float)} bytes).");
+                    $"tensor {index} (directory entry at offset {reader.TensorEntryOffsets[index]}), '{actual.Name}' {actual.Type} {SourceTensor.FormatShape(actual.Shape)} at data offset {actual.OffsetBytes} ({actual.LengthBytes} bytes), " +
+                    $"is not the expected '{expected.Name}' {expected.Type} {SourceTensor.FormatShape(expected.Shape)} at {expected.OffsetFloats * sizeof(float)} ({expected.Bytes} bytes).");
         }
 
         /// <summary>Bounds-checked sequential reading of a blob; every failure names the source and the offset.</summary>
@@ -230,10 +245,11 @@ namespace EffNet
                 }
                 // v1 has no metadata: no labels, and the preprocessing its model's weights were published with, if any.
                 ModelFamily family = ModelFamily.EfficientNet;
+                Precision precision = Precision.Float32;
                 WeightBlobMetadata metadata = version == WeightBlobFormat.Version1
                     ? WeightBlobMetadata.None with { Preprocessing = PreprocessingInfo.PublishedFor(config) }
-                    : cursor.Metadata(config, out family);
-                config = config with { Family = family };
+                    : cursor.Metadata(config, out family, out precision);
+                config = config with { Family = family, Precision = precision };
                 cursor.ExpectEnd();
                 CheckNoOverlap(tensors);
 
@@ -272,10 +288,22 @@ namespace EffNet
                     CheckFinite(info, MemoryMarshal.Cast<byte, float>(destination));
             }
 
-            /// <summary>A blob not written with allowNonFinite holds only finite weights (a vectorised scan: about 15 ms for B7's 66M floats).</summary>
+            /// <summary>
+            /// A blob not written with allowNonFinite holds only finite weights (a vectorised scan: about 15 ms for B7's 66M
+            /// floats). The int8 tensors of a quantised blob are levels, not floats, so there only the float tensors are scanned.
+            /// </summary>
             void CheckFinite(WeightBlobInfo info, ReadOnlySpan<float> weights)
             {
-                int index = NonFiniteValues.IndexOf(weights);
+                int index = -1;
+                if (info.Tensors.All(t => t.Type == TensorElementType.Float32))
+                    index = NonFiniteValues.IndexOf(weights);
+                else
+                    foreach (WeightBlobTensor t in info.Tensors)
+                    {
+                        if (t.Type != TensorElementType.Float32) continue;
+                        int at = NonFiniteValues.IndexOf(weights.Slice((int)(t.OffsetBytes / sizeof(float)), (int)(t.LengthBytes / sizeof(float))));
+                        if (at >= 0) { index = (int)(t.OffsetBytes / sizeof(float)) + at; break; }
+                    }
                 if (index < 0)
                     return;
                 long bytes = (long)index * sizeof(float);
@@ -363,9 +391,10 @@ namespace EffNet
             /// The v2 metadata fields, in ascending tag order, each at most once; unknown tags are skipped unless their
             /// must-understand bit is set. Each known field must be consumed exactly and fit <paramref name="config"/>.
             /// </summary>
-            public WeightBlobMetadata Metadata(ModelConfig config, out ModelFamily family)
+            public WeightBlobMetadata Metadata(ModelConfig config, out ModelFamily family, out Precision precision)
             {
                 family = ModelFamily.EfficientNet;
+                precision = Precision.Float32;
                 long countAt = Position;
                 uint count = UInt32("metadata field count");
                 if (count > (_bytes.Length - _at) / 6)
@@ -399,6 +428,12 @@ namespace EffNet
                             family = (ModelFamily)value;
                             if (length != 1 || !FamilySpec.IsKnown(family))
                                 throw _reader.Fail($"the model family field at offset {at} is {value} ({length} bytes); this runtime knows 0..4 (EfficientNet, EfficientNet-Lite, EfficientNetV2-S/M/L). The blob comes from a newer EffNet or is damaged.");
+                            break;
+                        case WeightBlobFormat.TagPrecision:
+                            byte code = Byte("precision");
+                            precision = (Precision)code;
+                            if (length != 1 || precision != Precision.Int8)
+                                throw _reader.Fail($"the precision field at offset {at} is {code} ({length} bytes); this runtime knows 1 (int8), and a float32 blob has no such field. The blob comes from a newer EffNet or is damaged.");
                             break;
                         default:
                             if ((tag & WeightBlobFormat.TagMustUnderstand) != 0)
@@ -478,8 +513,9 @@ namespace EffNet
                 long at = _base + _at;
                 string name = ShortText("tensor name", WeightBlobFormat.MaxNameBytes);
                 byte dtype = Byte("dtype");
-                if (dtype != WeightBlobFormat.DTypeFloat32)
-                    throw _reader.Fail($"tensor '{name}' (directory entry at offset {at}) has dtype code {dtype}; only {WeightBlobFormat.DTypeFloat32} (float32) is defined.");
+                if (dtype != WeightBlobFormat.DTypeFloat32 && dtype != WeightBlobFormat.DTypeInt8)
+                    throw _reader.Fail($"tensor '{name}' (directory entry at offset {at}) has dtype code {dtype}; only {WeightBlobFormat.DTypeFloat32} (float32) and {WeightBlobFormat.DTypeInt8} (int8) are defined.");
+                int elementBytes = dtype == WeightBlobFormat.DTypeInt8 ? 1 : sizeof(float);
                 int rank = Byte("rank");
                 if (rank > WeightBlobFormat.MaxRank)
                     throw _reader.Fail($"tensor '{name}' (directory entry at offset {at}) has rank {rank}; at most {WeightBlobFormat.MaxRank} is allowed.");
@@ -497,10 +533,10 @@ namespace EffNet
                 }
                 long offset = Int64("tensor offset");
                 long length = Int64("tensor length");
-                if (offset < 0 || offset % WeightBlobFormat.DataAlignment != 0 || length != elements * sizeof(float) || offset > dataBytes - length)
+                if (offset < 0 || offset % WeightBlobFormat.DataAlignment != 0 || length != elements * elementBytes || offset > dataBytes - length)
                     throw _reader.Fail($"tensor '{name}' {SourceTensor.FormatShape(shape)} (directory entry at offset {at}) claims {length} bytes at data offset {offset}; " +
-                                       $"expected {elements * sizeof(float)} bytes at a {WeightBlobFormat.DataAlignment}-byte aligned offset inside the {dataBytes}-byte data section.");
-                return new WeightBlobTensor(name, shape, offset, length);
+                                       $"expected {elements * elementBytes} bytes at a {WeightBlobFormat.DataAlignment}-byte aligned offset inside the {dataBytes}-byte data section.");
+                return new WeightBlobTensor(name, shape, offset, length) { Type = (TensorElementType)dtype };
             }
 
             public void ExpectEnd()
@@ -528,5 +564,9 @@ namespace EffNet
     }
 
     /// <summary>One entry of a blob's tensor directory; offsets are bytes from the start of the data section.</summary>
-    public sealed record WeightBlobTensor(string Name, int[] Shape, long OffsetBytes, long LengthBytes);
+    public sealed record WeightBlobTensor(string Name, int[] Shape, long OffsetBytes, long LengthBytes)
+    {
+        /// <summary>Float32, or Int8 for the weights of an int8 layer.</summary>
+        public TensorElementType Type { get; init; } = TensorElementType.Float32;
+    }
 }

@@ -15,7 +15,10 @@ namespace EffNet
         public const int HeaderBytes = 64;
         public const int TrailerBytes = 16;
         public const int DataAlignment = 64;
-        public const byte DTypeFloat32 = 1;
+        public const byte DTypeFloat32 = (byte)Model.TensorElementType.Float32;
+
+        /// <summary>Signed 8-bit levels: the weights of an int8 layer, with their scales in a float32 tensor beside them.</summary>
+        public const byte DTypeInt8 = (byte)Model.TensorElementType.Int8;
         public const int MaxRank = 8;
         public const int MaxNameBytes = 1024;
         public const int MaxTextBytes = 64 * 1024;
@@ -36,6 +39,10 @@ namespace EffNet
         /// <summary>The model family (one byte, <see cref="Model.ModelFamily"/>), written for every family but the B-series, whose blobs
         /// predate it. Must be understood: a runtime that does not know it would read a Lite blob as a B-series network.</summary>
         public const ushort TagFamily = TagMustUnderstand | 4;
+
+        /// <summary>The network's precision (one byte, <see cref="Model.Precision"/>), written only for Int8 networks. Must be
+        /// understood: the weight layout and the kernels differ.</summary>
+        public const ushort TagPrecision = TagMustUnderstand | 5;
 
         /// <summary>Bytes of the preprocessing field: resize, crop, interpolation, mean x 3, std x 3.</summary>
         public const int PreprocessingBytes = 4 + 4 + 1 + 3 * 4 + 3 * 4;

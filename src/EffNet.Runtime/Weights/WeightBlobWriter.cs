@@ -50,6 +50,23 @@ namespace EffNet
         }
 
         /// <summary>
+        /// Writes to <paramref name="path"/> (atomically) a blob of weights already laid out as <paramref name="layout"/>
+        /// says (the quantiser's output: int8 levels in the int8 layers' weight tensors, floats everywhere else).
+        /// </summary>
+        public static void WriteLaidOut(string path, NetworkLayout layout, float[] weights, string sourceDescription, WeightBlobMetadata metadata)
+        {
+            ArgumentNullException.ThrowIfNull(path);
+            ArgumentNullException.ThrowIfNull(layout);
+            ArgumentNullException.ThrowIfNull(weights);
+            if (weights.LongLength != layout.WeightFloats)
+                throw new ArgumentException($"{layout.Config.DisplayName} takes {layout.WeightFloats:N0} floats of weights; got {weights.LongLength:N0}.", nameof(weights));
+            byte[] directory = BuildDirectory(layout, sourceDescription ?? "", metadata ?? WeightBlobMetadata.None);
+            using var output = EffNet.IO.AtomicFile.Create(path);
+            WritePacked(output.Stream, layout, directory, weights, allowNonFinite: false);
+            output.Commit();
+        }
+
+        /// <summary>
         /// Writes to <paramref name="path"/> (atomically) the blob of <paramref name="baseBlobPath"/> with a new classifier:
         /// every other weight as the base has it, the class count of <paramref name="classifierBias"/>, and
         /// <paramref name="metadata"/> (labels, preprocessing, provenance) in place of the base's. This is how a head trained
@@ -102,6 +119,8 @@ namespace EffNet
             ArgumentNullException.ThrowIfNull(stateDict);
             if (!(batchNormEpsilon > 0) || float.IsInfinity(batchNormEpsilon))
                 throw new ArgumentOutOfRangeException(nameof(batchNormEpsilon), batchNormEpsilon, "BatchNorm epsilon must be a positive number (1e-5 for PyTorch-trained weights, 1e-3 for TensorFlow-trained).");
+            if (layout.Config.Precision != Precision.Float32)
+                throw new InvalidOperationException($"{layout.Config.DisplayName} is made by quantising a float32 blob (`effnet quantize`), not from a state dict.");
             Check(layout, stateDict);
             if (!allowNonFinite)
                 NonFiniteValues.Check(PackedTensors(layout).Select(entry => new KeyValuePair<string, SourceTensor>(entry.Key, stateDict[entry.Key])), null);
@@ -293,13 +312,11 @@ namespace EffNet
             writer.Write((uint)config.Resolution);
             writer.Write((uint)config.NumClasses);
             writer.Write((byte)config.Padding);
-            writer.Write((uint)(layout.Layers.Count * 2));
-            foreach (ConvLayer layer in layout.Layers)
-            {
-                WriteTensor(writer, layer.WeightName, layer.PackedWeightShape, layer.WeightOffset, layer.WeightLength);
-                WriteTensor(writer, layer.BiasName, new[] { layer.OutChannels }, layer.BiasOffset, layer.BiasLength);
-            }
-            WriteMetadata(writer, metadata, config.Family);
+            LayoutTensor[] tensors = layout.BlobTensors().ToArray();
+            writer.Write((uint)tensors.Length);
+            foreach (LayoutTensor tensor in tensors)
+                WriteTensor(writer, tensor);
+            WriteMetadata(writer, metadata, config.Family, config.Precision);
             writer.Flush();
             if (buffer.Length > WeightBlobFormat.MaxDirectoryBytes)
                 throw new ArgumentException($"The directory would be {buffer.Length:N0} bytes, more than a blob allows ({WeightBlobFormat.MaxDirectoryBytes:N0}): shorten the labels.", nameof(metadata));
@@ -307,7 +324,7 @@ namespace EffNet
         }
 
         /// <summary>u32 field count, then each present field as u16 tag, u32 length, payload, in ascending tag order.</summary>
-        static void WriteMetadata(BinaryWriter writer, WeightBlobMetadata metadata, ModelFamily family)
+        static void WriteMetadata(BinaryWriter writer, WeightBlobMetadata metadata, ModelFamily family, Precision precision)
         {
             var fields = new List<(ushort Tag, byte[] Payload)>();
             if (metadata.Labels is { } labels)
@@ -334,6 +351,8 @@ namespace EffNet
                 })));
             if (family != ModelFamily.EfficientNet)
                 fields.Add((WeightBlobFormat.TagFamily, new[] { (byte)family }));
+            if (precision != Precision.Float32)
+                fields.Add((WeightBlobFormat.TagPrecision, new[] { (byte)precision }));
             writer.Write((uint)fields.Count);
             foreach ((ushort tag, byte[] payload) in fields)
             {
@@ -368,14 +387,14 @@ namespace EffNet
             writer.Write(bytes);
         }
 
-        static void WriteTensor(BinaryWriter writer, string name, int[] shape, long offsetFloats, long lengthFloats)
+        static void WriteTensor(BinaryWriter writer, LayoutTensor tensor)
         {
-            WriteShortText(writer, name);
-            writer.Write(WeightBlobFormat.DTypeFloat32);
-            writer.Write((byte)shape.Length);
-            foreach (int d in shape) writer.Write((uint)d);
-            writer.Write(offsetFloats * sizeof(float));
-            writer.Write(lengthFloats * sizeof(float));
+            WriteShortText(writer, tensor.Name);
+            writer.Write((byte)tensor.Type);
+            writer.Write((byte)tensor.Shape.Length);
+            foreach (int d in tensor.Shape) writer.Write((uint)d);
+            writer.Write(tensor.OffsetFloats * sizeof(float));
+            writer.Write(tensor.Bytes);
         }
 
         static long AlignUp(long value, int alignment) => (value + alignment - 1) / alignment * alignment;

@@ -44,10 +44,11 @@ namespace EffNet.Runtime.Tests.Kernels
             {
                 (byte[] x, sbyte[] w) = Data(pixels, k, n, pixels * 1000 + k);
                 var packed = new sbyte[PointwiseConvolutionInt8.PackedLength(k, n)];
-                var sums = new int[n];
-                PointwiseConvolutionInt8.PackWeights(w, k, n, packed, sums);
+                PointwiseConvolutionInt8.PackWeights(w, k, n, packed);
+                float[] ones = Enumerable.Repeat(1f, n).ToArray(), bias = new float[n];
+                PointwiseConvolutionInt8.FoldInputZeroPoint(packed, k, n, 1f, 128, ones, bias);
                 var y = new float[pixels * n];
-                PointwiseConvolutionInt8.Run(path, x, pixels, k, 1f, 128, packed, sums, Enumerable.Repeat(1f, n).ToArray(), new float[n], n,
+                PointwiseConvolutionInt8.Run(path, x, pixels, k, 1f, packed, ones, bias, n,
                                              Activation.None, y, default, default, 1f, 0);
                 for (int p = 0; p < pixels; p++)
                     for (int j = 0; j < n; j++)
@@ -63,17 +64,18 @@ namespace EffNet.Runtime.Tests.Kernels
             const int pixels = 25, k = 64, n = 40, zeroPoint = 17;
             (byte[] x, sbyte[] w) = Data(pixels, k, n, 7);
             var packed = new sbyte[PointwiseConvolutionInt8.PackedLength(k, n)];
-            var columnSums = new int[n];
-            PointwiseConvolutionInt8.PackWeights(w, k, n, packed, columnSums);
+            PointwiseConvolutionInt8.PackWeights(w, k, n, packed);
             float[] weightScales = Enumerable.Range(0, n).Select(j => 0.0005f + j * 0.00001f).ToArray();
             float[] bias = KernelTestData.Random(n, 8), residual = KernelTestData.Random(pixels * n, 9);
             const float inputScale = 0.02f, outputScale = 0.05f;
+            float[] folded = (float[])bias.Clone();
+            PointwiseConvolutionInt8.FoldInputZeroPoint(packed, k, n, inputScale, zeroPoint, weightScales, folded);
             const byte outputZeroPoint = 60;
             foreach (Activation activation in new[] { Activation.SiLU, Activation.ReLU6, Activation.None })
             {
                 var y = new float[pixels * n];
                 var q = new byte[pixels * n];
-                PointwiseConvolutionInt8.Run(path, x, pixels, k, inputScale, zeroPoint, packed, columnSums, weightScales, bias, n,
+                PointwiseConvolutionInt8.Run(path, x, pixels, k, inputScale, packed, weightScales, folded, n,
                                              activation, y, residual, q, outputScale, outputZeroPoint);
                 for (int p = 0; p < pixels; p++)
                     for (int j = 0; j < n; j++)
@@ -97,14 +99,14 @@ namespace EffNet.Runtime.Tests.Kernels
             const int pixels = 19, k = 40, n = 24, zeroPoint = 9;
             (byte[] x, sbyte[] w) = Data(pixels, k, n, 11);
             var packed = new sbyte[PointwiseConvolutionInt8.PackedLength(k, n)];
-            var columnSums = new int[n];
-            PointwiseConvolutionInt8.PackWeights(w, k, n, packed, columnSums);
+            PointwiseConvolutionInt8.PackWeights(w, k, n, packed);
             float[] weightScales = Enumerable.Range(0, n).Select(j => 0.0004f + j * 0.00002f).ToArray();
-            float[] bias = KernelTestData.Random(n, 12);
+            float[] bias = KernelTestData.Random(n, 12), folded = (float[])bias.Clone();
+            PointwiseConvolutionInt8.FoldInputZeroPoint(packed, k, n, 0.03f, zeroPoint, weightScales, folded);
             foreach ((Activation activation, float outputScale, byte outputZeroPoint) in new[] { (Activation.ReLU6, 6f / 255, (byte)0), (Activation.ReLU6, 0.02f, (byte)30), (Activation.None, 0.03f, (byte)128) })
             {
                 var q = new byte[pixels * n];
-                PointwiseConvolutionInt8.Run(path, x, pixels, k, 0.03f, zeroPoint, packed, columnSums, weightScales, bias, n,
+                PointwiseConvolutionInt8.Run(path, x, pixels, k, 0.03f, packed, weightScales, folded, n,
                                              activation, Span<float>.Empty, default, q, outputScale, outputZeroPoint);
                 for (int p = 0; p < pixels; p++)
                     for (int j = 0; j < n; j++)
@@ -120,14 +122,14 @@ namespace EffNet.Runtime.Tests.Kernels
         [Fact]
         public void Input_channels_that_are_not_a_multiple_of_4_are_refused_naming_the_rule()
         {
-            var e = Assert.Throws<ArgumentOutOfRangeException>(() => PointwiseConvolutionInt8.PackWeights(new sbyte[6], 3, 2, new sbyte[6], new int[2]));
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => PointwiseConvolutionInt8.PackWeights(new sbyte[6], 3, 2, new sbyte[6]));
             Assert.Contains("input channels in fours", e.Message);
         }
 
         [Fact]
         public void A_call_without_any_output_is_refused()
         {
-            var e = Assert.Throws<ArgumentException>(() => PointwiseConvolutionInt8.Run(new byte[4], 1, 4, 1f, 0, new sbyte[4], new int[1],
+            var e = Assert.Throws<ArgumentException>(() => PointwiseConvolutionInt8.Run(new byte[4], 1, 4, 1f, new sbyte[4],
                 new[] { 1f }, new[] { 0f }, 1, Activation.None, Span<float>.Empty));
             Assert.Contains("fp32 output, a quantized output or both", e.Message);
         }

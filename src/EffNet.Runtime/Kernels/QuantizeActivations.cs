@@ -1,0 +1,76 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace EffNet.Kernels
+{
+    /// <summary>
+    /// An fp32 HWC map to the u8 levels an int8 layer reads: q = clamp(round(x * g[c] / scale) + zeroPoint, 0, 255), with
+    /// g the squeeze-excitation gate of each channel when one is given (so the gate costs one multiply here instead of a
+    /// pass of its own). Rounds half to even, as the scalar reference does.
+    /// </summary>
+    public static unsafe class QuantizeActivations
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Run(ReadOnlySpan<float> input, int pixels, int channels, ReadOnlySpan<float> channelScale,
+                               float scale, byte zeroPoint, Span<byte> output)
+        {
+            long values = (long)pixels * channels;
+            Check.Length(input.Length, values, nameof(input));
+            Check.Length(output.Length, values, nameof(output));
+            if (!channelScale.IsEmpty) Check.Length(channelScale.Length, channels, nameof(channelScale));
+            if (!(scale > 0 && float.IsFinite(scale)))
+                throw new ArgumentOutOfRangeException(nameof(scale), scale, "The quantisation scale must be a positive number.");
+            float inverse = 1f / scale;
+            fixed (float* x = input, g = channelScale)
+            fixed (byte* q = output)
+            {
+                if (g == null)
+                    Levels(x, null, values, inverse, zeroPoint, q);
+                else
+                    for (int p = 0; p < pixels; p++) // the gate repeats every pixel: one row of channels at a time
+                        Levels(x + (long)p * channels, g, channels, inverse, zeroPoint, q + (long)p * channels);
+            }
+        }
+
+        // n values of x (times g[i] when g is given) to levels; 16 at a time, then one at a time.
+        static void Levels(float* x, float* g, long n, float inverse, byte zeroPoint, byte* q)
+        {
+            long i = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                var scale = Vector512.Create(inverse);
+                var zero = Vector512.Create((int)zeroPoint);
+                var high = Vector512.Create(255);
+                for (; i + 16 <= n; i += 16)
+                {
+                    Vector512<float> v = Vector512.Load(x + i) * scale;
+                    if (g != null) v *= Vector512.Load(g + i);
+                    Vector512<int> level = Vector512.Min(Vector512.Max(Vector512.ConvertToInt32(Vector512.Round(v)) + zero, Vector512<int>.Zero), high);
+                    Vector512<ushort> words = Vector512.Narrow(level.AsUInt32(), level.AsUInt32());
+                    Vector512.Narrow(words, words).GetLower().GetLower().Store(q + i);
+                }
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                var scale = Vector256.Create(inverse);
+                var zero = Vector256.Create((int)zeroPoint);
+                var high = Vector256.Create(255);
+                for (; i + 8 <= n; i += 8)
+                {
+                    Vector256<float> v = Vector256.Load(x + i) * scale;
+                    if (g != null) v *= Vector256.Load(g + i);
+                    Vector256<int> level = Vector256.Min(Vector256.Max(Vector256.ConvertToInt32(Vector256.Round(v)) + zero, Vector256<int>.Zero), high);
+                    Vector256<ushort> words = Vector256.Narrow(level.AsUInt32(), level.AsUInt32());
+                    Vector256.Narrow(words, words).GetLower().GetLower().Store(q + i);
+                }
+            }
+            for (; i < n; i++)
+            {
+                float v = x[i] * inverse;
+                if (g != null) v *= g[i];
+                q[i] = (byte)Math.Clamp((int)MathF.Round(v) + zeroPoint, 0, 255);
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+namespace EffNet.Model
+{
+    /// <summary>
+    /// Which layers of an Int8 network (<see cref="ModelConfig.Precision"/>) run in int8: the 1x1 convolutions the int8
+    /// GEMM takes (expand, project, head), except an expansion that streams into its depthwise conv. The layout, the
+    /// planner, the blob and the quantiser all ask here, so they cannot disagree.
+    /// </summary>
+    /// <remarks>
+    /// Kept in fp32, and why (docs/quantization.md has the measurements):
+    /// <list type="bullet">
+    /// <item>the stem: 3 input channels (a 27-tap dot product is not worth quantising the image for) and the first layer
+    /// every error flows through;</item>
+    /// <item>depthwise convs: 9 or 25 multiply-adds per output value, bound by memory and the activation, not by FMAs;</item>
+    /// <item>squeeze-excitation: a few thousand multiply-adds, and its gate scales every channel of the block;</item>
+    /// <item>the classifier: the logits themselves, and a matrix-vector product bound by reading the weights;</item>
+    /// <item>expansions fused with their depthwise conv (<see cref="KernelChoices.StreamsExpansion"/>): the early
+    /// 16-40-channel inputs, where int8 measured slower than fp32 with SiLU, computed a row band at a time in fp32.</item>
+    /// </list>
+    /// </remarks>
+#if EFFNET_RUNTIME
+    public
+#endif
+    static class QuantizationPolicy
+    {
+        /// <summary>Part of an Int8 network's fingerprint: a blob quantised under another rule is refused.</summary>
+        public const int Version = 1;
+
+        /// <summary>Whether <paramref name="layer"/> (of <paramref name="block"/>, or the head when null) runs in int8 in an Int8 network.</summary>
+        public static bool Quantizes(ConvLayer layer, BlockLayout? block)
+            => layer.Kind == LayerKind.Pointwise
+               && layer.InChannels % 4 == 0 // the int8 GEMM takes input channels in fours; every EfficientNet width is a multiple of 8
+               && !(block != null && ReferenceEquals(layer, block.Expand) && KernelChoices.StreamsExpansion(block));
+    }
+}
