@@ -18,12 +18,14 @@ namespace EffNet.Cli
                 "  effnet import b0.pth -o b0.effw              convert a torchvision/timm checkpoint (the model is read from it)\n" +
                 "  effnet classify --weights b0.effw photos/     top-5 labels for every image in a folder\n" +
                 "  effnet inspect b0.effw                        what a weight file is for\n" +
-                "  effnet train -w b0.effw -d photos/ -o my.effw  a new classifier for the classes in photos/<class>/");
+                "  effnet train -w b0.effw -d photos/ -o my.effw  a new classifier for the classes in photos/<class>/\n" +
+                "  effnet quantize -w my.effw -c photos/ -o my.int8.effw  int8 weights, calibrated on photos/");
             root.Add(Import(output));
             root.Add(Inspect(output));
             root.Add(Run(output));
             root.Add(Classify(output, error));
             root.Add(Train(output, error));
+            root.Add(Quantize(output, error));
             return root;
         }
 
@@ -62,6 +64,11 @@ namespace EffNet.Cli
                 Line("multiply-adds", layout.MultiplyAdds.ToString("N0", CultureInfo.InvariantCulture));
                 Line("blocks", layout.Blocks.Count.ToString(CultureInfo.InvariantCulture));
                 Line("arena bytes", EfficientNetModel.PlanArenaBytes(config).ToString("N0", CultureInfo.InvariantCulture));
+                ConvLayer[] int8 = layout.Layers.Where(l => l.Precision == EfficientNetPrecision.Int8).ToArray();
+                Line("precision", int8.Length == 0 ? "float32 in every layer"
+                    : $"int8 in {int8.Length} of {layout.Layers.Count} weighted layers (the 1x1 convs but streamed expansions), float32 in the rest");
+                if (int8.Length > 0)
+                    Line("int8 layers", string.Join(", ", int8.Select(l => l.Module)));
             }
             else
             {

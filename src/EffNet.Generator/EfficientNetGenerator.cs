@@ -99,7 +99,7 @@ namespace EffNet.Generator
                 string name = context.TargetSymbol.Name;
                 var diagnostic = DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, context.TargetNode.GetLocation(), name,
                     exception.GetType().Name + ": " + exception.Message);
-                return new ModelRequest(null, EquatableArray<string>.Empty, name, name, name, 0, 0, 0, 0, 0, 0,
+                return new ModelRequest(null, EquatableArray<string>.Empty, name, name, name, 0, 0, 0, 0, 0, 0, 0,
                     new EquatableArray<DiagnosticInfo>(ImmutableArray.Create(diagnostic)));
             }
         }
@@ -111,7 +111,7 @@ namespace EffNet.Generator
             try
             {
                 var config = new ModelConfig(request.Width, request.Depth, request.Resolution, request.NumClasses, (EfficientNetPadding)request.Padding,
-                                             (ModelFamily)request.Family);
+                                             (ModelFamily)request.Family) { Precision = (EfficientNetPrecision)request.Precision };
                 NetworkLayout layout = NetworkLayout.Create(config);
                 token.ThrowIfCancellationRequested();
                 ForwardPlan plan = ForwardPlan.Create(layout);

@@ -25,5 +25,12 @@ namespace EffNet
 
         /// <summary>Padding of the convolutions; must match the weights. Default <see cref="EfficientNetPadding.Same"/> (timm's tf_efficientnet_lite*).</summary>
         public EfficientNetPadding Padding { get; set; } = EfficientNetPadding.Same;
+
+        /// <summary>
+        /// <see cref="EfficientNetPrecision.Int8"/> compiles the int8 network: its 1x1 convolutions run in int8 on a blob
+        /// made by `effnet quantize`. Part of the architecture (a float32 blob is refused, and the other way round).
+        /// Default <see cref="EfficientNetPrecision.Float32"/>.
+        /// </summary>
+        public EfficientNetPrecision Precision { get; set; }
     }
 }

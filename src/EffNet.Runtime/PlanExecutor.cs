@@ -107,7 +107,7 @@ namespace EffNet.Planning
                 {
                     ConvLayer conv = call.Weights!;
                     PlannedTensor output = call.Output!;
-                    if (conv.Precision == Precision.Int8)
+                    if (conv.Precision == EfficientNetPrecision.Int8)
                     {
                         RunInt8(call, w, arena, scratch);
                         break;
@@ -159,28 +159,17 @@ namespace EffNet.Planning
             }
         }
 
-        // An int8 1x1 conv: its input (times the gate, for a gated projection) to u8 levels, then the int8 GEMM with the
-        // fp32 epilogue. One thread: the int8 GEMM is not split yet.
+        // An int8 1x1 conv: the call the generated code prints for it (ModelEmitter.WritePointwise).
         static void RunInt8(KernelCall call, ReadOnlySpan<float> w, Span<float> arena, in Scratch scratch)
         {
             ConvLayer conv = call.Weights!;
-            PlannedTensor input = call.Input, output = call.Output!;
-            ReadOnlySpan<float> quantization = w.Slice((int)conv.InputQuantizationOffset, 2);
-            float inputScale = quantization[0];
-            byte zeroPoint = (byte)quantization[1];
-            Span<byte> levels = System.Runtime.InteropServices.MemoryMarshal.AsBytes(Slice(arena, call.QuantizedInput!))
-                .Slice(0, input.Pixels * input.Channels);
-            QuantizeActivations.Run(Slice(arena, input), input.Pixels, input.Channels,
-                call.GatesInput ? scratch.Gate.Slice(0, input.Channels) : default, inputScale, zeroPoint, levels);
-            PointwiseConvolutionInt8.Run(levels, input.Pixels, input.Channels, inputScale, Int8Weights(w, conv),
-                w.Slice((int)conv.WeightScaleOffset, conv.OutChannels), Bias(w, conv), conv.OutChannels, call.Activation,
-                Slice(arena, output), call.Residual != null ? Slice(arena, call.Residual) : default);
+            PlannedTensor input = call.Input;
+            PointwiseConvolutionInt8.RunLayer(Slice(arena, input), input.Pixels, input.Channels,
+                call.GatesInput ? scratch.Gate.Slice(0, input.Channels) : default, w.Slice((int)conv.InputQuantizationOffset, 2),
+                w.Slice((int)conv.WeightOffset, (int)conv.WeightFloats), w.Slice((int)conv.WeightScaleOffset, conv.OutChannels), Bias(w, conv),
+                conv.OutChannels, call.Activation, Slice(arena, call.Output!), call.Residual != null ? Slice(arena, call.Residual) : default,
+                Slice(arena, call.QuantizedInput!));
         }
-
-        /// <summary>An int8 layer's weights: its levels, packed for the kernel at load, in the floats the layout gives them.</summary>
-        static ReadOnlySpan<sbyte> Int8Weights(ReadOnlySpan<float> w, ConvLayer layer)
-            => System.Runtime.InteropServices.MemoryMarshal.Cast<float, sbyte>(w.Slice((int)layer.WeightOffset, (int)layer.WeightFloats))
-                .Slice(0, (int)layer.WeightLength);
 
         // The gate buffer the depthwise call sums into, or nothing when no squeeze-excitation follows.
         static Span<float> Sums(KernelCall call, in Scratch scratch) => call.SumsChannels ? scratch.Gate.Slice(0, call.Output!.Channels) : default;

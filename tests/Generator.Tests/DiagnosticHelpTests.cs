@@ -18,7 +18,7 @@ namespace EffNet.Generator.Tests
         [Fact]
         public void Every_diagnostic_links_to_the_EffNet_package_page()
         {
-            Assert.Equal(19, AllDiagnostics.Descriptors.Length);
+            Assert.Equal(20, AllDiagnostics.Descriptors.Length);
             Assert.All(AllDiagnostics.Descriptors, descriptor =>
             {
                 Assert.True(Uri.TryCreate(descriptor.HelpLinkUri, UriKind.Absolute, out Uri? link),

@@ -92,6 +92,18 @@ namespace EffNet.Generator.Tests
             Error("EFN0019", size == "3" ? "3" : "-1"));
 
         [Theory]
+        [InlineData("EfficientNet(Phi = 0, ", "2")]
+        [InlineData("EfficientNetLite(", "(-1)")]
+        [InlineData("EfficientNetV2(", "7")]
+        public Task An_undefined_precision_reports_EFN0020_at_the_Precision_argument(string attribute, string value) => VerifyAsync($$"""
+            using EffNet;
+            namespace Demo;
+            [{{attribute}}{|#0:Precision = (EfficientNetPrecision){{value}}|})]
+            public partial class Classifier;
+            """,
+            Error("EFN0020", value.Trim('(', ')')));
+
+        [Theory]
         [InlineData("0", "0")]
         [InlineData("-5", "-5")]
         [InlineData("100001", "100001")]

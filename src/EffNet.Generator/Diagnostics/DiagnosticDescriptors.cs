@@ -88,6 +88,10 @@ namespace EffNet.Generator.Diagnostics
             "Size is not a defined value",
             "Size = {0} is not an EfficientNetV2Size value; use EfficientNetV2Size.S, M or L");
 
+        public static readonly DiagnosticDescriptor PrecisionUndefined = Error("EFN0020",
+            "Precision is not a defined value",
+            "Precision = {0} is not an EfficientNetPrecision value; use EfficientNetPrecision.Float32 or EfficientNetPrecision.Int8");
+
         public static readonly DiagnosticDescriptor InternalError = Error("EFN0013",
             "Internal generator error",
             "The EffNet generator failed on '{0}' and generated nothing: {1}. Please report this with the attribute you used.");

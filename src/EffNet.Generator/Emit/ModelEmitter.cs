@@ -119,7 +119,8 @@ namespace EffNet.Generator.Emit
             w.Line($"const long RowBufferFloats = {plan.RowBufferFloats}; // per thread, after the arena");
             w.Line("/// <summary>The architecture this class was compiled for.</summary>");
             w.Line($"public static global::EffNet.Model.ModelConfig Config {{ get; }} = new global::EffNet.Model.ModelConfig(Width: {F(config.Width)}, Depth: {F(config.Depth)}, Resolution: {resolution}, NumClasses: {config.NumClasses}, Padding: global::EffNet.EfficientNetPadding.{config.Padding}" +
-                   (config.Family != ModelFamily.EfficientNet ? $", Family: global::EffNet.Model.ModelFamily.{config.Family}" : "") + ");");
+                   (config.Family != ModelFamily.EfficientNet ? $", Family: global::EffNet.Model.ModelFamily.{config.Family}" : "") + ")" +
+                   (config.Precision != EfficientNetPrecision.Float32 ? $" {{ Precision = global::EffNet.EfficientNetPrecision.{config.Precision} }}" : "") + ";");
             w.Line();
             w.Line("readonly global::EffNet.ModelSession _session;");
             w.Line();
@@ -395,6 +396,17 @@ namespace EffNet.Generator.Emit
         static void WritePointwise(SourceWriter w, KernelCall call, Operands locals)
         {
             PlannedTensor input = call.Input, output = call.Output!;
+            ConvLayer conv = call.Weights!;
+            if (conv.Precision == EfficientNetPrecision.Int8)
+            {
+                w.Line($"// int8: the input{(call.GatesInput ? " times the gate" : "")} to u8 levels, then the int8 GEMM with an fp32 epilogue");
+                w.Line($"global::EffNet.Kernels.PointwiseConvolutionInt8.RunLayer({locals[input]}, pixels: {input.Pixels}, inChannels: {input.Channels}, " +
+                       $"gate: {(call.GatesInput ? "gate" : "default")}, inputQuantization: w.Slice({conv.InputQuantizationOffset}, 2),");
+                w.Line($"    weights: w.Slice({conv.WeightOffset}, {conv.WeightFloats}), weightScales: w.Slice({conv.WeightScaleOffset}, {conv.OutChannels}), " +
+                       $"bias: w.Slice({conv.BiasOffset}, {conv.BiasLength}), outChannels: {output.Channels}, {Activation(call)},");
+                w.Line($"    {locals[output]}, residual: {(call.Residual != null ? locals[call.Residual] : "default")}, levelsScratch: {locals[call.QuantizedInput!]});");
+                return;
+            }
             w.Line($"global::EffNet.Kernels.PointwiseConvolution.Run({locals[input]}, {Weights(call.Weights!)}, {locals[output]},");
             string shape = $"    pixels: {input.Pixels}, inChannels: {input.Channels}, outChannels: {output.Channels}, {Activation(call)},";
             if (call.Operation != Operation.Project)

@@ -80,10 +80,14 @@ namespace EffNet.Generator.Parsing
             if (padding != (int)EfficientNetPadding.Symmetric && padding != (int)EfficientNetPadding.Same)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.PaddingUndefined, arguments.LocationOf("Padding"), padding));
 
+            int precision = arguments.Int("Precision") ?? (int)EfficientNetPrecision.Float32;
+            if (precision != (int)EfficientNetPrecision.Float32 && precision != (int)EfficientNetPrecision.Int8)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.PrecisionUndefined, arguments.LocationOf("Precision"), precision));
+
             string? ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString(QualifiedName);
             return new ModelRequest(ns, ContainingTypes(type), type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat), type.Name,
                 type.ToDisplayString(QualifiedName),
-                width, depth, resolution, numClasses, padding, (int)family,
+                width, depth, resolution, numClasses, padding, (int)family, precision,
                 new EquatableArray<DiagnosticInfo>(diagnostics.ToImmutableArray()));
         }
 

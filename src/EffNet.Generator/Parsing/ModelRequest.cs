@@ -9,6 +9,7 @@ namespace EffNet.Generator.Parsing
     /// <param name="ClassName">The class name as C# spells it (keywords escaped, e.g. "@event").</param>
     /// <param name="SimpleName">The plain identifier, for the network class and the file name.</param>
     /// <param name="Family">The <c>ModelFamily</c> the attribute names, as an int.</param>
+    /// <param name="Precision">The <c>EfficientNetPrecision</c> asked for, as an int.</param>
     /// <param name="Diagnostics">Problems found; a request with any generates nothing.</param>
     sealed record ModelRequest(
         string? Namespace,
@@ -22,6 +23,7 @@ namespace EffNet.Generator.Parsing
         int NumClasses,
         int Padding,
         int Family,
+        int Precision,
         EquatableArray<DiagnosticInfo> Diagnostics)
     {
         public bool HasErrors => Diagnostics.Count > 0;

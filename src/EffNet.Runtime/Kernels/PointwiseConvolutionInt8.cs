@@ -1,6 +1,7 @@
 using System;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -59,6 +60,31 @@ namespace EffNet.Kernels
                         sum += packedWeights[(quad * outChannels + j) * 4 + t];
                 bias[j] -= inputScale * weightScales[j] * inputZeroPoint * sum;
             }
+        }
+
+        /// <summary>
+        /// One int8 layer of a network, on the buffers the planner gives it: the fp32 input (times the squeeze-excitation
+        /// gate, for a gated projection) to u8 levels in <paramref name="levelsScratch"/>, then the int8 GEMM with its fp32
+        /// epilogue. The generated code and the runtime model both call this. One thread: the GEMM is not split yet.
+        /// </summary>
+        /// <param name="inputQuantization">the layer's input scale and zero point, as the blob stores them</param>
+        /// <param name="weights">the floats the layout gives the layer's weights: its levels, packed at load (<see cref="PackWeights"/>)</param>
+        /// <param name="bias">with the input zero point's share taken out at load (<see cref="FoldInputZeroPoint"/>)</param>
+        public static void RunLayer(ReadOnlySpan<float> input, int pixels, int inChannels, ReadOnlySpan<float> gate, ReadOnlySpan<float> inputQuantization,
+                                    ReadOnlySpan<float> weights, ReadOnlySpan<float> weightScales, ReadOnlySpan<float> bias, int outChannels,
+                                    Activation activation, Span<float> output, ReadOnlySpan<float> residual, Span<float> levelsScratch)
+        {
+            Check.Length(inputQuantization.Length, 2, nameof(inputQuantization));
+            int values = checked(pixels * inChannels);
+            Span<byte> levels = MemoryMarshal.AsBytes(levelsScratch);
+            Check.Length(levels.Length, values, nameof(levelsScratch));
+            levels = levels.Slice(0, values);
+            ReadOnlySpan<sbyte> packed = MemoryMarshal.Cast<float, sbyte>(weights);
+            Check.Length(packed.Length, (long)inChannels * outChannels, nameof(weights));
+            float inputScale = inputQuantization[0];
+            QuantizeActivations.Run(input, pixels, inChannels, gate, inputScale, (byte)inputQuantization[1], levels);
+            Run(levels, pixels, inChannels, inputScale, packed.Slice(0, inChannels * outChannels), weightScales, bias, outChannels,
+                activation, output, residual);
         }
 
         /// <summary>Which inner loop runs: the widest this machine has, or a narrower one a test asks for.</summary>

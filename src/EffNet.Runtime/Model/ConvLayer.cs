@@ -25,24 +25,6 @@ namespace EffNet.Model
         Classifier,
     }
 
-    /// <summary>
-    /// The number format of a network (<see cref="ModelConfig.Precision"/>) and of each of its layers. In an Int8 network
-    /// the layers <see cref="QuantizationPolicy"/> chooses run in int8; the rest stay Float32.
-    /// </summary>
-#if EFFNET_RUNTIME
-    public
-#endif
-    enum Precision
-    {
-        Float32 = 0,
-
-        /// <summary>
-        /// s8 weights with one scale per output channel, u8 inputs with one scale and zero point per tensor
-        /// (EffNet.Kernels.PointwiseConvolutionInt8); the bias and the arithmetic after the sums stay fp32.
-        /// </summary>
-        Int8 = 1,
-    }
-
     /// <summary>How the elements of a weight blob's tensor are stored.</summary>
 #if EFFNET_RUNTIME
     public
@@ -90,7 +72,7 @@ namespace EffNet.Model
         public LayerKind Kind { get; }
 
         /// <summary>Float32, or Int8 where <see cref="QuantizationPolicy"/> quantises the layer of an Int8 network.</summary>
-        public Precision Precision { get; internal set; } = Precision.Float32;
+        public EfficientNetPrecision Precision { get; internal set; } = EfficientNetPrecision.Float32;
 
         /// <summary>torchvision module path of the conv or linear, e.g. "features.2.0.block.1.0".</summary>
         public string Module { get; }
@@ -112,7 +94,7 @@ namespace EffNet.Model
         public long InputQuantizationOffset { get; internal set; } = -1;
 
         /// <summary>Floats the weight takes in the weight buffer: one per element, or one per four int8 levels.</summary>
-        public long WeightFloats => Precision == Precision.Int8 ? (WeightLength + 3) / 4 : WeightLength;
+        public long WeightFloats => Precision == EfficientNetPrecision.Int8 ? (WeightLength + 3) / 4 : WeightLength;
 
         /// <summary>Elements in the weight (equal in torchvision's and our layout).</summary>
         public long WeightLength => Kind == LayerKind.Depthwise

@@ -17,7 +17,7 @@ namespace EffNet.Model
         /// Float32, or Int8: the layers <see cref="QuantizationPolicy"/> names run in int8 on the scales a quantiser
         /// recorded in the blob (`effnet quantize`). Part of the architecture: it changes the weight layout and the fingerprint.
         /// </summary>
-        public Precision Precision { get; init; } = Precision.Float32;
+        public EfficientNetPrecision Precision { get; init; } = EfficientNetPrecision.Float32;
 
         public const int DefaultNumClasses = 1000;
         public const int MinResolution = 32, MaxResolution = 2048;
@@ -51,7 +51,7 @@ namespace EffNet.Model
         /// <summary>"EfficientNet-B3 @300x300, 1000 classes, symmetric padding".</summary>
         public string DisplayName => string.Format(CultureInfo.InvariantCulture,
             "{0} @{1}x{1}, {2} classes, {3} padding{4}", VariantName, Resolution, NumClasses,
-            Padding == EfficientNetPadding.Same ? "TF-SAME" : "symmetric", Precision == Precision.Int8 ? ", int8" : "");
+            Padding == EfficientNetPadding.Same ? "TF-SAME" : "symmetric", Precision == EfficientNetPrecision.Int8 ? ", int8" : "");
 
         /// <summary>Problems with this config, one sentence each naming the value and the allowed range; empty when valid.</summary>
         public string[] Validate()
@@ -70,7 +70,7 @@ namespace EffNet.Model
             else if (Family != ModelFamily.EfficientNet && FamilySpec.PhiOf(Width, Depth) < 0)
                 problems.Add(Format("Width {0} and depth {1} are not a member of {2}: its members have fixed coefficients, so build it with ModelConfig.ForMember.",
                                     Width, Depth, FamilySpec.Name));
-            if (Precision != Precision.Float32 && Precision != Precision.Int8)
+            if (Precision != EfficientNetPrecision.Float32 && Precision != EfficientNetPrecision.Int8)
                 problems.Add(Format("Precision {0} is not a known precision: use Float32 or Int8.", (int)Precision));
             if (Padding != EfficientNetPadding.Symmetric && Padding != EfficientNetPadding.Same)
                 problems.Add(Format("Padding {0} is not a known padding mode: use Symmetric or Same.", (int)Padding));

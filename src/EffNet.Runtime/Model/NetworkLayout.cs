@@ -194,12 +194,12 @@ namespace EffNet.Model
 
             Blocks = blocks;
             Layers = layers;
-            if (config.Precision == Precision.Int8)
+            if (config.Precision == EfficientNetPrecision.Int8)
             {
                 foreach (BlockLayout b in blocks)
                     foreach (ConvLayer layer in b.Layers)
-                        if (QuantizationPolicy.Quantizes(layer, b)) layer.Precision = Precision.Int8;
-                if (QuantizationPolicy.Quantizes(Head.Conv, null)) Head.Conv.Precision = Precision.Int8;
+                        if (QuantizationPolicy.Quantizes(layer, b)) layer.Precision = EfficientNetPrecision.Int8;
+                if (QuantizationPolicy.Quantizes(Head.Conv, null)) Head.Conv.Precision = EfficientNetPrecision.Int8;
             }
 
             long offset = 0;
@@ -209,7 +209,7 @@ namespace EffNet.Model
                 offset = AlignUp(offset + layer.WeightFloats);
                 layer.BiasOffset = offset;
                 offset = AlignUp(offset + layer.BiasLength);
-                if (layer.Precision != Precision.Int8) continue;
+                if (layer.Precision != EfficientNetPrecision.Int8) continue;
                 layer.WeightScaleOffset = offset;
                 offset = AlignUp(offset + layer.OutChannels);
                 layer.InputQuantizationOffset = offset;
@@ -293,7 +293,7 @@ namespace EffNet.Model
         {
             foreach (ConvLayer layer in Layers)
             {
-                bool int8 = layer.Precision == Precision.Int8;
+                bool int8 = layer.Precision == EfficientNetPrecision.Int8;
                 yield return new LayoutTensor(layer.WeightName, layer.PackedWeightShape, int8 ? TensorElementType.Int8 : TensorElementType.Float32, layer.WeightOffset);
                 yield return new LayoutTensor(layer.BiasName, new[] { layer.OutChannels }, TensorElementType.Float32, layer.BiasOffset);
                 if (!int8) continue;
@@ -330,7 +330,7 @@ namespace EffNet.Model
             foreach (BlockLayout b in Blocks)
                 BlockLowering.For(b.Kind).Describe(b, text);
             text.Append(" head=").Append(Head.OutChannels);
-            if (Config.Precision == Precision.Int8)
+            if (Config.Precision == EfficientNetPrecision.Int8)
                 text.Append(" precision=int8/").Append(QuantizationPolicy.Version);
             return text.ToString();
         }

@@ -95,7 +95,7 @@ namespace EffNet.Planning
 
         /// <summary>The scratch <see cref="QuantizedInput"/> of <paramref name="layer"/> reading <paramref name="input"/>, or null when it runs in float32.</summary>
         public static PlannedTensor? QuantizedInputFor(ConvLayer? layer, PlannedTensor input, string name, int step)
-            => layer?.Precision == Precision.Int8
+            => layer?.Precision == EfficientNetPrecision.Int8
                 ? new PlannedTensor(name, layer.Module + " input as u8 levels", 1, 1, checked((int)(((long)input.Pixels * input.Channels + 3) / 4)), step, isScratch: true)
                 : null;
 

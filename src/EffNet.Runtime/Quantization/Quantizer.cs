@@ -59,10 +59,10 @@ namespace EffNet.Quantization
                 throw new ArgumentOutOfRangeException(nameof(options), options.Percentile, "The calibration percentile must be above 50 and at most 100 (100 is the min and max).");
 
             WeightBlobInfo info = WeightBlob.ReadInfo(floatBlobPath);
-            if (info.Config.Precision != Precision.Float32)
+            if (info.Config.Precision != EfficientNetPrecision.Float32)
                 throw new ArgumentException($"'{floatBlobPath}' is already {info.Config.DisplayName}; quantise the float32 blob it was made from.", nameof(floatBlobPath));
             NetworkLayout floatLayout = NetworkLayout.Create(info.Config);
-            NetworkLayout int8Layout = NetworkLayout.Create(info.Config with { Precision = Precision.Int8 });
+            NetworkLayout int8Layout = NetworkLayout.Create(info.Config with { Precision = EfficientNetPrecision.Int8 });
             ForwardPlan plan = ForwardPlan.Create(floatLayout);
 
             using WeightBlob blob = WeightBlob.Read(floatBlobPath, floatLayout);
@@ -70,7 +70,7 @@ namespace EffNet.Quantization
             blob.PackForKernels(floatLayout);
 
             // Each int8 layer's input, by module: what the float32 network feeds it.
-            var histograms = int8Layout.Layers.Where(l => l.Precision == Precision.Int8).ToDictionary(l => l.Module, _ => new ActivationHistogram());
+            var histograms = int8Layout.Layers.Where(l => l.Precision == EfficientNetPrecision.Int8).ToDictionary(l => l.Module, _ => new ActivationHistogram());
             var arena = new float[plan.ArenaFloats + plan.RowBufferFloats];
             int imageLength = FamilySpec.InputChannels * info.Config.Resolution * info.Config.Resolution;
             int count = 0;
@@ -97,7 +97,7 @@ namespace EffNet.Quantization
             {
                 ConvLayer from = floatLayout.Layers[i], to = int8Layout.Layers[i];
                 source.AsSpan((int)from.BiasOffset, (int)from.BiasLength).CopyTo(weights.AsSpan((int)to.BiasOffset));
-                if (to.Precision != Precision.Int8)
+                if (to.Precision != EfficientNetPrecision.Int8)
                 {
                     source.AsSpan((int)from.WeightOffset, (int)from.WeightLength).CopyTo(weights.AsSpan((int)to.WeightOffset));
                     continue;

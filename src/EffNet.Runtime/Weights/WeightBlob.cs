@@ -46,7 +46,7 @@ namespace EffNet
             var staging = new float[layout.Layers.Where(OnGemm).Select(l => l.WeightLength).DefaultIfEmpty(0).Max()];
             foreach (ConvLayer layer in layout.Layers)
             {
-                if (layer.Precision == Precision.Int8)
+                if (layer.Precision == EfficientNetPrecision.Int8)
                 {
                     PackInt8(all, layer);
                     continue;
@@ -245,7 +245,7 @@ namespace EffNet
                 }
                 // v1 has no metadata: no labels, and the preprocessing its model's weights were published with, if any.
                 ModelFamily family = ModelFamily.EfficientNet;
-                Precision precision = Precision.Float32;
+                EfficientNetPrecision precision = EfficientNetPrecision.Float32;
                 WeightBlobMetadata metadata = version == WeightBlobFormat.Version1
                     ? WeightBlobMetadata.None with { Preprocessing = PreprocessingInfo.PublishedFor(config) }
                     : cursor.Metadata(config, out family, out precision);
@@ -391,10 +391,10 @@ namespace EffNet
             /// The v2 metadata fields, in ascending tag order, each at most once; unknown tags are skipped unless their
             /// must-understand bit is set. Each known field must be consumed exactly and fit <paramref name="config"/>.
             /// </summary>
-            public WeightBlobMetadata Metadata(ModelConfig config, out ModelFamily family, out Precision precision)
+            public WeightBlobMetadata Metadata(ModelConfig config, out ModelFamily family, out EfficientNetPrecision precision)
             {
                 family = ModelFamily.EfficientNet;
-                precision = Precision.Float32;
+                precision = EfficientNetPrecision.Float32;
                 long countAt = Position;
                 uint count = UInt32("metadata field count");
                 if (count > (_bytes.Length - _at) / 6)
@@ -431,8 +431,8 @@ namespace EffNet
                             break;
                         case WeightBlobFormat.TagPrecision:
                             byte code = Byte("precision");
-                            precision = (Precision)code;
-                            if (length != 1 || precision != Precision.Int8)
+                            precision = (EfficientNetPrecision)code;
+                            if (length != 1 || precision != EfficientNetPrecision.Int8)
                                 throw _reader.Fail($"the precision field at offset {at} is {code} ({length} bytes); this runtime knows 1 (int8), and a float32 blob has no such field. The blob comes from a newer EffNet or is damaged.");
                             break;
                         default:

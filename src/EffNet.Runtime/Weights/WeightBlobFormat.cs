@@ -40,7 +40,7 @@ namespace EffNet
         /// predate it. Must be understood: a runtime that does not know it would read a Lite blob as a B-series network.</summary>
         public const ushort TagFamily = TagMustUnderstand | 4;
 
-        /// <summary>The network's precision (one byte, <see cref="Model.Precision"/>), written only for Int8 networks. Must be
+        /// <summary>The network's precision (one byte, <see cref="EfficientNetPrecision"/>), written only for Int8 networks. Must be
         /// understood: the weight layout and the kernels differ.</summary>
         public const ushort TagPrecision = TagMustUnderstand | 5;
 

@@ -119,7 +119,7 @@ namespace EffNet
             ArgumentNullException.ThrowIfNull(stateDict);
             if (!(batchNormEpsilon > 0) || float.IsInfinity(batchNormEpsilon))
                 throw new ArgumentOutOfRangeException(nameof(batchNormEpsilon), batchNormEpsilon, "BatchNorm epsilon must be a positive number (1e-5 for PyTorch-trained weights, 1e-3 for TensorFlow-trained).");
-            if (layout.Config.Precision != Precision.Float32)
+            if (layout.Config.Precision != EfficientNetPrecision.Float32)
                 throw new InvalidOperationException($"{layout.Config.DisplayName} is made by quantising a float32 blob (`effnet quantize`), not from a state dict.");
             Check(layout, stateDict);
             if (!allowNonFinite)
@@ -324,7 +324,7 @@ namespace EffNet
         }
 
         /// <summary>u32 field count, then each present field as u16 tag, u32 length, payload, in ascending tag order.</summary>
-        static void WriteMetadata(BinaryWriter writer, WeightBlobMetadata metadata, ModelFamily family, Precision precision)
+        static void WriteMetadata(BinaryWriter writer, WeightBlobMetadata metadata, ModelFamily family, EfficientNetPrecision precision)
         {
             var fields = new List<(ushort Tag, byte[] Payload)>();
             if (metadata.Labels is { } labels)
@@ -351,7 +351,7 @@ namespace EffNet
                 })));
             if (family != ModelFamily.EfficientNet)
                 fields.Add((WeightBlobFormat.TagFamily, new[] { (byte)family }));
-            if (precision != Precision.Float32)
+            if (precision != EfficientNetPrecision.Float32)
                 fields.Add((WeightBlobFormat.TagPrecision, new[] { (byte)precision }));
             writer.Write((uint)fields.Count);
             foreach ((ushort tag, byte[] payload) in fields)
