@@ -14,18 +14,24 @@ namespace EffNet.Bench
     [EfficientNet(Phi = 7)] public partial class B7;
     [EfficientNetLite(Phi = 0)] public partial class Lite0;
     [EfficientNetV2(Size = EfficientNetV2Size.S)] public partial class V2S;
+    [EfficientNet(Phi = 0, Precision = EfficientNetPrecision.Int8)] public partial class B0Int8;
+    [EfficientNet(Phi = 3, Precision = EfficientNetPrecision.Int8)] public partial class B3Int8;
+    [EfficientNetLite(Phi = 0, Precision = EfficientNetPrecision.Int8)] public partial class Lite0Int8;
+    [EfficientNetV2(Size = EfficientNetV2Size.S, Precision = EfficientNetPrecision.Int8)] public partial class V2SInt8;
 
     /// <summary>One model's files from tools/make_bench_models.py: checkpoint, ONNX export, input and the reference's logits.</summary>
     public sealed class BenchModel
     {
         /// <summary>The models there are: their architecture and the generated class that runs it.</summary>
-        static readonly Dictionary<string, (string Label, ModelConfig Config, Func<string, ModelOptions, IEfficientNetModel> Load)> Known = new()
+        static readonly Dictionary<string, (string Label, ModelConfig Config, Func<string, ModelOptions, IEfficientNetModel> Load,
+                                            Func<string, ModelOptions, IEfficientNetModel>? LoadInt8)> Known = new()
         {
-            ["b0"] = ("B0", ModelConfig.ForPhi(0), (path, options) => B0.Load(path, options)),
-            ["b3"] = ("B3", ModelConfig.ForPhi(3), (path, options) => B3.Load(path, options)),
-            ["b7"] = ("B7", ModelConfig.ForPhi(7), (path, options) => B7.Load(path, options)),
-            ["lite0"] = ("Lite0", ModelConfig.ForMember(ModelFamily.EfficientNetLite, 0, padding: EfficientNetPadding.Same), (path, options) => Lite0.Load(path, options)),
-            ["v2s"] = ("V2-S", ModelConfig.ForMember(ModelFamily.EfficientNetV2S, 0), (path, options) => V2S.Load(path, options)),
+            ["b0"] = ("B0", ModelConfig.ForPhi(0), (path, options) => B0.Load(path, options), (path, options) => B0Int8.Load(path, options)),
+            ["b3"] = ("B3", ModelConfig.ForPhi(3), (path, options) => B3.Load(path, options), (path, options) => B3Int8.Load(path, options)),
+            ["b7"] = ("B7", ModelConfig.ForPhi(7), (path, options) => B7.Load(path, options), null),
+            ["lite0"] = ("Lite0", ModelConfig.ForMember(ModelFamily.EfficientNetLite, 0, padding: EfficientNetPadding.Same), (path, options) => Lite0.Load(path, options),
+                         (path, options) => Lite0Int8.Load(path, options)),
+            ["v2s"] = ("V2-S", ModelConfig.ForMember(ModelFamily.EfficientNetV2S, 0), (path, options) => V2S.Load(path, options), (path, options) => V2SInt8.Load(path, options)),
         };
 
         /// <param name="name">b0, b3, b7, lite0 or v2s; a bare number n means bn.</param>
@@ -34,7 +40,7 @@ namespace EffNet.Bench
             Key = name.All(char.IsDigit) ? "b" + name : name;
             if (!Known.TryGetValue(Key, out var known))
                 throw new ArgumentException($"No benchmark model '{name}': use {string.Join(", ", Known.Keys)}.");
-            (Label, Config, _load) = known;
+            (Label, Config, _load, _loadInt8) = known;
             string folder = Path.Combine(RepositoryRoot(), "bench", "models");
             Base = Path.Combine(folder, Key);
             if (!File.Exists(Base + ".onnx"))
@@ -46,6 +52,7 @@ namespace EffNet.Bench
         }
 
         readonly Func<string, ModelOptions, IEfficientNetModel> _load;
+        readonly Func<string, ModelOptions, IEfficientNetModel>? _loadInt8;
 
         /// <summary>"b0", "lite0", "v2s": the files' name.</summary>
         public string Key { get; }
@@ -65,9 +72,13 @@ namespace EffNet.Bench
 
         public IEfficientNetModel LoadOurs(int threads) => _load(Base + ".effw", new ModelOptions { Threads = threads });
 
+        /// <summary>The int8 quantisation of the model (<c>Base.int8.effw</c>, made by <see cref="Int8Probe"/>) in its compiled int8 class.</summary>
+        public IEfficientNetModel LoadInt8(int threads)
+            => (_loadInt8 ?? throw new ArgumentException($"The benchmark compiles no int8 class of {Label}."))(Base + ".int8.effw", new ModelOptions { Threads = threads });
+
         public OnnxEngine LoadOnnx(int threads) => new OnnxEngine(Base + ".onnx", threads, Resolution);
 
-        static string RepositoryRoot()
+        internal static string RepositoryRoot()
         {
             for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
                 if (File.Exists(Path.Combine(dir.FullName, "EffNetGen.sln")))

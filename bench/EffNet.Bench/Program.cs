@@ -11,6 +11,8 @@
 //   dotnet run -c Release --project bench/EffNet.Bench -- classify [--images bench/images] [--model 0] [--rounds 5]
 //        `effnet classify` on a folder (tools/make_bench_images.py), one thread against every core, images per second
 //   dotnet run -c Release --project bench/EffNet.Bench -- int8   the int8 1x1 conv against the fp32 one on real layer shapes
+//   dotnet run -c Release --project bench/EffNet.Bench -- int8 --models b0,lite0 [--rounds 15]   whole networks, int8 against float32
+//        (quantised once on bench/images, kept as bench/models/NAME.int8.effw)
 //   dotnet run -c Release --project bench/EffNet.Bench -- bdn [BenchmarkDotNet args]  the BenchmarkDotNet suite
 using System;
 using System.Linq;
@@ -42,7 +44,7 @@ switch (mode)
     case "classify":
         return ClassifyThroughput.Run(Option("--images") ?? "bench/images", int.Parse(Option("--model") ?? "0"), int.Parse(Option("--rounds") ?? "5"));
     case "int8":
-        return Int8Probe.Run();
+        return Option("--models") is string models ? Int8Network.Run(models.Split(','), int.Parse(Option("--rounds") ?? "15")) : Int8Probe.Run();
     case "kernels":
         return KernelProbe.Run();
     case "bdn":

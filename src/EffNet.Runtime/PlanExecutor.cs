@@ -109,7 +109,7 @@ namespace EffNet.Planning
                     PlannedTensor output = call.Output!;
                     if (conv.Precision == EfficientNetPrecision.Int8)
                     {
-                        RunInt8(call, w, arena, scratch);
+                        RunInt8(call, w, arena, scratch, workers);
                         break;
                     }
                     bool gated = call.Panel != null;
@@ -160,7 +160,7 @@ namespace EffNet.Planning
         }
 
         // An int8 1x1 conv: the call the generated code prints for it (ModelEmitter.WritePointwise).
-        static void RunInt8(KernelCall call, ReadOnlySpan<float> w, Span<float> arena, in Scratch scratch)
+        static void RunInt8(KernelCall call, ReadOnlySpan<float> w, Span<float> arena, in Scratch scratch, WorkerPool? workers)
         {
             ConvLayer conv = call.Weights!;
             PlannedTensor input = call.Input;
@@ -168,7 +168,7 @@ namespace EffNet.Planning
                 call.GatesInput ? scratch.Gate.Slice(0, input.Channels) : default, w.Slice((int)conv.InputQuantizationOffset, 2),
                 w.Slice((int)conv.WeightOffset, (int)conv.WeightFloats), w.Slice((int)conv.WeightScaleOffset, conv.OutChannels), Bias(w, conv),
                 conv.OutChannels, call.Activation, Slice(arena, call.Output!), call.Residual != null ? Slice(arena, call.Residual) : default,
-                Slice(arena, call.QuantizedInput!));
+                Slice(arena, call.QuantizedInput!), workers);
         }
 
         // The gate buffer the depthwise call sums into, or nothing when no squeeze-excitation follows.

@@ -404,7 +404,7 @@ namespace EffNet.Generator.Emit
                        $"gate: {(call.GatesInput ? "gate" : "default")}, inputQuantization: w.Slice({conv.InputQuantizationOffset}, 2),");
                 w.Line($"    weights: w.Slice({conv.WeightOffset}, {conv.WeightFloats}), weightScales: w.Slice({conv.WeightScaleOffset}, {conv.OutChannels}), " +
                        $"bias: w.Slice({conv.BiasOffset}, {conv.BiasLength}), outChannels: {output.Channels}, {Activation(call)},");
-                w.Line($"    {locals[output]}, residual: {(call.Residual != null ? locals[call.Residual] : "default")}, levelsScratch: {locals[call.QuantizedInput!]});");
+                w.Line($"    {locals[output]}, residual: {(call.Residual != null ? locals[call.Residual] : "default")}, levelsScratch: {locals[call.QuantizedInput!]}, workers);");
                 return;
             }
             w.Line($"global::EffNet.Kernels.PointwiseConvolution.Run({locals[input]}, {Weights(call.Weights!)}, {locals[output]},");

@@ -65,14 +65,15 @@ namespace EffNet.Kernels
         /// <summary>
         /// One int8 layer of a network, on the buffers the planner gives it: the fp32 input (times the squeeze-excitation
         /// gate, for a gated projection) to u8 levels in <paramref name="levelsScratch"/>, then the int8 GEMM with its fp32
-        /// epilogue. The generated code and the runtime model both call this. One thread: the GEMM is not split yet.
+        /// epilogue, split over <paramref name="workers"/> by pixels. The generated code and the runtime model both call this.
         /// </summary>
         /// <param name="inputQuantization">the layer's input scale and zero point, as the blob stores them</param>
         /// <param name="weights">the floats the layout gives the layer's weights: its levels, packed at load (<see cref="PackWeights"/>)</param>
         /// <param name="bias">with the input zero point's share taken out at load (<see cref="FoldInputZeroPoint"/>)</param>
         public static void RunLayer(ReadOnlySpan<float> input, int pixels, int inChannels, ReadOnlySpan<float> gate, ReadOnlySpan<float> inputQuantization,
                                     ReadOnlySpan<float> weights, ReadOnlySpan<float> weightScales, ReadOnlySpan<float> bias, int outChannels,
-                                    Activation activation, Span<float> output, ReadOnlySpan<float> residual, Span<float> levelsScratch)
+                                    Activation activation, Span<float> output, ReadOnlySpan<float> residual, Span<float> levelsScratch,
+                                    Threading.WorkerPool? workers)
         {
             Check.Length(inputQuantization.Length, 2, nameof(inputQuantization));
             int values = checked(pixels * inChannels);
@@ -84,7 +85,7 @@ namespace EffNet.Kernels
             float inputScale = inputQuantization[0];
             QuantizeActivations.Run(input, pixels, inChannels, gate, inputScale, (byte)inputQuantization[1], levels);
             Run(levels, pixels, inChannels, inputScale, packed.Slice(0, inChannels * outChannels), weightScales, bias, outChannels,
-                activation, output, residual);
+                activation, output, residual, workers: workers);
         }
 
         /// <summary>Which inner loop runs: the widest this machine has, or a narrower one a test asks for.</summary>
@@ -105,14 +106,15 @@ namespace EffNet.Kernels
                                ReadOnlySpan<sbyte> packedWeights, ReadOnlySpan<float> weightScales,
                                ReadOnlySpan<float> bias, int outChannels, Activation activation, Span<float> output,
                                ReadOnlySpan<float> residual = default,
-                               Span<byte> quantizedOutput = default, float outputScale = 1f, byte outputZeroPoint = 0)
+                               Span<byte> quantizedOutput = default, float outputScale = 1f, byte outputZeroPoint = 0, Threading.WorkerPool? workers = null)
             => Run(Widest, input, pixels, inChannels, inputScale, packedWeights, weightScales, bias, outChannels,
-                   activation, output, residual, quantizedOutput, outputScale, outputZeroPoint);
+                   activation, output, residual, quantizedOutput, outputScale, outputZeroPoint, workers);
 
         internal static void Run(Path path, ReadOnlySpan<byte> input, int pixels, int inChannels, float inputScale,
                                  ReadOnlySpan<sbyte> packedWeights, ReadOnlySpan<float> weightScales,
                                  ReadOnlySpan<float> bias, int outChannels, Activation activation, Span<float> output,
-                                 ReadOnlySpan<float> residual, Span<byte> quantizedOutput, float outputScale, byte outputZeroPoint)
+                                 ReadOnlySpan<float> residual, Span<byte> quantizedOutput, float outputScale, byte outputZeroPoint,
+                                 Threading.WorkerPool? workers = null)
         {
             CheckChannels(inChannels);
             long values = (long)pixels * outChannels;
@@ -154,11 +156,33 @@ namespace EffNet.Kernels
             {
                 var gemm = new Gemm(x, inChannels, w, outChannels, f, f + outChannels, activation, y, r, q, inverseOutputScale, outputZeroPoint,
                                     direct, low, high);
-                if (path == Path.AvxVnni) gemm.Vnni(0, pixels);
-                else if (path == Path.Avx2) gemm.Widened(0, pixels);
-                else gemm.Scalar(0, pixels, 0);
+                int tiles = (pixels + Gemm.Rows - 1) / Gemm.Rows;
+                if (workers is null || tiles < MinTilesPerThread * workers.Threads)
+                    gemm.Pixels(path, 0, pixels);
+                else
+                {
+                    var job = (TilesJob)(workers.PointwiseInt8Job ??= new TilesJob());
+                    job.Gemm = gemm;
+                    job.Path = path;
+                    job.PixelCount = pixels;
+                    workers.Run(job, tiles);
+                }
             }
             if (rented != null) System.Buffers.ArrayPool<float>.Shared.Return(rented);
+        }
+
+        // Fewer 6-pixel tiles than this per thread run on the caller alone: a region costs more than they take.
+        const int MinTilesPerThread = 4;
+
+        /// <summary>The GEMM split over the pool's threads by 6-pixel tiles; each thread reads every weight (they stay in L2).</summary>
+        sealed class TilesJob : Threading.IParallelJob
+        {
+            public Gemm Gemm;
+            public Path Path;
+            public int PixelCount;
+
+            public void Execute(int start, int end, int worker)
+                => Gemm.Pixels(Path, start * Gemm.Rows, Math.Min(end * Gemm.Rows, PixelCount));
         }
 
         static void CheckChannels(int inChannels)
@@ -170,7 +194,7 @@ namespace EffNet.Kernels
         readonly struct Gemm
         {
             /// <summary>Pixels per register tile: 6 x 2 accumulators of 8 channels fit the 16 registers VEX-encoded vpdpbusd can name.</summary>
-            const int Rows = 6;
+            public const int Rows = 6;
 
             readonly byte* _x, _q;
             readonly sbyte* _w;
@@ -189,6 +213,14 @@ namespace EffNet.Kernels
                 _direct = direct; _low = low; _high = high;
                 _x = x; _k = k; _w = w; _n = n; _scale = scale; _bias = bias; _activation = activation; _y = y; _residual = residual;
                 _q = q; _inverseOutputScale = inverseOutputScale; _outputZeroPoint = outputZeroPoint;
+            }
+
+            /// <summary>Pixels [first, end) on <paramref name="path"/>'s inner loop.</summary>
+            public void Pixels(Path path, int first, int end)
+            {
+                if (path == Path.AvxVnni) Vnni(first, end);
+                else if (path == Path.Avx2) Widened(first, end);
+                else Scalar(first, end, 0);
             }
 
             /// <summary>Pixels [first, end): 16-channel tiles, then an 8-channel one, then the rest one value at a time.</summary>

@@ -107,6 +107,12 @@ namespace EffNet
             var reader = new BlobReader(stream, name);
             WeightBlobInfo info = reader.ReadHeaderAndDirectory();
 
+            if (info.Fingerprint != expected.Fingerprint && info.Config.Precision != expected.Config.Precision)
+                throw reader.Fail(info.Config.Precision == EfficientNetPrecision.Int8
+                    ? $"the weights are the int8 quantisation of {info.ModelDescription}, but this model is the float32 {expected.Config.DisplayName}. " +
+                      "Load them into a class with Precision = EfficientNetPrecision.Int8 (or with EfficientNetModel.Load), or give the float32 blob."
+                    : $"the weights are float32 ({info.ModelDescription}), but this model is {expected.Config.DisplayName}: make its blob with " +
+                      "`effnet quantize --weights <this file> --calibration <images> -o <int8 file>`.");
             if (info.Fingerprint != expected.Fingerprint)
                 throw reader.Fail(
                     $"the weights were made for {info.ModelDescription} (fingerprint 0x{info.Fingerprint:x16} at offset 16), " +

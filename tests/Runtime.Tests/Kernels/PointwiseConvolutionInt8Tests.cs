@@ -119,6 +119,28 @@ namespace EffNet.Runtime.Tests.Kernels
             }
         }
 
+        [Theory]
+        [MemberData(nameof(Paths))]
+        public void Split_over_threads_the_output_is_the_same_bits(string pathName)
+        {
+            var path = Enum.Parse<PointwiseConvolutionInt8.Path>(pathName);
+            const int pixels = 197, k = 96, n = 40;
+            (byte[] x, sbyte[] w) = Data(pixels, k, n, 21);
+            var packed = new sbyte[PointwiseConvolutionInt8.PackedLength(k, n)];
+            PointwiseConvolutionInt8.PackWeights(w, k, n, packed);
+            float[] scales = Enumerable.Range(0, n).Select(j => 0.001f + j * 0.0001f).ToArray(), bias = KernelTestData.Random(n, 22);
+            float[] residual = KernelTestData.Random(pixels * n, 23);
+            var alone = new float[pixels * n];
+            PointwiseConvolutionInt8.Run(path, x, pixels, k, 0.02f, packed, scales, bias, n, Activation.SiLU, alone, residual, default, 1f, 0);
+            foreach (int threads in new[] { 2, 3 })
+            {
+                using var pool = new EffNet.Threading.WorkerPool(threads);
+                var split = new float[pixels * n];
+                PointwiseConvolutionInt8.Run(path, x, pixels, k, 0.02f, packed, scales, bias, n, Activation.SiLU, split, residual, default, 1f, 0, pool);
+                Assert.Equal(alone, split);
+            }
+        }
+
         [Fact]
         public void Input_channels_that_are_not_a_multiple_of_4_are_refused_naming_the_rule()
         {
