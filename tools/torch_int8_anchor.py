@@ -24,6 +24,7 @@ from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
 from torchvision import transforms
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lite_reference  # noqa: E402
 import make_bench_models  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -38,6 +39,18 @@ def preprocess(name, resolution):
     return transforms.Compose([transforms.Resize(256, interpolation=transforms.InterpolationMode.BICUBIC),
                                transforms.CenterCrop(resolution), transforms.ToTensor(),
                                transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+
+
+def traceable(module):
+    """The Lite reference's BatchNorm+ReLU6 modules as plain BatchNorm2d then ReLU6, which FX traces and fuses."""
+    for name, child in module.named_children():
+        if isinstance(child, lite_reference.BatchNormReLU6):
+            bn = torch.nn.BatchNorm2d(child.num_features, eps=child.eps)
+            bn.load_state_dict(child.state_dict())
+            setattr(module, name, torch.nn.Sequential(bn.eval(), torch.nn.ReLU6()))
+        else:
+            traceable(child)
+    return module
 
 
 def median_ms(run, x, count):
@@ -55,12 +68,14 @@ def main():
     parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    torch.set_flush_denormal(True)  # seeded weights give denormal activations, which slow torch's float32 path many times
     torch.backends.quantized.engine = "onednn"
     photos = sorted(glob.glob(os.path.join(ROOT, "bench", "images", "*.jpg")))
     if len(photos) < 150:
         sys.exit("bench/images needs 150 images: run tools/make_bench_images.py first.")
     for name in args.models:
         model, resolution = make_bench_models.build(name)
+        model = traceable(model)
         transform = preprocess(name, resolution)
         images = [transform(Image.open(p).convert("RGB")).unsqueeze(0) for p in photos[:150]]
         example = images[0]
