@@ -269,7 +269,7 @@ namespace EffNet
                 job.Prepare(x, imageLength, y, outputLength, w, call.Weights.Length, infer, context);
                 try
                 {
-                    pool.Run(job, count);
+                    pool.Run(job, count, largest: 1);
                 }
                 finally
                 {

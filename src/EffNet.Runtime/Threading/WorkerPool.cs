@@ -33,9 +33,9 @@ namespace EffNet.Threading
         readonly int[] _sleeping;        // 1 while a worker is (about to be) blocked on its semaphore
         readonly long _spinTicks;        // how long a worker spins for the next region before sleeping (Stopwatch ticks)
 
-        // About this many chunks per thread: enough to even out a slowed thread, few enough to keep each chunk's
-        // fixed costs (a ring refill, a weight panel brought into cache) small.
-        const int ChunksPerThread = 4;
+        // Chunks shrink from about 1 / (HeadChunksPerThread x threads) of a region to 1 / (TailChunksPerThread x threads):
+        // the first bound what a descheduled worker holds, the last how long one thread can finish after the other.
+        const int HeadChunksPerThread = 4, TailChunksPerThread = 8;
 
         // The region in progress: its generation in the high 32 bits, the first part no thread has claimed in the low 32.
         // A chunk is claimed with a compare-and-swap on the whole, and a region is closed (its counter set past any part)
@@ -45,7 +45,7 @@ namespace EffNet.Threading
         const int Closed = int.MaxValue; // the counter of a region that has ended: no part is ever that high
         uint _generation;  // the caller's count of regions; only the caller writes it
         IParallelJob? _job;
-        int _parts, _chunk;
+        int _parts, _chunk, _largest;
         int _completed;    // parts whose Execute has returned in the current region
         volatile bool _stopping;
         Exception? _failure;
@@ -79,9 +79,11 @@ namespace EffNet.Threading
 
         /// <summary>
         /// Runs <paramref name="job"/> over <paramref name="parts"/> parts on all threads and waits for them. Each
-        /// <see cref="IParallelJob.Execute"/> call gets at least <paramref name="grain"/> parts (fewer only at the end).
+        /// <see cref="IParallelJob.Execute"/> call gets at least <paramref name="grain"/> parts (fewer only at the end) and
+        /// at most <paramref name="largest"/> (whole images of a batch are claimed one at a time, so a slowed thread holds
+        /// at most one).
         /// </summary>
-        public void Run(IParallelJob job, int parts, int grain = 1)
+        public void Run(IParallelJob job, int parts, int grain = 1, int largest = int.MaxValue)
         {
             if (Threads == 1 || parts < 2)
             {
@@ -92,6 +94,9 @@ namespace EffNet.Threading
             _job = job;
             _parts = parts;
             _chunk = ChunkSize(parts, grain);
+            // Never more than 1 / (HeadChunksPerThread x threads) of the region: a worker descheduled with its claim (a
+            // busy neighbour on its core) holds up the region by at most that much.
+            _largest = Math.Max(_chunk, Math.Min(largest, (parts + Threads * HeadChunksPerThread - 1) / (Threads * HeadChunksPerThread)));
             _failure = null;
             Volatile.Write(ref _completed, 0);
             uint generation = ++_generation;
@@ -113,11 +118,19 @@ namespace EffNet.Threading
         }
 
         /// <summary>
-        /// Parts per chunk of a region over <paramref name="parts"/> parts: a function of its arguments only, so chunk k
-        /// always covers the same parts and a job that keeps one partial result per chunk adds them up in the same order.
+        /// The smallest chunk of a region over <paramref name="parts"/> parts: at least <paramref name="grain"/>, and about
+        /// 1 / (<see cref="TailChunksPerThread"/> x threads) of the parts. Chunks start larger (<see cref="ClaimSize"/>).
         /// </summary>
         public int ChunkSize(int parts, int grain = 1)
-            => Math.Max(Math.Max(grain, 1), (parts + Threads * ChunksPerThread - 1) / (Threads * ChunksPerThread));
+            => Math.Max(Math.Max(grain, 1), (parts + Threads * TailChunksPerThread - 1) / (Threads * TailChunksPerThread));
+
+        /// <summary>
+        /// Parts a thread claims when <paramref name="remaining"/> are left: half of an even share of them, between the
+        /// region's smallest and largest chunk. Chunks shrink towards the end, so the threads finish close together while
+        /// the first claims stay large (few chunk starts, each with its own fixed cost). No job keeps results per chunk,
+        /// so where the chunk boundaries fall changes no bits.
+        /// </summary>
+        int ClaimSize(int remaining, int smallest, int largest) => Math.Min(largest, Math.Max(smallest, (remaining + 2 * Threads - 1) / (2 * Threads)));
 
         // Claims and runs chunks of region 'generation' until none is left or the region has ended.
         void WorkOn(uint generation, int worker)
@@ -129,10 +142,11 @@ namespace EffNet.Threading
                 int next = (int)region;
                 // Read before the swap; valid if the swap succeeds, since the caller changes them only after this region ends.
                 IParallelJob? job = _job;
-                int parts = _parts, chunk = _chunk;
+                int parts = _parts, chunk = _chunk, largest = _largest;
                 if (next >= parts || job is null) return;
-                if (Interlocked.CompareExchange(ref _region, region + chunk, region) != region) continue;
-                int end = Math.Min(next + chunk, parts);
+                int size = ClaimSize(parts - next, chunk, largest);
+                if (Interlocked.CompareExchange(ref _region, region + size, region) != region) continue;
+                int end = Math.Min(next + size, parts);
                 try
                 {
                     job.Execute(next, end, worker);
