@@ -22,7 +22,7 @@ namespace EffNet.Cli
             var percentile = new Option<double>("--percentile") { Description = "Share of each side's values inside the range, in percent.", DefaultValueFactory = _ => new QuantizeOptions().Percentile };
             var evaluate = new Option<DirectoryInfo>("--eval") { Description = "Also compare the int8 model with the float32 one on these labelled images (one folder per label): accuracy of each and top-1 agreement." };
             var command = new Command("quantize",
-                "Quantise a float32 blob to int8 (post-training, static): the 1x1 convolutions get int8 weights with one scale per " +
+                "Quantise a float32 blob to int8 (post-training, static): the 1x1 convolutions (and V2's Fused-MBConv convolutions) get int8 weights with one scale per " +
                 "output channel and u8 inputs with one scale and zero point each, measured on the calibration images read with " +
                 "the blob's own preprocessing. The stem, depthwise convolutions, squeeze-excitation and classifier stay float32 " +
                 "(docs/quantization.md says why). The int8 blob runs everywhere the float32 one does.")

@@ -96,6 +96,15 @@ namespace EffNet.Planning
                 {
                     ConvLayer conv = call.Weights!;
                     PlannedTensor output = call.Output!;
+                    if (conv.Precision == EfficientNetPrecision.Int8)
+                    {
+                        ConvolutionInt8.RunLayer(Slice(arena, input), input.Height, input.Width, input.Channels, w.Slice((int)conv.InputQuantizationOffset, 2),
+                            w.Slice((int)conv.WeightOffset, (int)conv.WeightFloats), w.Slice((int)conv.WeightScaleOffset, conv.OutChannels), Bias(w, conv),
+                            conv.Kernel, call.Stride, call.PadTop, call.PadLeft, Slice(arena, output), output.Height, output.Width, output.Channels,
+                            call.Activation, call.Residual != null ? Slice(arena, call.Residual) : default, Slice(arena, call.QuantizedInput!),
+                            scratch.RowBuffers, workers);
+                        break;
+                    }
                     Convolution.Run(Slice(arena, input), input.Height, input.Width, input.Channels, Weights(w, conv), Bias(w, conv),
                         conv.Kernel, call.Stride, call.PadTop, call.PadLeft, Slice(arena, output), output.Height, output.Width, output.Channels,
                         call.Activation, call.Residual != null ? Slice(arena, call.Residual) : default, workers);

@@ -322,6 +322,18 @@ namespace EffNet.Generator.Emit
                     ConvLayer conv = call.Weights!;
                     PlannedTensor output = call.Output!;
                     w.Line($"// {Sub(conv, block)}: conv {conv.Kernel}x{conv.Kernel} stride {call.Stride}, padding {call.PadTop} top / {call.PadLeft} left, {input.Channels} -> {output.Channels}, BatchNorm folded, {call.Activation}{(call.Residual != null ? ", plus the block input" : "")}");
+                    if (conv.Precision == EfficientNetPrecision.Int8)
+                    {
+                        w.Line("// int8: the input map to u8 levels, each output row's windows gathered into the thread's row buffer, then the int8 GEMM");
+                        w.Line($"global::EffNet.Kernels.ConvolutionInt8.RunLayer({locals[input]}, inHeight: {input.Height}, inWidth: {input.Width}, inChannels: {input.Channels}, " +
+                               $"inputQuantization: w.Slice({conv.InputQuantizationOffset}, 2),");
+                        w.Line($"    weights: w.Slice({conv.WeightOffset}, {conv.WeightFloats}), weightScales: w.Slice({conv.WeightScaleOffset}, {conv.OutChannels}), " +
+                               $"bias: w.Slice({conv.BiasOffset}, {conv.BiasLength}), {Window(call, conv.Kernel)},");
+                        w.Line($"    {locals[output]}, outHeight: {output.Height}, outWidth: {output.Width}, outChannels: {output.Channels}, {Activation(call)}, " +
+                               $"residual: {(call.Residual != null ? locals[call.Residual] : "default")}, levelsScratch: {locals[call.QuantizedInput!]}, " +
+                               $"rowBuffers: arena.Slice({plan.ArenaFloats}), workers);");
+                        break;
+                    }
                     w.Line($"global::EffNet.Kernels.Convolution.Run({locals[input]}, inHeight: {input.Height}, inWidth: {input.Width}, inChannels: {input.Channels},");
                     w.Line($"    {Weights(conv)}, {Window(call, conv.Kernel)},");
                     w.Line($"    {locals[output]}, outHeight: {output.Height}, outWidth: {output.Width}, outChannels: {output.Channels}, {Activation(call)}, " +

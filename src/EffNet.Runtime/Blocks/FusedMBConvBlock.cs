@@ -63,8 +63,10 @@ namespace EffNet.Blocks
             {
                 var expanded = new PlannedTensor(name + "Expanded", b.Module + " expand", b.OutHeight, b.OutWidth, b.MidChannels, steps.Next());
                 locals.Add(new BlockTensor("expanded", expanded));
+                PlannedTensor? convLevels = ConvolutionLevels(b, input, name, steps);
+                if (convLevels != null) locals.Add(new BlockTensor("convLevels", convLevels));
                 calls.Add(new KernelCall(Operation.Convolution, steps.Step, b.Expand, input, expanded)
-                          { Stride = b.Stride, PadTop = b.PadTop, PadLeft = b.PadLeft, Activation = b.Activation });
+                          { Stride = b.Stride, PadTop = b.PadTop, PadLeft = b.PadLeft, Activation = b.Activation, QuantizedInput = convLevels });
                 output = new PlannedTensor(name + "Output", b.Module, b.OutHeight, b.OutWidth, b.OutChannels, steps.Next());
                 locals.Add(new BlockTensor("output", output));
                 PlannedTensor? levels = KernelCall.QuantizedInputFor(b.Project, expanded, name + "ProjectLevels", steps.Step);
@@ -76,10 +78,22 @@ namespace EffNet.Blocks
             {
                 output = new PlannedTensor(name + "Output", b.Module, b.OutHeight, b.OutWidth, b.OutChannels, steps.Next());
                 locals.Add(new BlockTensor("output", output));
+                PlannedTensor? convLevels = ConvolutionLevels(b, input, name, steps);
+                if (convLevels != null) locals.Add(new BlockTensor("convLevels", convLevels));
                 calls.Add(new KernelCall(Operation.Convolution, steps.Step, b.Expand, input, output)
-                          { Stride = b.Stride, PadTop = b.PadTop, PadLeft = b.PadLeft, Activation = b.Activation, Residual = residual, Stage = b.StageOutput });
+                          { Stride = b.Stride, PadTop = b.PadTop, PadLeft = b.PadLeft, Activation = b.Activation, Residual = residual, Stage = b.StageOutput,
+                            QuantizedInput = convLevels });
             }
             return new BlockPlan(b, input, output, locals, calls, gateFloats: 0, squeezeFloats: 0);
+        }
+
+        // An int8 conv's input as u8 levels (scratch during the call), and a row of gathered windows per thread.
+        static PlannedTensor? ConvolutionLevels(BlockLayout b, PlannedTensor input, string name, PlanSteps steps)
+        {
+            PlannedTensor? levels = KernelCall.QuantizedInputFor(b.Expand, input, name + "ConvLevels", steps.Step);
+            if (levels != null)
+                steps.NeedRowBuffers(KernelChoices.WindowRowFloats(b.OutWidth, b.Kernel, b.InChannels));
+            return levels;
         }
     }
 }

@@ -30,6 +30,12 @@ namespace EffNet.Model
         public static long RowBufferFloats(int kernel, int inWidth, int midChannels) => (long)kernel * inWidth * midChannels;
 
         /// <summary>
+        /// Floats of one thread's row of gathered windows for an int8 k x k conv (EffNet.Kernels.ConvolutionInt8): a byte
+        /// per tap, 64-byte aligned so threads share no cache line.
+        /// </summary>
+        public static long WindowRowFloats(int outWidth, int kernel, int inChannels) => ((long)outWidth * kernel * kernel * inChannels + 63) / 64 * 16;
+
+        /// <summary>
         /// Whether the squeeze-excitation gate scales the depthwise map in place (pixels x mid multiplies) rather than the
         /// projection's weights (mid x out multiplies, written to scratch): the cheaper of the two, which in the last
         /// stages, with few pixels and many output channels, is the map.

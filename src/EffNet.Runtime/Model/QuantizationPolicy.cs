@@ -2,8 +2,9 @@ namespace EffNet.Model
 {
     /// <summary>
     /// Which layers of an Int8 network (<see cref="ModelConfig.Precision"/>) run in int8: the 1x1 convolutions the int8
-    /// GEMM takes (expand, project, head), except an expansion that streams into its depthwise conv. The layout, the
-    /// planner, the blob and the quantiser all ask here, so they cannot disagree.
+    /// GEMM takes (expand, project, head), except an expansion that streams into its depthwise conv, and the dense k x k
+    /// convs of Fused-MBConv blocks (the same GEMM on gathered windows). The layout, the planner, the blob and the
+    /// quantiser all ask here, so they cannot disagree.
     /// </summary>
     /// <remarks>
     /// Kept in fp32, and why (docs/quantization.md has the measurements):
@@ -23,12 +24,12 @@ namespace EffNet.Model
     static class QuantizationPolicy
     {
         /// <summary>Part of an Int8 network's fingerprint: a blob quantised under another rule is refused.</summary>
-        public const int Version = 1;
+        public const int Version = 2;
 
         /// <summary>Whether <paramref name="layer"/> (of <paramref name="block"/>, or the head when null) runs in int8 in an Int8 network.</summary>
         public static bool Quantizes(ConvLayer layer, BlockLayout? block)
-            => layer.Kind == LayerKind.Pointwise
-               && layer.InChannels % 4 == 0 // the int8 GEMM takes input channels in fours; every EfficientNet width is a multiple of 8
-               && !(block != null && ReferenceEquals(layer, block.Expand) && KernelChoices.StreamsExpansion(block));
+            => layer.InChannels % 4 == 0 // the int8 GEMM takes input channels in fours; every EfficientNet width is a multiple of 8
+               && (layer.Kind == LayerKind.Pointwise && !(block != null && ReferenceEquals(layer, block.Expand) && KernelChoices.StreamsExpansion(block))
+                   || layer.Kind == LayerKind.Convolution && block != null); // a Fused-MBConv's conv; the stem (3 channels) stays fp32
     }
 }

@@ -107,7 +107,7 @@ namespace EffNet.Quantization
                 weights[to.InputQuantizationOffset] = inputScale;
                 weights[to.InputQuantizationOffset + 1] = zeroPoint;
                 Span<sbyte> levels = MemoryMarshal.Cast<float, sbyte>(weights.AsSpan((int)to.WeightOffset, (int)to.WeightFloats)).Slice(0, (int)to.WeightLength);
-                float worst = QuantizeWeights(source.AsSpan((int)from.WeightOffset, (int)from.WeightLength), to.InChannels, to.OutChannels,
+                float worst = QuantizeWeights(source.AsSpan((int)from.WeightOffset, (int)from.WeightLength), to.Kernel * to.Kernel * to.InChannels, to.OutChannels,
                                               levels, weights.AsSpan((int)to.WeightScaleOffset, to.OutChannels));
                 layers.Add(new QuantizedLayer(to.Module, low, high, inputScale, zeroPoint, worst));
             }
@@ -133,7 +133,7 @@ namespace EffNet.Quantization
         }
 
         /// <summary>
-        /// [in, out] float weights to s8 levels with one symmetric scale per output channel (the channel's largest magnitude
+        /// [in, out] float weights (a k x k conv's [taps, out]) to s8 levels with one symmetric scale per output channel (the channel's largest magnitude
         /// is level 127). Returns the largest scale, for the report.
         /// </summary>
         public static float QuantizeWeights(ReadOnlySpan<float> weights, int inChannels, int outChannels, Span<sbyte> levels, Span<float> scales)

@@ -64,12 +64,13 @@ namespace EffNet
         {
             Span<sbyte> levels = MemoryMarshal.Cast<float, sbyte>(all.Slice((int)layer.WeightOffset, (int)layer.WeightFloats)).Slice(0, (int)layer.WeightLength);
             sbyte[] staging = levels.ToArray();
-            Kernels.PointwiseConvolutionInt8.PackWeights(staging, layer.InChannels, layer.OutChannels, levels);
+            int rows = layer.Kernel * layer.Kernel * layer.InChannels; // in for a 1x1 conv; the window's taps for a k x k one
+            Kernels.PointwiseConvolutionInt8.PackWeights(staging, rows, layer.OutChannels, levels);
             Span<float> quantization = all.Slice((int)layer.InputQuantizationOffset, 2);
             if (!(quantization[0] > 0 && float.IsFinite(quantization[0])) || !(quantization[1] >= 0 && quantization[1] <= 255 && quantization[1] == MathF.Round(quantization[1])))
                 throw new WeightFormatException(null, $"'{layer.InputQuantizationName}' is [{quantization[0]}, {quantization[1]}]: an input scale must be a positive number and " +
                                                       "a zero point a whole number in 0..255. The blob is damaged; quantise the float32 blob again.");
-            Kernels.PointwiseConvolutionInt8.FoldInputZeroPoint(levels, layer.InChannels, layer.OutChannels, quantization[0], (byte)quantization[1],
+            Kernels.PointwiseConvolutionInt8.FoldInputZeroPoint(levels, rows, layer.OutChannels, quantization[0], (byte)quantization[1],
                 all.Slice((int)layer.WeightScaleOffset, layer.OutChannels), all.Slice((int)layer.BiasOffset, layer.OutChannels));
         }
 
