@@ -42,7 +42,7 @@ namespace EffNet.Kernels
 
             float inputScale = inputQuantization[0];
             byte zeroPoint = (byte)inputQuantization[1];
-            QuantizeActivations.Run(input, inHeight * inWidth, inChannels, default, inputScale, zeroPoint, levels.Slice(0, inHeight * inWidth * inChannels));
+            QuantizeActivations.Run(input, inHeight * inWidth, inChannels, default, inputScale, zeroPoint, levels.Slice(0, inHeight * inWidth * inChannels), workers);
             fixed (byte* x = levels)
             fixed (float* w = weights, s = weightScales, b = bias, y = output, r = residual, patches = rowBuffers)
             {

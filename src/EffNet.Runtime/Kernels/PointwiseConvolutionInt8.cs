@@ -83,7 +83,7 @@ namespace EffNet.Kernels
             ReadOnlySpan<sbyte> packed = MemoryMarshal.Cast<float, sbyte>(weights);
             Check.Length(packed.Length, (long)inChannels * outChannels, nameof(weights));
             float inputScale = inputQuantization[0];
-            QuantizeActivations.Run(input, pixels, inChannels, gate, inputScale, (byte)inputQuantization[1], levels);
+            QuantizeActivations.Run(input, pixels, inChannels, gate, inputScale, (byte)inputQuantization[1], levels, workers);
             Run(levels, pixels, inChannels, inputScale, packed.Slice(0, inChannels * outChannels), weightScales, bias, outChannels,
                 activation, output, residual, workers: workers);
         }

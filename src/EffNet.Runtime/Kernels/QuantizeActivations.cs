@@ -11,9 +11,10 @@ namespace EffNet.Kernels
     /// </summary>
     public static unsafe class QuantizeActivations
     {
+        /// <param name="workers">threads to split the pixels over (maps of 32K values or more), or null for the calling thread only</param>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Run(ReadOnlySpan<float> input, int pixels, int channels, ReadOnlySpan<float> channelScale,
-                               float scale, byte zeroPoint, Span<byte> output)
+                               float scale, byte zeroPoint, Span<byte> output, Threading.WorkerPool? workers = null)
         {
             long values = (long)pixels * channels;
             Check.Length(input.Length, values, nameof(input));
@@ -25,10 +26,36 @@ namespace EffNet.Kernels
             fixed (float* x = input, g = channelScale)
             fixed (byte* q = output)
             {
+                var map = new Map(x, g, channels, inverse, zeroPoint, q);
+                if (workers is null || values < MinValuesPerThread * workers.Threads)
+                {
+                    map.Pixels(0, pixels);
+                    return;
+                }
+                var job = (PixelsJob)(workers.QuantizeJob ??= new PixelsJob());
+                job.Map = map;
+                workers.Run(job, pixels, grain: Math.Max(1, 4096 / channels));
+            }
+        }
+
+        // Fewer values than this per thread are quantised by the caller alone: a region costs more than they take.
+        const long MinValuesPerThread = 16 * 1024;
+
+        sealed class PixelsJob : Threading.IParallelJob
+        {
+            public Map Map;
+
+            public void Execute(int start, int end, int worker) => Map.Pixels(start, end);
+        }
+
+        readonly struct Map(float* x, float* g, int channels, float inverse, byte zeroPoint, byte* q)
+        {
+            public void Pixels(int first, int end)
+            {
                 if (g == null)
-                    Levels(x, null, values, inverse, zeroPoint, q);
+                    Levels(x + (long)first * channels, null, (long)(end - first) * channels, inverse, zeroPoint, q + (long)first * channels);
                 else
-                    for (int p = 0; p < pixels; p++) // the gate repeats every pixel: one row of channels at a time
+                    for (int p = first; p < end; p++) // the gate repeats every pixel: one row of channels at a time
                         Levels(x + (long)p * channels, g, channels, inverse, zeroPoint, q + (long)p * channels);
             }
         }

@@ -38,6 +38,23 @@ namespace EffNet.Runtime.Tests.Kernels
         }
 
         [Fact]
+        public void Split_over_threads_the_levels_are_the_same()
+        {
+            const int pixels = 3136, channels = 24;
+            float[] x = KernelTestData.Random(pixels * channels, 5);
+            float[] gate = KernelTestData.Random(channels, 6);
+            foreach (bool gated in new[] { false, true })
+            {
+                var alone = new byte[x.Length];
+                var split = new byte[x.Length];
+                QuantizeActivations.Run(x, pixels, channels, gated ? gate : default, 0.01f, 128, alone);
+                using var pool = new EffNet.Threading.WorkerPool(2);
+                QuantizeActivations.Run(x, pixels, channels, gated ? gate : default, 0.01f, 128, split, pool);
+                Assert.Equal(alone, split);
+            }
+        }
+
+        [Fact]
         public void Zero_is_exactly_the_zero_point_and_ties_round_to_even()
         {
             var q = new byte[4];
