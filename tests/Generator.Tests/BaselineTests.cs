@@ -42,6 +42,16 @@ namespace EffNet.Generator.Tests
             [EfficientNetV2(Size = EfficientNetV2Size.S, NumClasses = 10, Resolution = 128)] public partial class Photos;
             """;
 
+        /// <summary>A small int8 network: its 1x1 convs (the gated projections among them) go through the int8 GEMM.</summary>
+        public const string Int8Source = """
+            using EffNet;
+
+            namespace Demo;
+
+            /// <summary>A quantised classifier.</summary>
+            [EfficientNet(Width = 0.5, Depth = 0.5, Resolution = 32, NumClasses = 10, Precision = EfficientNetPrecision.Int8)] public partial class Quantised;
+            """;
+
         /// <summary>A custom model nested in a static class, with every size argument set.</summary>
         public const string CustomSource = """
             using EffNet;
@@ -98,6 +108,21 @@ namespace EffNet.Generator.Tests
             string[] problems = GeneratorHarness.CompileToMemory(compilation);
             Assert.True(problems.Length == 0, string.Join("\n", problems));
             Baseline.Verify("V2S", result.GeneratedSources, _output);
+        }
+
+        [Fact]
+        public void Int8_output_matches_its_baseline_and_compiles_without_warnings()
+        {
+            var (result, compilation) = GeneratorHarness.Run(Int8Source);
+
+            Assert.Empty(result.Diagnostics);
+            string source = Assert.Single(result.GeneratedSources).SourceText.ToString();
+            Assert.Contains("global::EffNet.Kernels.PointwiseConvolutionInt8.RunLayer(", source);
+            Assert.Contains("gate: gate", source);
+            Assert.Contains("Precision = global::EffNet.EfficientNetPrecision.Int8", source);
+            string[] problems = GeneratorHarness.CompileToMemory(compilation);
+            Assert.True(problems.Length == 0, string.Join("\n", problems));
+            Baseline.Verify("Int8", result.GeneratedSources, _output);
         }
 
         [Fact]

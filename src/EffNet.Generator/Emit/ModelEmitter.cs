@@ -371,7 +371,7 @@ namespace EffNet.Generator.Emit
                 {
                     ConvLayer reduce = call.Weights!, expand = call.SecondWeights!;
                     string module = reduce.Module.Substring(0, reduce.Module.LastIndexOf('.'));
-                    bool gatesMap = block!.Local("panel") == null;
+                    bool gatesMap = !block!.Calls.Any(c => c.GatesInput); // else the projection scales its input channels by the gate
                     w.Line($"// {Sub(module, block)}: squeeze-excitation {input.Channels} -> {reduce.OutChannels} -> {input.Channels}; " +
                            (gatesMap ? $"with {input.Pixels} pixels and {block.Output.Channels} outputs, the gate scales the map in place (fewer multiplies than the weights)"
                                      : "the gate scales the projection's input channels"));
