@@ -9,18 +9,22 @@ namespace EffNet.Bench
 {
     /// <summary>
     /// Time per layer type: every kernel call of a model's forward plan (the calls its generated code makes) replayed alone
-    /// with its exact shapes (best of several runs, one thread unless asked), summed by operation and kernel size.
+    /// with its exact shapes (best of several runs, one thread unless asked), summed by operation and kernel size (and
+    /// precision, for an int8 network).
     /// </summary>
     static class LayerBreakdown
     {
-        public static int Run(string name, int threads, bool each = false)
+        /// <param name="int8">replay the int8 network's calls, on the weights of bench/models/NAME.int8.effw (`int8 --models NAME` makes it)</param>
+        public static int Run(string name, int threads, bool each = false, bool int8 = false)
         {
             var model = new BenchModel(name);
-            ForwardPlan plan = ForwardPlan.Create(NetworkLayout.Create(model.Config));
+            ModelConfig config = int8 ? model.Config with { Precision = EfficientNetPrecision.Int8 } : model.Config;
+            ForwardPlan plan = ForwardPlan.Create(NetworkLayout.Create(config));
             // Workers spin through the arena refill before each run (longer than the default 1 ms), so a call is timed with its
             // workers awake, as it runs inside a forward pass, not waking them from sleep.
             using WorkerPool? pool = threads > 1 ? new WorkerPool(threads, TimeSpan.FromMilliseconds(200)) : null;
-            float[] weights = Data(checked((int)plan.Layout.WeightFloats), 0.05);
+            // Float32 layers run on any values of a plausible size; int8 layers need the scales a quantiser chose.
+            float[] weights = int8 ? QuantizedWeights(model.Base + ".int8.effw", plan.Layout) : Data(checked((int)plan.Layout.WeightFloats), 0.05);
             float[] image = Data(3 * model.Resolution * model.Resolution, 1.0);
             var arena = new float[plan.ArenaFloats + plan.RowBufferFloats * threads];
             float[] start = Data(arena.Length, 0.5);
@@ -40,7 +44,7 @@ namespace EffNet.Bench
             }
 
             double total = time.Values.Sum();
-            Console.WriteLine($"{model.Name} layer types, {threads} thread(s), each kernel call alone (best of 7): total {total:F2} ms");
+            Console.WriteLine($"{model.Name}{(int8 ? " int8" : "")} layer types, {threads} thread(s), each kernel call alone (best of 7): total {total:F2} ms");
             Console.WriteLine("| layer type | ms | share | multiply-adds | GMAC/s |");
             Console.WriteLine("|---|---|---|---|---|");
             foreach (var (kind, ms) in time.OrderByDescending(p => p.Value))
@@ -49,12 +53,12 @@ namespace EffNet.Bench
         }
 
         /// <summary>"Depthwise 5x5", "Convolution 3x3", "Project": the operation, with the kernel size where it has one.</summary>
-        static string Kind(KernelCall call) => call.Operation switch
+        static string Kind(KernelCall call) => (call.Operation switch
         {
             Operation.Stem or Operation.Convolution or Operation.Depthwise => $"{call.Operation} {call.Weights!.Kernel}x{call.Weights.Kernel}",
             Operation.ExpandDepthwise => $"ExpandDepthwise {call.SecondWeights!.Kernel}x{call.SecondWeights.Kernel}",
             _ => call.Operation.ToString(),
-        };
+        }) + (call.Weights?.Precision == EfficientNetPrecision.Int8 ? " int8" : "");
 
         /// <summary>Multiply-accumulates of one call: weights times the pixels they slide over.</summary>
         static long MultiplyAdds(KernelCall call) => call.Operation switch
@@ -66,6 +70,15 @@ namespace EffNet.Bench
             Operation.Classify => call.Weights!.WeightLength,
             _ => call.Input.Pixels * (long)call.Input.Channels, // gate map, pool: one operation per value
         };
+
+        static float[] QuantizedWeights(string path, NetworkLayout layout)
+        {
+            if (!System.IO.File.Exists(path))
+                throw new ArgumentException($"{path} is missing: `int8 --models NAME` quantises the model first.");
+            using WeightBlob blob = WeightBlob.Read(path, layout);
+            blob.PackForKernels(layout);
+            return blob.Weights.ToArray();
+        }
 
         static float[] Data(int n, double scale)
         {

@@ -5,7 +5,8 @@
 //   dotnet run -c Release --project bench/EffNet.Bench -- plot --csv medians.csv[,more.csv] --out docs/images/latency.png [--width 900] [--height 520]
 //        (bench/latency-sample.csv holds the medians of docs/performance.md's table, to try the plot without a long run)
 //   dotnet run -c Release --project bench/EffNet.Bench -- profile [--model 0]      per-stage time of our model
-//   dotnet run -c Release --project bench/EffNet.Bench -- layers [--model b0] [--threads 1] [--each]   time per layer type (--each: per call)
+//   dotnet run -c Release --project bench/EffNet.Bench -- layers [--model b0] [--threads 1] [--each] [--int8]   time per layer type (--each: per call;
+//        --int8: the int8 network on bench/models/NAME.int8.effw)
 //   dotnet run -c Release --project bench/EffNet.Bench -- threads [--models b0,b3] [--rounds 11]   the thread targets: idle scaling,
 //        one core busy (it starts and stops a busy neighbour process), two instances at once, idle CPU, batch throughput
 //   dotnet run -c Release --project bench/EffNet.Bench -- classify [--images bench/images] [--model 0] [--rounds 5]
@@ -38,7 +39,7 @@ switch (mode)
     case "profile":
         return StageProfile.Run(int.Parse(Option("--model") ?? "0"), int.Parse(Option("--runs") ?? "30"), int.Parse(Option("--threads") ?? "1"));
     case "layers":
-        return LayerBreakdown.Run(Option("--model") ?? "b0", int.Parse(Option("--threads") ?? "1"), args.Contains("--each"));
+        return LayerBreakdown.Run(Option("--model") ?? "b0", int.Parse(Option("--threads") ?? "1"), args.Contains("--each"), args.Contains("--int8"));
     case "threads":
         return ThreadScaling.Run(Names("--models", "b0,b3"), int.Parse(Option("--rounds") ?? "11"));
     case "classify":

@@ -71,6 +71,7 @@ namespace EffNet.Kernels
                               Activation activation, float* residual, byte* patches, long patchBytes)
         {
             /// <summary>Output rows [first, end) with the row buffer of thread <paramref name="worker"/>.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public void Rows(int first, int end, int worker)
             {
                 int taps = kernel * kernel * inChannels;
@@ -88,6 +89,7 @@ namespace EffNet.Kernels
 
             // Row oy's windows, [outWidth, kernel, kernel, inChannels]: a window row's taps inside the map are one copy;
             // taps in the padding read the zero point's level.
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             void Gather(int oy, byte* patch)
             {
                 int rowTaps = kernel * inChannels;

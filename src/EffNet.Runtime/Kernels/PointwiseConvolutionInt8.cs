@@ -70,6 +70,7 @@ namespace EffNet.Kernels
         /// <param name="inputQuantization">the layer's input scale and zero point, as the blob stores them</param>
         /// <param name="weights">the floats the layout gives the layer's weights: its levels, packed at load (<see cref="PackWeights"/>)</param>
         /// <param name="bias">with the input zero point's share taken out at load (<see cref="FoldInputZeroPoint"/>)</param>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void RunLayer(ReadOnlySpan<float> input, int pixels, int inChannels, ReadOnlySpan<float> gate, ReadOnlySpan<float> inputQuantization,
                                     ReadOnlySpan<float> weights, ReadOnlySpan<float> weightScales, ReadOnlySpan<float> bias, int outChannels,
                                     Activation activation, Span<float> output, ReadOnlySpan<float> residual, Span<float> levelsScratch,
@@ -110,6 +111,7 @@ namespace EffNet.Kernels
             => Run(Widest, input, pixels, inChannels, inputScale, packedWeights, weightScales, bias, outChannels,
                    activation, output, residual, quantizedOutput, outputScale, outputZeroPoint, workers);
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void Run(Path path, ReadOnlySpan<byte> input, int pixels, int inChannels, float inputScale,
                                  ReadOnlySpan<sbyte> packedWeights, ReadOnlySpan<float> weightScales,
                                  ReadOnlySpan<float> bias, int outChannels, Activation activation, Span<float> output,
@@ -216,6 +218,7 @@ namespace EffNet.Kernels
             }
 
             /// <summary>Pixels [first, end) on <paramref name="path"/>'s inner loop.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public void Pixels(Path path, int first, int end)
             {
                 if (path == Path.AvxVnni) Vnni(first, end);
@@ -425,6 +428,7 @@ namespace EffNet.Kernels
                 => Avx2.PermuteVar8x32(Avx2.HorizontalAdd(low, high), Vector256.Create(0, 1, 4, 5, 2, 3, 6, 7)).Store(to); // from [c0 c1 c4 c5 | c2 c3 c6 c7]
 
             /// <summary>Output channels [col, n) of pixels [first, end), one value at a time: every machine's path, and the exact reference of the others.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public void Scalar(int first, int end, int col)
             {
                 for (int p = first; p < end; p++)

@@ -50,6 +50,7 @@ namespace EffNet.Kernels
 
         readonly struct Map(float* x, float* g, int channels, float inverse, byte zeroPoint, byte* q)
         {
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public void Pixels(int first, int end)
             {
                 if (g == null)
@@ -61,6 +62,7 @@ namespace EffNet.Kernels
         }
 
         // n values of x (times g[i] when g is given) to levels; 16 at a time, then one at a time.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         static void Levels(float* x, float* g, long n, float inverse, byte zeroPoint, byte* q)
         {
             long i = 0;
