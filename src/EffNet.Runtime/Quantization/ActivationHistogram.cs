@@ -20,17 +20,20 @@ namespace EffNet.Quantization
         /// <summary>Adds <paramref name="values"/>, each multiplied by <paramref name="channelScale"/>[its channel] when that is not empty.</summary>
         public void Add(ReadOnlySpan<float> values, int channels, ReadOnlySpan<float> channelScale)
         {
-            for (int i = 0; i < values.Length; i++)
-            {
-                float v = channelScale.IsEmpty ? values[i] : values[i] * channelScale[i % channels];
-                if (!float.IsFinite(v))
-                    throw new InvalidOperationException($"Calibration met {v} in a layer's input: the float32 model itself gives non-finite activations on this image.");
-                if (v < Min) Min = v;
-                if (v > Max) Max = v;
-                if (v > 0) _positive.Add(v);
-                else if (v < 0) _negative.Add(-v);
-            }
+            for (int start = 0; start < values.Length; start += channels) // one pixel's channels at a time
+                for (int c = 0; c < channels; c++)
+                    Add(channelScale.IsEmpty ? values[start + c] : values[start + c] * channelScale[c]);
             Count += values.Length;
+        }
+
+        void Add(float v)
+        {
+            if (!float.IsFinite(v))
+                throw new InvalidOperationException($"Calibration met {v} in a layer's input: the float32 model itself gives non-finite activations on this image.");
+            if (v < Min) Min = v;
+            if (v > Max) Max = v;
+            if (v > 0) _positive.Add(v);
+            else if (v < 0) _negative.Add(-v);
         }
 
         /// <summary>
