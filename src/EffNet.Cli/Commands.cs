@@ -56,7 +56,9 @@ namespace EffNet.Cli
             if (info.Config.Validate().Length == 0 && NetworkLayout.Create(info.Config) is { } layout && layout.Fingerprint == info.Fingerprint)
             {
                 ModelConfig config = layout.Config;
-                Line("variant", config.VariantName + $" (width {config.Width.ToString(CultureInfo.InvariantCulture)}, depth {config.Depth.ToString(CultureInfo.InvariantCulture)})");
+                // A member's name says which coefficients it has; a custom network's name already lists them.
+                Line("variant", config.Phi < 0 ? config.VariantName
+                    : config.VariantName + $" (width {config.Width.ToString(CultureInfo.InvariantCulture)}, depth {config.Depth.ToString(CultureInfo.InvariantCulture)})");
                 Line("input", $"float32 [3, {config.Resolution}, {config.Resolution}] CHW");
                 Line("classes", config.NumClasses.ToString(CultureInfo.InvariantCulture));
                 Line("padding", config.Padding == EfficientNetPadding.Same ? "TF SAME" : "symmetric (PyTorch)");

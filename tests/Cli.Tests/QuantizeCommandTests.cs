@@ -29,6 +29,7 @@ namespace EffNet.Cli.Tests
             Assert.Matches(@"evaluation on 2000 images: float32 accuracy [\d.]+ %, int8 accuracy [\d.]+ %, top-1 agreement [\d.]+ %", quantize.Output);
 
             var inspect = Effnet("inspect", blob);
+            Assert.Contains("variant         EfficientNet (width 0.5, depth 0.5)\n", inspect.Output);
             Assert.Matches(@"precision +int8 in \d+ of \d+ weighted layers", inspect.Output);
             Assert.Contains("int8 quantisation of fashion10.effw (50 calibration images, 99.99 percentile)", inspect.Output);
 
