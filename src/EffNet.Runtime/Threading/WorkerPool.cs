@@ -96,7 +96,7 @@ namespace EffNet.Threading
             _chunk = ChunkSize(parts, grain);
             // Never more than 1 / (HeadChunksPerThread x threads) of the region: a worker descheduled with its claim (a
             // busy neighbour on its core) holds up the region by at most that much.
-            _largest = Math.Max(_chunk, Math.Min(largest, (parts + Threads * HeadChunksPerThread - 1) / (Threads * HeadChunksPerThread)));
+            _largest = Math.Max(_chunk, Math.Min(largest, Share(parts, HeadChunksPerThread)));
             _failure = null;
             Volatile.Write(ref _completed, 0);
             uint generation = ++_generation;
@@ -121,8 +121,7 @@ namespace EffNet.Threading
         /// The smallest chunk of a region over <paramref name="parts"/> parts: at least <paramref name="grain"/>, and about
         /// 1 / (<see cref="TailChunksPerThread"/> x threads) of the parts. Chunks start larger (<see cref="ClaimSize"/>).
         /// </summary>
-        public int ChunkSize(int parts, int grain = 1)
-            => Math.Max(Math.Max(grain, 1), (parts + Threads * TailChunksPerThread - 1) / (Threads * TailChunksPerThread));
+        public int ChunkSize(int parts, int grain = 1) => Math.Max(Math.Max(grain, 1), Share(parts, TailChunksPerThread));
 
         /// <summary>
         /// Parts a thread claims when <paramref name="remaining"/> are left: half of an even share of them, between the
@@ -130,7 +129,10 @@ namespace EffNet.Threading
         /// the first claims stay large (few chunk starts, each with its own fixed cost). No job keeps results per chunk,
         /// so where the chunk boundaries fall changes no bits.
         /// </summary>
-        int ClaimSize(int remaining, int smallest, int largest) => Math.Min(largest, Math.Max(smallest, (remaining + 2 * Threads - 1) / (2 * Threads)));
+        int ClaimSize(int remaining, int smallest, int largest) => Math.Min(largest, Math.Max(smallest, Share(remaining, 2)));
+
+        // parts / (chunksPerThread x threads), rounded up.
+        int Share(int parts, int chunksPerThread) => (parts + Threads * chunksPerThread - 1) / (Threads * chunksPerThread);
 
         // Claims and runs chunks of region 'generation' until none is left or the region has ended.
         void WorkOn(uint generation, int worker)
