@@ -47,7 +47,7 @@ namespace EffNet.Bench
                     float[] image = Tensor(preprocessing, path);
                     fp32.Run(image, x);
                     int8.Run(image, y);
-                    int[] topX = Top(x, 5), topY = Top(y, 5);
+                    int[] topX = Top5(x), topY = Top5(y);
                     if (topX[0] == topY[0]) agree++;
                     overlap += topX.Intersect(topY).Count() / 5.0;
                     error += x.Zip(y, (p, q) => Math.Abs(p - q)).Max() / x.Max(Math.Abs);
@@ -66,6 +66,6 @@ namespace EffNet.Bench
             return tensor;
         }
 
-        static int[] Top(float[] values, int k) => Enumerable.Range(0, values.Length).OrderByDescending(i => values[i]).Take(k).ToArray();
+        static int[] Top5(float[] logits) => Softmax.TopK(logits, 5).Select(c => c.Index).ToArray();
     }
 }

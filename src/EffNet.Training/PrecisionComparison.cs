@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using System.Numerics.Tensors;
 using EffNet.Imaging;
 
 namespace EffNet.Training
@@ -37,7 +38,7 @@ namespace EffNet.Training
                 preprocessing.Apply(item.Path, image);
                 reference.Run(image, a);
                 candidate.Run(image, b);
-                int topA = ArgMax(a), topB = ArgMax(b);
+                int topA = TensorPrimitives.IndexOfMax<float>(a), topB = TensorPrimitives.IndexOfMax<float>(b);
                 if (topA == item.Class) correctA++;
                 if (topB == item.Class) correctB++;
                 if (topA == topB) agree++;
@@ -53,14 +54,6 @@ namespace EffNet.Training
             }
             int n = Math.Max(done, 1);
             return new PrecisionComparison(done, (double)correctA / n, (double)correctB / n, (double)agree / n, error / n);
-        }
-
-        static int ArgMax(ReadOnlySpan<float> values)
-        {
-            int best = 0;
-            for (int i = 1; i < values.Length; i++)
-                if (values[i] > values[best]) best = i;
-            return best;
         }
     }
 }
