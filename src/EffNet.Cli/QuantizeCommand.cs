@@ -68,9 +68,9 @@ namespace EffNet.Cli
                         {
                             preprocessing.Apply(file, tensor);
                         }
-                        catch (Exception e) when (e is ImageFormatException or IOException or UnauthorizedAccessException)
+                        catch (Exception e) when (ImageFiles.IsUnreadable(e))
                         {
-                            progress.Report($"effnet: skipped {(e is ImageFormatException ? e.Message : file + ": " + e.Message)}");
+                            progress.Report("effnet: skipped " + ImageFiles.Unreadable(file, e));
                             skipped++;
                             progress.Advance();
                             continue;

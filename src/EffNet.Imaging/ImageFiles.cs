@@ -34,5 +34,15 @@ namespace EffNet.Imaging
             .Order(StringComparer.Ordinal)
             .ToArray();
         }
+
+        /// <summary>
+        /// Whether <paramref name="error"/>, thrown while reading one file of a folder, means that file cannot be read
+        /// (bad or unsupported contents, an I/O or permission failure) rather than a bug: the folder's commands report
+        /// it (<see cref="Unreadable"/>) and go on with the other files.
+        /// </summary>
+        public static bool IsUnreadable(Exception error) => error is ImageFormatException or IOException or UnauthorizedAccessException;
+
+        /// <summary>The report of an unreadable file: the decoder's message, which names the file, or the I/O error after the path.</summary>
+        public static string Unreadable(string path, Exception error) => error is ImageFormatException ? error.Message : $"{path}: {error.Message}";
     }
 }

@@ -85,9 +85,9 @@ namespace EffNet.Training
                     {
                         perImage[i] = ImageFeatures(images[i].Path, views, tensor, ref hits, ref computed);
                     }
-                    catch (Exception e) when (e is ImageFormatException or IOException or UnauthorizedAccessException)
+                    catch (Exception e) when (ImageFiles.IsUnreadable(e))
                     {
-                        lock (gate) problem(e is ImageFormatException ? e.Message : $"{images[i].Path}: {e.Message}");
+                        lock (gate) problem(ImageFiles.Unreadable(images[i].Path, e));
                     }
                     catch (Exception e)
                     {
