@@ -98,8 +98,8 @@ namespace EffNet.Planning
                     PlannedTensor output = call.Output!;
                     if (conv.Precision == EfficientNetPrecision.Int8)
                     {
-                        ConvolutionInt8.RunLayer(Slice(arena, input), input.Height, input.Width, input.Channels, w.Slice((int)conv.InputQuantizationOffset, 2),
-                            w.Slice((int)conv.WeightOffset, (int)conv.WeightFloats), w.Slice((int)conv.WeightScaleOffset, conv.OutChannels), Bias(w, conv),
+                        ConvolutionInt8.RunLayer(Slice(arena, input), input.Height, input.Width, input.Channels, InputQuantization(w, conv),
+                            StoredWeights(w, conv), WeightScales(w, conv), Bias(w, conv),
                             conv.Kernel, call.Stride, call.PadTop, call.PadLeft, Slice(arena, output), output.Height, output.Width, output.Channels,
                             call.Activation, call.Residual != null ? Slice(arena, call.Residual) : default, Slice(arena, call.QuantizedInput!),
                             scratch.RowBuffers, workers);
@@ -174,8 +174,8 @@ namespace EffNet.Planning
             ConvLayer conv = call.Weights!;
             PlannedTensor input = call.Input;
             PointwiseConvolutionInt8.RunLayer(Slice(arena, input), input.Pixels, input.Channels,
-                call.GatesInput ? scratch.Gate.Slice(0, input.Channels) : default, w.Slice((int)conv.InputQuantizationOffset, 2),
-                w.Slice((int)conv.WeightOffset, (int)conv.WeightFloats), w.Slice((int)conv.WeightScaleOffset, conv.OutChannels), Bias(w, conv),
+                call.GatesInput ? scratch.Gate.Slice(0, input.Channels) : default, InputQuantization(w, conv),
+                StoredWeights(w, conv), WeightScales(w, conv), Bias(w, conv),
                 conv.OutChannels, call.Activation, Slice(arena, call.Output!), call.Residual != null ? Slice(arena, call.Residual) : default,
                 Slice(arena, call.QuantizedInput!), workers);
         }
@@ -188,5 +188,13 @@ namespace EffNet.Planning
         static ReadOnlySpan<float> Weights(ReadOnlySpan<float> w, ConvLayer layer) => w.Slice((int)layer.WeightOffset, (int)layer.WeightLength);
 
         static ReadOnlySpan<float> Bias(ReadOnlySpan<float> w, ConvLayer layer) => w.Slice((int)layer.BiasOffset, (int)layer.BiasLength);
+
+        // An int8 layer's tensors (docs/weight-format.md): its input's scale and zero point, its weights' floats (the s8
+        // levels, four to a float) and its per-channel weight scales.
+        static ReadOnlySpan<float> InputQuantization(ReadOnlySpan<float> w, ConvLayer layer) => w.Slice((int)layer.InputQuantizationOffset, 2);
+
+        static ReadOnlySpan<float> StoredWeights(ReadOnlySpan<float> w, ConvLayer layer) => w.Slice((int)layer.WeightOffset, (int)layer.WeightFloats);
+
+        static ReadOnlySpan<float> WeightScales(ReadOnlySpan<float> w, ConvLayer layer) => w.Slice((int)layer.WeightScaleOffset, layer.OutChannels);
     }
 }

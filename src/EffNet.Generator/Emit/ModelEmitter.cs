@@ -326,9 +326,8 @@ namespace EffNet.Generator.Emit
                     {
                         w.Line("// int8: the input map to u8 levels, each output row's windows gathered into the thread's row buffer, then the int8 GEMM");
                         w.Line($"global::EffNet.Kernels.ConvolutionInt8.RunLayer({locals[input]}, inHeight: {input.Height}, inWidth: {input.Width}, inChannels: {input.Channels}, " +
-                               $"inputQuantization: w.Slice({conv.InputQuantizationOffset}, 2),");
-                        w.Line($"    weights: w.Slice({conv.WeightOffset}, {conv.WeightFloats}), weightScales: w.Slice({conv.WeightScaleOffset}, {conv.OutChannels}), " +
-                               $"bias: w.Slice({conv.BiasOffset}, {conv.BiasLength}), {Window(call, conv.Kernel)},");
+                               $"{InputQuantization(conv)},");
+                        w.Line($"    {Int8Weights(conv)}, {Window(call, conv.Kernel)},");
                         w.Line($"    {locals[output]}, outHeight: {output.Height}, outWidth: {output.Width}, outChannels: {output.Channels}, {Activation(call)}, " +
                                $"residual: {(call.Residual != null ? locals[call.Residual] : "default")}, levelsScratch: {locals[call.QuantizedInput!]}, " +
                                $"rowBuffers: arena.Slice({plan.ArenaFloats}), workers);");
@@ -413,9 +412,8 @@ namespace EffNet.Generator.Emit
             {
                 w.Line($"// int8: the input{(call.GatesInput ? " times the gate" : "")} to u8 levels, then the int8 GEMM with an fp32 epilogue");
                 w.Line($"global::EffNet.Kernels.PointwiseConvolutionInt8.RunLayer({locals[input]}, pixels: {input.Pixels}, inChannels: {input.Channels}, " +
-                       $"gate: {(call.GatesInput ? "gate" : "default")}, inputQuantization: w.Slice({conv.InputQuantizationOffset}, 2),");
-                w.Line($"    weights: w.Slice({conv.WeightOffset}, {conv.WeightFloats}), weightScales: w.Slice({conv.WeightScaleOffset}, {conv.OutChannels}), " +
-                       $"bias: w.Slice({conv.BiasOffset}, {conv.BiasLength}), outChannels: {output.Channels}, {Activation(call)},");
+                       $"gate: {(call.GatesInput ? "gate" : "default")}, {InputQuantization(conv)},");
+                w.Line($"    {Int8Weights(conv)}, outChannels: {output.Channels}, {Activation(call)},");
                 w.Line($"    {locals[output]}, residual: {(call.Residual != null ? locals[call.Residual] : "default")}, levelsScratch: {locals[call.QuantizedInput!]}, workers);");
                 return;
             }
@@ -468,6 +466,14 @@ namespace EffNet.Generator.Emit
         }
 
         static string Slice(string buffer, PlannedTensor t) => $"{buffer}.Slice({t.Offset}, {t.Floats})";
+
+        // An int8 layer's tensors (docs/weight-format.md): its input's scale and zero point; its weights' floats (the s8
+        // levels, four to a float), per-channel scales and bias.
+        static string InputQuantization(ConvLayer layer) => $"inputQuantization: w.Slice({layer.InputQuantizationOffset}, 2)";
+
+        static string Int8Weights(ConvLayer layer)
+            => $"weights: w.Slice({layer.WeightOffset}, {layer.WeightFloats}), weightScales: w.Slice({layer.WeightScaleOffset}, {layer.OutChannels}), " +
+               $"bias: w.Slice({layer.BiasOffset}, {layer.BiasLength})";
 
         static string Weights(ConvLayer layer, string weightName = "weights", string biasName = "bias")
             => $"{weightName}: w.Slice({layer.WeightOffset}, {layer.WeightLength}), {biasName}: w.Slice({layer.BiasOffset}, {layer.BiasLength})";

@@ -1,6 +1,5 @@
 using System;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace EffNet.Kernels
 {
@@ -32,21 +31,21 @@ namespace EffNet.Kernels
             int taps = kernel * kernel * inChannels;
             Check.Length(input.Length, (long)inHeight * inWidth * inChannels, nameof(input));
             Check.Length(inputQuantization.Length, 2, nameof(inputQuantization));
-            Check.Length(MemoryMarshal.Cast<float, sbyte>(weights).Length, (long)taps * outChannels, nameof(weights));
             Check.Length(output.Length, (long)outHeight * outWidth * outChannels, nameof(output));
             if (!residual.IsEmpty) Check.Length(residual.Length, (long)outHeight * outWidth * outChannels, nameof(residual));
-            Span<byte> levels = MemoryMarshal.AsBytes(levelsScratch);
-            Check.Length(levels.Length, (long)inHeight * inWidth * inChannels, nameof(levelsScratch));
+            ReadOnlySpan<sbyte> levelsOfWeights = PointwiseConvolutionInt8.StoredLevels(weights, (long)taps * outChannels);
+            Span<byte> levels = PointwiseConvolutionInt8.LevelsScratch(levelsScratch, (long)inHeight * inWidth * inChannels);
             long patchFloats = RowBufferLength(outWidth, kernel, inChannels);
             Check.Length(rowBuffers.Length, patchFloats * (workers?.Threads ?? 1), nameof(rowBuffers));
 
             float inputScale = inputQuantization[0];
             byte zeroPoint = (byte)inputQuantization[1];
-            QuantizeActivations.Run(input, inHeight * inWidth, inChannels, default, inputScale, zeroPoint, levels.Slice(0, inHeight * inWidth * inChannels), workers);
+            QuantizeActivations.Run(input, inHeight * inWidth, inChannels, default, inputScale, zeroPoint, levels, workers);
             fixed (byte* x = levels)
-            fixed (float* w = weights, s = weightScales, b = bias, y = output, r = residual, patches = rowBuffers)
+            fixed (sbyte* w = levelsOfWeights)
+            fixed (float* s = weightScales, b = bias, y = output, r = residual, patches = rowBuffers)
             {
-                var conv = new Layer(x, inHeight, inWidth, inChannels, inputScale, zeroPoint, (sbyte*)w, s, b, kernel, stride, padTop, padLeft,
+                var conv = new Layer(x, inHeight, inWidth, inChannels, inputScale, zeroPoint, w, s, b, kernel, stride, padTop, padLeft,
                                      y, outWidth, outChannels, activation, residual.IsEmpty ? null : r, (byte*)patches, patchFloats * sizeof(float));
                 if (workers is null || outHeight < 2 * workers.Threads)
                 {

@@ -40,6 +40,27 @@ namespace EffNet.Kernels
                     packed[((k / 4) * outChannels + j) * 4 + k % 4] = weights[k * outChannels + j];
         }
 
+        /// <summary>The first <paramref name="count"/> s8 levels of an int8 layer's weights, kept four to a float in the floats the layout gives them.</summary>
+        public static Span<sbyte> StoredLevels(Span<float> storage, long count)
+        {
+            Check.Length(storage.Length, (count + 3) / 4, nameof(storage));
+            return MemoryMarshal.Cast<float, sbyte>(storage).Slice(0, (int)count);
+        }
+
+        /// <inheritdoc cref="StoredLevels(Span{float}, long)"/>
+        public static ReadOnlySpan<sbyte> StoredLevels(ReadOnlySpan<float> storage, long count)
+        {
+            Check.Length(storage.Length, (count + 3) / 4, nameof(storage));
+            return MemoryMarshal.Cast<float, sbyte>(storage).Slice(0, (int)count);
+        }
+
+        /// <summary>The first <paramref name="count"/> bytes of an int8 layer's u8 input scratch, which the planner places as floats.</summary>
+        internal static Span<byte> LevelsScratch(Span<float> scratch, long count)
+        {
+            Check.Length(scratch.Length, (count + 3) / 4, nameof(scratch));
+            return MemoryMarshal.AsBytes(scratch).Slice(0, (int)count);
+        }
+
         /// <summary>
         /// Takes the input zero point's share out of <paramref name="bias"/>, once per layer: Σk (x - zx) w = Σk x w - zx Σk w,
         /// so the GEMM sums the raw u8 levels and this subtracts sx * sw[j] * zx * Σk w[k, j] from each bias.
@@ -77,15 +98,10 @@ namespace EffNet.Kernels
                                     Threading.WorkerPool? workers)
         {
             Check.Length(inputQuantization.Length, 2, nameof(inputQuantization));
-            int values = checked(pixels * inChannels);
-            Span<byte> levels = MemoryMarshal.AsBytes(levelsScratch);
-            Check.Length(levels.Length, values, nameof(levelsScratch));
-            levels = levels.Slice(0, values);
-            ReadOnlySpan<sbyte> packed = MemoryMarshal.Cast<float, sbyte>(weights);
-            Check.Length(packed.Length, (long)inChannels * outChannels, nameof(weights));
+            Span<byte> levels = LevelsScratch(levelsScratch, (long)pixels * inChannels);
             float inputScale = inputQuantization[0];
             QuantizeActivations.Run(input, pixels, inChannels, gate, inputScale, (byte)inputQuantization[1], levels, workers);
-            Run(levels, pixels, inChannels, inputScale, packed.Slice(0, inChannels * outChannels), weightScales, bias, outChannels,
+            Run(levels, pixels, inChannels, inputScale, StoredLevels(weights, (long)inChannels * outChannels), weightScales, bias, outChannels,
                 activation, output, residual, workers: workers);
         }
 

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using EffNet.Model;
 using EffNet.Planning;
@@ -106,7 +105,7 @@ namespace EffNet.Quantization
                 (float inputScale, byte zeroPoint) = InputLevels(low, high);
                 weights[to.InputQuantizationOffset] = inputScale;
                 weights[to.InputQuantizationOffset + 1] = zeroPoint;
-                Span<sbyte> levels = MemoryMarshal.Cast<float, sbyte>(weights.AsSpan((int)to.WeightOffset, (int)to.WeightFloats)).Slice(0, (int)to.WeightLength);
+                Span<sbyte> levels = Kernels.PointwiseConvolutionInt8.StoredLevels(weights.AsSpan((int)to.WeightOffset, (int)to.WeightFloats), to.WeightLength);
                 float worst = QuantizeWeights(source.AsSpan((int)from.WeightOffset, (int)from.WeightLength), to.Kernel * to.Kernel * to.InChannels, to.OutChannels,
                                               levels, weights.AsSpan((int)to.WeightScaleOffset, to.OutChannels));
                 layers.Add(new QuantizedLayer(to.Module, low, high, inputScale, zeroPoint, worst));

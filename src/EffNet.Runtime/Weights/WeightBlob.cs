@@ -62,7 +62,7 @@ namespace EffNet
         // An int8 layer's [in, out] levels into the int8 GEMM's order, and the input zero point's share out of its bias.
         static void PackInt8(Span<float> all, ConvLayer layer)
         {
-            Span<sbyte> levels = MemoryMarshal.Cast<float, sbyte>(all.Slice((int)layer.WeightOffset, (int)layer.WeightFloats)).Slice(0, (int)layer.WeightLength);
+            Span<sbyte> levels = Kernels.PointwiseConvolutionInt8.StoredLevels(all.Slice((int)layer.WeightOffset, (int)layer.WeightFloats), layer.WeightLength);
             sbyte[] staging = levels.ToArray();
             int rows = layer.Kernel * layer.Kernel * layer.InChannels; // in for a 1x1 conv; the window's taps for a k x k one
             Kernels.PointwiseConvolutionInt8.PackWeights(staging, rows, layer.OutChannels, levels);
