@@ -45,7 +45,7 @@ namespace EffNet.Cli
                     },
                     Percentile = parse.GetValue(percentile),
                 };
-                if (options.Method == CalibrationMethod.Percentile && !(options.Percentile > 50 && options.Percentile <= 100))
+                if (options.Method == CalibrationMethod.Percentile && !QuantizeOptions.IsValidPercentile(options.Percentile))
                     throw new UserException($"--percentile must be above 50 and at most 100, not {options.Percentile.ToString(CultureInfo.InvariantCulture)}.");
 
                 WeightBlobInfo info = WeightBlob.ReadInfo(source);

@@ -26,6 +26,9 @@ namespace EffNet.Quantization
 
         /// <summary>For <see cref="CalibrationMethod.Percentile"/>: the share of each side's values kept inside the range, in percent.</summary>
         public double Percentile { get; init; } = 99.99;
+
+        /// <summary>Whether <paramref name="percentile"/> can be <see cref="Percentile"/>: above 50 and at most 100 (100 is the min and max).</summary>
+        public static bool IsValidPercentile(double percentile) => percentile > 50 && percentile <= 100;
     }
 
     /// <summary>One int8 layer as calibrated: its input range and the levels chosen for it.</summary>
@@ -54,7 +57,7 @@ namespace EffNet.Quantization
             ArgumentNullException.ThrowIfNull(calibrationImages);
             ArgumentNullException.ThrowIfNull(outputPath);
             options ??= new QuantizeOptions();
-            if (options.Method == CalibrationMethod.Percentile && !(options.Percentile > 50 && options.Percentile <= 100))
+            if (options.Method == CalibrationMethod.Percentile && !QuantizeOptions.IsValidPercentile(options.Percentile))
                 throw new ArgumentOutOfRangeException(nameof(options), options.Percentile, "The calibration percentile must be above 50 and at most 100 (100 is the min and max).");
 
             WeightBlobInfo info = WeightBlob.ReadInfo(floatBlobPath);
