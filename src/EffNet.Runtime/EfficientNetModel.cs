@@ -146,6 +146,20 @@ namespace EffNet
             call.Arena.Slice((int)_plan.Features.Offset, (int)_plan.Features.Floats).CopyTo(features);
         }
 
+        /// <summary>
+        /// The input of block <paramref name="block"/> for one image: the map the frozen layers before it compute, which
+        /// fine-tuning (EffNet.Training) trains the blocks from there on from. [height, width, channels] of that block.
+        /// </summary>
+        internal void BlockInput(ReadOnlySpan<float> image, int block, Span<float> output)
+        {
+            ModelSession.CheckImage(image, Config.Resolution, Config.Resolution);
+            Planning.PlannedTensor input = _plan.Blocks[block].Input;
+            ModelSession.CheckLength(output.Length, checked((int)input.Floats), nameof(output), "the block input");
+            using ModelSession.Call call = _session.BeginCall();
+            PlanExecutor.ForwardToBlock(_plan, block, image, call.Weights, call.Arena, call.Workers);
+            call.Arena.Slice((int)input.Offset, (int)input.Floats).CopyTo(output);
+        }
+
         /// <summary>Classifies N images at once (N x <see cref="InputLength"/> floats in, N x <see cref="NumClasses"/> logits out), whole images on the threads side by side. Allocates nothing once warm.</summary>
         public void RunBatch(ReadOnlySpan<float> images, Span<float> logits)
         {

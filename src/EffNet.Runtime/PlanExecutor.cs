@@ -1,4 +1,5 @@
 using System;
+using EffNet.Blocks;
 using EffNet.Kernels;
 using EffNet.Model;
 using EffNet.Threading;
@@ -16,6 +17,23 @@ namespace EffNet.Planning
         /// <param name="beforeCall">sees each call's input just before it runs (the quantiser's calibration), or null</param>
         public static void Forward(ForwardPlan plan, ReadOnlySpan<float> image, ReadOnlySpan<float> w, Span<float> arena,
                                    WorkerPool? workers, StageObserver? observer, CallInputObserver? beforeCall = null)
+            => ForwardCalls(plan, plan.ForwardCalls.Count, image, w, arena, workers, observer, beforeCall);
+
+        /// <summary>
+        /// The forward pass up to the input of block <paramref name="block"/>, which it leaves at that block's
+        /// <see cref="BlockPlan.Input"/> in the arena (fine-tuning's frozen trunk).
+        /// </summary>
+        public static void ForwardToBlock(ForwardPlan plan, int block, ReadOnlySpan<float> image, ReadOnlySpan<float> w, Span<float> arena, WorkerPool? workers)
+        {
+            KernelCall first = plan.Blocks[block].Calls[0];
+            int end = 0;
+            while (plan.ForwardCalls[end] != first) end++;
+            ForwardCalls(plan, end, image, w, arena, workers, null, null);
+        }
+
+        // The first <paramref name="end"/> calls of the forward pass.
+        static void ForwardCalls(ForwardPlan plan, int end, ReadOnlySpan<float> image, ReadOnlySpan<float> w, Span<float> arena,
+                            WorkerPool? workers, StageObserver? observer, CallInputObserver? beforeCall)
         {
             // The SE gate and squeeze scratch of the widest block, on the stack as in generated code; each block uses the
             // front of them. The depthwise kernels clear the sums they write, so nothing carries over from the block before.
@@ -23,7 +41,7 @@ namespace EffNet.Planning
             Span<float> squeeze = stackalloc float[plan.SqueezeFloats];
             Span<float> rowBuffers = arena.Slice(checked((int)plan.ArenaFloats));
             var buffers = new Scratch(gate, squeeze, rowBuffers);
-            for (int i = 0; i < plan.ForwardCalls.Count; i++) // an index, not foreach: no enumerator is allocated
+            for (int i = 0; i < end; i++) // an index, not foreach: no enumerator is allocated
             {
                 KernelCall call = plan.ForwardCalls[i];
                 if (beforeCall != null && call.Input != plan.Image)
