@@ -22,14 +22,18 @@ namespace EffNet.Cli
             var cache = new Option<DirectoryInfo>("--cache") { Description = $"Where features are kept between runs (default {FeatureExtractor.DefaultCacheFolder()})." };
             var noCache = new Option<bool>("--no-cache") { Description = "Compute every feature, keep none." };
             var noProgress = new Option<bool>("--no-progress") { Description = "No progress bar (shown on a terminal's standard error while features are computed)." };
+            var unfreeze = new Option<int>("--unfreeze") { Description = "Also fine-tune the last K blocks, the head conv and the classifier through a backward pass, after the head (0: the head only).", DefaultValueFactory = _ => 0 };
+            var unfreezeEpochs = new Option<int>("--unfreeze-epochs") { Description = "Passes over the training images when fine-tuning, at most (it stops earlier when validation stops improving).", DefaultValueFactory = _ => new FineTuningOptions().Epochs };
             var confusionPng = new Option<FileInfo>("--confusion-png") { Description = "Also draw the confusion matrix as a PNG heat map (the class numbers of the text report; counts in the cells)." };
             var command = new Command("train",
                 "Teach a model new classes: compute the base model's features of every image in --data (and of mirrored and " +
                 "cropped views), train a new linear classifier on them with early stopping on the validation accuracy, and write " +
                 "the base with that classifier, the labels and the base's preprocessing as a new blob. The other layers keep the " +
-                "base's weights. Unreadable images are reported on standard error and skipped.")
+                "base's weights, unless --unfreeze K fine-tunes the last K blocks and the head conv too (BatchNorm frozen). " +
+                "Unreadable images are reported on standard error and skipped.")
             {
                 weights, data, outputPath, validation, split, epochs, views, seed, threads, cache, noCache, noProgress, confusionPng,
+                unfreeze, unfreezeEpochs,
             };
             command.SetAction(parse =>
             {
@@ -48,6 +52,9 @@ namespace EffNet.Cli
                 if (epochCount < 1) throw new UserException($"--epochs must be at least 1, not {epochCount}.");
                 if (viewCount < 1) throw new UserException($"--views must be at least 1 (the image itself), not {viewCount}.");
                 if (threadCount < 1) throw new UserException($"--threads must be at least 1, not {threadCount}.");
+                int unfrozen = parse.GetValue(unfreeze), unfreezeEpochCount = parse.GetValue(unfreezeEpochs);
+                if (unfrozen < 0) throw new UserException($"--unfreeze must be 0 (the head only) or a number of blocks, not {unfrozen}.");
+                if (unfreezeEpochCount < 1) throw new UserException($"--unfreeze-epochs must be at least 1, not {unfreezeEpochCount}.");
                 var options = new TrainOptions
                 {
                     ValidationFolder = parse.GetValue(validation)?.FullName,
@@ -57,6 +64,7 @@ namespace EffNet.Cli
                     Threads = threadCount,
                     CacheFolder = parse.GetValue(noCache) ? null : parse.GetValue(cache)?.FullName ?? FeatureExtractor.DefaultCacheFolder(),
                     Head = new HeadTrainingOptions { Epochs = epochCount },
+                    FineTuning = unfrozen > 0 ? new FineTuningOptions { Blocks = unfrozen, Epochs = unfreezeEpochCount } : null,
                 };
                 TrainingReport? trained = null;
                 void Run(ProgressScope progress, Action<string> log)
@@ -79,8 +87,17 @@ namespace EffNet.Cli
                     result.Epochs, report.TrainSeconds, result.BestEpoch, result.TrainAccuracy,
                     result.ValidationAccuracy is double v ? string.Format(CultureInfo.InvariantCulture, ", validation accuracy {0:P1}", v) : " (no validation set)"));
                 if (report.RefitWithValidation)
-                    output.WriteLine($"then trained {result.BestEpoch} epochs on the training and validation images together (the written head)");
-                output.WriteLine($"confusion matrix ({report.ConfusionSet} images{(report.RefitWithValidation ? ", of the head before that" : "")}):");
+                    output.WriteLine($"then trained {result.BestEpoch} epochs on the training and validation images together{(report.FineTuning is null ? " (the written head)" : "")}");
+                if (report.FineTuning is FineTuningResult tuned)
+                {
+                    output.WriteLine(string.Format(CultureInfo.InvariantCulture,
+                        "fine-tuning {0:N0} parameters: {1} epochs in {2:F1} s ({3:F0} images/s forward and backward), kept epoch {4}: training accuracy {5:P1}{6}",
+                        tuned.TrainedParameters, tuned.Epochs, tuned.Seconds, tuned.ImagesPerSecond, tuned.BestEpoch, tuned.TrainAccuracy,
+                        tuned.ValidationAccuracy is double tv ? string.Format(CultureInfo.InvariantCulture, ", validation accuracy {0:P1}", tv) : " (no validation set)"));
+                    if (report.RefitWithValidation)
+                        output.WriteLine($"then fine-tuned {tuned.BestEpoch} epochs on the training and validation images together (the written model)");
+                }
+                output.WriteLine($"confusion matrix ({report.ConfusionSet} images{(report.RefitWithValidation ? ", of the model before that" : "")}):");
                 output.Write(report.ConfusionText());
                 if (plotPath != null)
                 {

@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Threading;
 using EffNet.Imaging;
+using EffNet.Model;
 
 namespace EffNet.Training
 {
@@ -23,8 +24,8 @@ namespace EffNet.Training
     }
 
     /// <summary>
-    /// Runs a base model over labelled images and keeps its pooled features (the input of its classifier), for every view
-    /// of each image (<see cref="ImageViews"/>). Images run side by side on every core, each on its own arena. Features are
+    /// Runs a base model over labelled images and keeps its pooled features (the input of its classifier), or for
+    /// fine-tuning the input of a later block, for every view of each image (<see cref="ImageViews"/>). Images run side by side on every core, each on its own arena. Features are
     /// cached on disk under the base blob's content and each image file's content, so a second run skips the model.
     /// </summary>
     public sealed class FeatureExtractor : IDisposable
@@ -34,8 +35,12 @@ namespace EffNet.Training
         readonly string? _cache;
         readonly int _threads;
 
+        readonly int _block = -1;
+
         /// <param name="cacheFolder">where features are kept between runs, or null for no cache</param>
-        public FeatureExtractor(string baseBlobPath, string? cacheFolder, int threads)
+        /// <param name="unfrozenBlocks">0: the pooled features. K: instead, the input of the K-th block from the end (what
+        /// the frozen layers compute for fine-tuning the blocks from there on).</param>
+        public FeatureExtractor(string baseBlobPath, string? cacheFolder, int threads, int unfrozenBlocks = 0)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
             _threads = threads;
@@ -45,9 +50,19 @@ namespace EffNet.Training
                 ?? throw new ArgumentException($"{baseBlobPath}: the blob records no preprocessing and {_model.Config.DisplayName} has no published preset; " +
                                                "import the base with --resize and --crop so the features are computed as it was trained.");
             _preprocessing = Preprocessing.From(PreprocessingInfo);
+            int blocks = _model.Layout.Blocks.Count;
+            if (unfrozenBlocks < 0 || unfrozenBlocks > blocks)
+                throw new ArgumentException($"{baseBlobPath}: {_model.Config.DisplayName} has {blocks} blocks; unfreeze 0 (the head only) to {blocks} of them, not {unfrozenBlocks}.");
+            if (unfrozenBlocks > 0)
+            {
+                _block = blocks - unfrozenBlocks;
+                BlockLayout first = _model.Layout.Blocks[_block];
+                Dimension = first.InHeight * first.InWidth * first.InChannels;
+            }
+            else Dimension = _model.FeatureCount;
             BaseSha256 = Sha256Of(baseBlobPath);
             if (cacheFolder != null)
-                _cache = Path.Combine(cacheFolder, CacheKey(BaseSha256, PreprocessingInfo));
+                _cache = Path.Combine(cacheFolder, CacheKey(BaseSha256, PreprocessingInfo) + (_block >= 0 ? "-block" + _block : ""));
         }
 
         /// <summary>The preprocessing the features are computed with: the base blob's, else its variant's published preset.</summary>
@@ -56,7 +71,8 @@ namespace EffNet.Training
         /// <summary>SHA-256 of the base blob file, lower-case hex.</summary>
         public string BaseSha256 { get; }
         public IReadOnlyList<string>? BaseLabels { get; }
-        public int Dimension => _model.FeatureCount;
+        /// <summary>Floats per view: the pooled features, or the block input (height x width x channels).</summary>
+        public int Dimension { get; }
 
         /// <summary>Images whose features came from the cache in the last <see cref="Extract"/>, and those the model ran on.</summary>
         public int CacheHits { get; private set; }
@@ -140,7 +156,8 @@ namespace EffNet.Training
             for (int v = 0; v < views; v++)
             {
                 _preprocessing.Apply(ImageViews.View(image, v, seed), tensor);
-                _model.Features(tensor, result.AsSpan(v * Dimension, Dimension));
+                if (_block >= 0) _model.BlockInput(tensor, _block, result.AsSpan(v * Dimension, Dimension));
+                else _model.Features(tensor, result.AsSpan(v * Dimension, Dimension));
             }
             Interlocked.Increment(ref computed);
             if (cached != null) Store(cached, result);

@@ -6,6 +6,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Threading;
+using EffNet.Model;
 
 namespace EffNet.Training
 {
@@ -24,6 +25,8 @@ namespace EffNet.Training
         public string? CacheFolder { get; init; } = FeatureExtractor.DefaultCacheFolder();
         public int Threads { get; init; } = Environment.ProcessorCount;
         public HeadTrainingOptions Head { get; init; } = new();
+        /// <summary>Also fine-tune the last blocks, the head conv and the classifier after the head (<c>--unfreeze K</c>), or null for the head only.</summary>
+        public FineTuningOptions? FineTuning { get; init; }
     }
 
     /// <summary>What <see cref="HeadTrainer.Train"/> did, for the report.</summary>
@@ -32,6 +35,9 @@ namespace EffNet.Training
         HeadTrainingResult Result, int[,] Confusion, string ConfusionSet, double FeatureSeconds, double TrainSeconds,
         bool RefitWithValidation)
     {
+        /// <summary>What fine-tuning did after the head, or null when only the head was trained; the confusion matrix is then the fine-tuned model's.</summary>
+        public FineTuningResult? FineTuning { get; init; }
+
         /// <summary>The confusion matrix as text: a row per true class, a column per predicted class.</summary>
         public string ConfusionText()
         {
@@ -93,7 +99,7 @@ namespace EffNet.Training
             {
                 (preprocessing, baseSha256) = (extractor.PreprocessingInfo, extractor.BaseSha256);
                 log?.Invoke($"features of {train.Count} training images ({options.Views} view{(options.Views == 1 ? "" : "s")} each) and {validation.Count} validation images, {extractor.Dimension} per view");
-                imagesToRead?.Invoke(train.Count + validation.Count);
+                imagesToRead?.Invoke((train.Count + validation.Count) * (options.FineTuning is null ? 1 : 2));
                 trainFeatures = extractor.Extract(train, options.Views, Failed, imageRead);
                 cached = extractor.CacheHits;
                 validationFeatures = extractor.Extract(validation, 1, Failed, imageRead);
@@ -115,17 +121,99 @@ namespace EffNet.Training
 
             FeatureSet judged = validationFeatures.Rows > 0 ? validationFeatures : trainFeatures;
             var confusion = new int[data.Labels.Count, data.Labels.Count];
-            for (int r = 0; r < judged.Rows; r++)
-                confusion[judged.Classes[r], head.Predict(judged.Row(r))]++;
-
             var provenance = new WeightProvenance(Path.GetFileName(baseBlob), baseSha256, WeightProvenance.CurrentToolVersion, WeightProvenance.Now());
-            string source = string.Format(CultureInfo.InvariantCulture, "head trained on {0} ({1} images, {2} classes) over {3}",
-                Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dataFolder))), train.Count, data.Labels.Count, Path.GetFileName(baseBlob));
-            WeightBlobWriter.WriteWithClassifier(output, baseBlob, written.Weights, written.Bias, source,
-                new WeightBlobMetadata(data.Labels, preprocessing, provenance));
+            string folder = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dataFolder)));
+            var metadata = new WeightBlobMetadata(data.Labels, preprocessing, provenance);
+            FineTuningResult? fineTuned = null;
+            if (options.FineTuning is FineTuningOptions tuning)
+            {
+                (TrainableNetwork tuned, fineTuned, FeatureSet tunedJudged) = FineTune(baseBlob, train, validation, data.Labels.Count, head,
+                    refit ? written : null, options, tuning with { Seed = options.Seed }, log, imageRead);
+                int[] predicted = FineTuner.Predict(tuned, tunedJudged);
+                for (int r = 0; r < tunedJudged.Rows; r++)
+                    confusion[tunedJudged.Classes[r], predicted[r]]++;
+                string tunedSource = string.Format(CultureInfo.InvariantCulture,
+                    "last {0} blocks, head conv and classifier fine-tuned on {1} ({2} images, {3} classes) over {4}",
+                    tuning.Blocks, folder, train.Count, data.Labels.Count, Path.GetFileName(baseBlob));
+                WeightBlobWriter.WriteLaidOut(output, tuned.Layout, tuned.Parameters, tunedSource, metadata);
+            }
+            else
+            {
+                for (int r = 0; r < judged.Rows; r++)
+                    confusion[judged.Classes[r], head.Predict(judged.Row(r))]++;
+                string source = string.Format(CultureInfo.InvariantCulture, "head trained on {0} ({1} images, {2} classes) over {3}",
+                    folder, train.Count, data.Labels.Count, Path.GetFileName(baseBlob));
+                WeightBlobWriter.WriteWithClassifier(output, baseBlob, written.Weights, written.Bias, source, metadata);
+            }
 
             return new TrainingReport(data.Labels, train.Count, validation.Count, failed, cached, result, confusion,
-                validationFeatures.Rows > 0 ? "validation" : "training", featureSeconds, trainSeconds, refit);
+                validationFeatures.Rows > 0 ? "validation" : "training", featureSeconds, trainSeconds, refit) { FineTuning = fineTuned };
+        }
+
+        /// <summary>
+        /// Fine-tunes the base's last blocks, head conv and a classifier starting from <paramref name="head"/>, on the frozen
+        /// layers' output of each image; with a validation split, then again from <paramref name="refitHead"/> on the
+        /// training and validation images together for the epochs validation chose. Returns the network to write, the
+        /// result of the validated run, and the set its confusion matrix is judged on.
+        /// </summary>
+        static (TrainableNetwork Network, FineTuningResult Result, FeatureSet Judged) FineTune(
+            string baseBlob, IReadOnlyList<LabelledImage> train, IReadOnlyList<LabelledImage> validation, int classes,
+            LinearHead head, LinearHead? refitHead, TrainOptions options, FineTuningOptions tuning, Action<string>? log, Action? imageRead)
+        {
+            FeatureSet trainInputs, validationInputs;
+            using (var extractor = new FeatureExtractor(baseBlob, options.CacheFolder, options.Threads, tuning.Blocks))
+            {
+                long bytes = ((long)train.Count * options.Views + validation.Count) * extractor.Dimension * sizeof(float);
+                if (bytes > MaxBlockInputBytes)
+                    throw new ArgumentException(string.Format(CultureInfo.InvariantCulture,
+                        "--unfreeze {0} keeps the input of the first trained block for every image in memory: {1:N0} floats each, {2:F1} GB for these " +
+                        "{3} images, more than the {4} GB allowed. Unfreeze fewer blocks (the later blocks' inputs are smaller) or train on fewer images.",
+                        tuning.Blocks, extractor.Dimension, bytes / 1e9, train.Count * options.Views + validation.Count, MaxBlockInputBytes / 1e9));
+                log?.Invoke($"inputs of the last {tuning.Blocks} blocks ({extractor.Dimension} floats per view) for fine-tuning");
+                // Unreadable images were reported with the features; they are left out here again, without a second report.
+                trainInputs = extractor.Extract(train, options.Views, _ => { }, imageRead);
+                validationInputs = extractor.Extract(validation, 1, _ => { }, imageRead);
+            }
+
+            NetworkLayout layout = TunedLayout(baseBlob, classes);
+            var network = new TrainableNetwork(layout, tuning.Blocks, BaseParameters(baseBlob, layout, head));
+            log?.Invoke($"fine-tuning {network.TrainedParameterCount:N0} parameters: blocks {network.FirstBlock}-{layout.Blocks.Count - 1}, the head conv and the classifier");
+            FineTuningResult result = FineTuner.Train(network, trainInputs, validationInputs, tuning with { Threads = options.Threads });
+            FeatureSet judged = validationInputs.Rows > 0 ? validationInputs : trainInputs;
+            if (refitHead is null)
+                return (network, result, judged);
+
+            var refit = new TrainableNetwork(layout, tuning.Blocks, BaseParameters(baseBlob, layout, refitHead));
+            FineTuner.Train(refit, FeatureSet.Concat(trainInputs, validationInputs), null, tuning with { Threads = options.Threads, StopAfter = result.BestEpoch });
+            return (refit, result, judged);
+        }
+
+        // Fine-tuning keeps the block inputs of every image; beyond this it asks for fewer blocks or images.
+        const long MaxBlockInputBytes = 4_000_000_000;
+
+        /// <summary>The base's architecture with <paramref name="classes"/> outputs.</summary>
+        static NetworkLayout TunedLayout(string baseBlob, int classes)
+            => NetworkLayout.Create(WeightBlob.ReadInfo(baseBlob).Config with { NumClasses = classes });
+
+        /// <summary>The base blob's weights laid out for <paramref name="layout"/>, with <paramref name="head"/> as the classifier.</summary>
+        static float[] BaseParameters(string baseBlob, NetworkLayout layout, LinearHead head)
+        {
+            NetworkLayout baseLayout = NetworkLayout.Create(WeightBlob.ReadInfo(baseBlob).Config);
+            if (baseLayout.Config.Precision != EfficientNetPrecision.Float32)
+                throw new ArgumentException($"{baseBlob} is an int8 model; fine-tune its float32 model, then quantise the result (effnet quantize).");
+            using WeightBlob blob = WeightBlob.Read(baseBlob, baseLayout);
+            ReadOnlySpan<float> weights = blob.Weights;
+            var parameters = new float[layout.WeightFloats];
+            for (int i = 0; i < layout.Layers.Count; i++)
+            {
+                ConvLayer to = layout.Layers[i], from = baseLayout.Layers[i];
+                if (to.Kind == LayerKind.Classifier) continue;
+                weights.Slice((int)from.WeightOffset, (int)from.WeightLength).CopyTo(parameters.AsSpan((int)to.WeightOffset));
+                weights.Slice((int)from.BiasOffset, (int)from.BiasLength).CopyTo(parameters.AsSpan((int)to.BiasOffset));
+            }
+            head.Weights.CopyTo(parameters, (int)layout.Classifier.WeightOffset);
+            head.Bias.CopyTo(parameters, (int)layout.Classifier.BiasOffset);
+            return parameters;
         }
     }
 }

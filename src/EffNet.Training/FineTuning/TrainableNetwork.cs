@@ -23,7 +23,7 @@ namespace EffNet.Training
         readonly BlockLayout[] _blocks;
         // The trained 1x1 convs' weights in the kernels' panel order, and their transposes (the input gradient's GEMM),
         // at each layer's own offset; refreshed by PrepareStep after the parameters change.
-        readonly float[] _panels, _transposedPanels;
+        readonly float[] _panels, _transposedPanels, _transposeScratch;
 
         /// <param name="parameters">the whole weight buffer of <paramref name="layout"/>, in blob order; trained in place</param>
         public TrainableNetwork(NetworkLayout layout, int unfrozenBlocks, float[] parameters)
@@ -46,6 +46,7 @@ namespace EffNet.Training
             TrainedLayers = _blocks.SelectMany(b => b.Layers).Append(layout.Head.Conv).Append(layout.Classifier).ToArray();
             _panels = new float[parameters.Length];
             _transposedPanels = new float[parameters.Length];
+            _transposeScratch = new float[TrainedLayers.Where(l => l.Kind == LayerKind.Pointwise).Max(l => l.WeightLength)];
             PrepareStep();
         }
 
@@ -74,12 +75,11 @@ namespace EffNet.Training
         /// <summary>Re-packs the trained 1x1 convs for the kernels; call after changing <see cref="Parameters"/>.</summary>
         public void PrepareStep()
         {
-            float[] scratch = new float[TrainedLayers.Where(l => l.Kind == LayerKind.Pointwise).Max(l => l.WeightLength)];
             foreach (ConvLayer layer in TrainedLayers)
             {
                 if (layer.Kind != LayerKind.Pointwise) continue;
                 PointwiseConvolution.PackPanels(Weights(layer), Panels(layer), layer.InChannels, layer.OutChannels);
-                PointwiseConvolutionBackward.PackTransposed(Weights(layer), TransposedPanels(layer), scratch, layer.InChannels, layer.OutChannels);
+                PointwiseConvolutionBackward.PackTransposed(Weights(layer), TransposedPanels(layer), _transposeScratch, layer.InChannels, layer.OutChannels);
             }
         }
 
