@@ -24,6 +24,7 @@ namespace EffNet.Cli
             var noProgress = new Option<bool>("--no-progress") { Description = "No progress bar (shown on a terminal's standard error while features are computed)." };
             var unfreeze = new Option<int>("--unfreeze") { Description = "Also fine-tune the last K blocks, the head conv and the classifier through a backward pass, after the head (0: the head only).", DefaultValueFactory = _ => 0 };
             var unfreezeEpochs = new Option<int>("--unfreeze-epochs") { Description = "Passes over the training images when fine-tuning, at most (it stops earlier when validation stops improving).", DefaultValueFactory = _ => new FineTuningOptions().Epochs };
+            var unfreezeRate = new Option<float>("--unfreeze-rate") { Description = "AdamW's learning rate when fine-tuning, at the start (it falls along a half cosine to zero).", DefaultValueFactory = _ => new FineTuningOptions().LearningRate };
             var confusionPng = new Option<FileInfo>("--confusion-png") { Description = "Also draw the confusion matrix as a PNG heat map (the class numbers of the text report; counts in the cells)." };
             var command = new Command("train",
                 "Teach a model new classes: compute the base model's features of every image in --data (and of mirrored and " +
@@ -33,7 +34,7 @@ namespace EffNet.Cli
                 "Unreadable images are reported on standard error and skipped.")
             {
                 weights, data, outputPath, validation, split, epochs, views, seed, threads, cache, noCache, noProgress, confusionPng,
-                unfreeze, unfreezeEpochs,
+                unfreeze, unfreezeEpochs, unfreezeRate,
             };
             command.SetAction(parse =>
             {
@@ -55,6 +56,8 @@ namespace EffNet.Cli
                 int unfrozen = parse.GetValue(unfreeze), unfreezeEpochCount = parse.GetValue(unfreezeEpochs);
                 if (unfrozen < 0) throw new UserException($"--unfreeze must be 0 (the head only) or a number of blocks, not {unfrozen}.");
                 if (unfreezeEpochCount < 1) throw new UserException($"--unfreeze-epochs must be at least 1, not {unfreezeEpochCount}.");
+                float rate = parse.GetValue(unfreezeRate);
+                if (!(rate > 0 && rate < 1)) throw new UserException($"--unfreeze-rate must be above 0 and below 1, not {rate.ToString(CultureInfo.InvariantCulture)}.");
                 var options = new TrainOptions
                 {
                     ValidationFolder = parse.GetValue(validation)?.FullName,
@@ -64,7 +67,7 @@ namespace EffNet.Cli
                     Threads = threadCount,
                     CacheFolder = parse.GetValue(noCache) ? null : parse.GetValue(cache)?.FullName ?? FeatureExtractor.DefaultCacheFolder(),
                     Head = new HeadTrainingOptions { Epochs = epochCount },
-                    FineTuning = unfrozen > 0 ? new FineTuningOptions { Blocks = unfrozen, Epochs = unfreezeEpochCount } : null,
+                    FineTuning = unfrozen > 0 ? new FineTuningOptions { Blocks = unfrozen, Epochs = unfreezeEpochCount, LearningRate = rate } : null,
                 };
                 TrainingReport? trained = null;
                 void Run(ProgressScope progress, Action<string> log)

@@ -74,6 +74,8 @@ namespace EffNet.Training
         {
             ArgumentNullException.ThrowIfNull(options);
             if (options.Views < 1) throw new ArgumentOutOfRangeException(nameof(options), options.Views, "Views must be at least 1 (the image itself).");
+            if (options.FineTuning is FineTuningOptions requested) // before minutes of features
+                TrainableNetwork.Check(NetworkLayout.Create(WeightBlob.ReadInfo(baseBlob).Config), requested.Blocks);
             LabelledImages data = LabelledImages.FromFolders(dataFolder);
             IReadOnlyList<LabelledImage> train, validation;
             if (options.ValidationFolder is string validationFolder)
@@ -133,8 +135,8 @@ namespace EffNet.Training
                 for (int r = 0; r < tunedJudged.Rows; r++)
                     confusion[tunedJudged.Classes[r], predicted[r]]++;
                 string tunedSource = string.Format(CultureInfo.InvariantCulture,
-                    "last {0} blocks, head conv and classifier fine-tuned on {1} ({2} images, {3} classes) over {4}",
-                    tuning.Blocks, folder, train.Count, data.Labels.Count, Path.GetFileName(baseBlob));
+                    "{0}, head conv and classifier fine-tuned on {1} ({2} images, {3} classes) over {4}",
+                    tuning.Blocks == 1 ? "last block" : $"last {tuning.Blocks} blocks", folder, train.Count, data.Labels.Count, Path.GetFileName(baseBlob));
                 WeightBlobWriter.WriteLaidOut(output, tuned.Layout, tuned.Parameters, tunedSource, metadata);
             }
             else

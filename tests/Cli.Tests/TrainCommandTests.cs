@@ -47,6 +47,21 @@ namespace EffNet.Cli.Tests
         }
 
         [Fact]
+        public void Train_with_unfreeze_fine_tunes_the_last_blocks_and_writes_a_blob_classify_runs()
+        {
+            string blob = _work.PathOf("tuned.effw");
+            var train = Effnet("train", "-w", TrainedBase, "-d", Fashion("train"), "-o", blob, "--no-cache", "--unfreeze", "1", "--unfreeze-epochs", "3");
+            Assert.True(train.Exit == 0, train.Error);
+            Assert.Matches(@"fine-tuning [\d,]+ parameters: 3 epochs in [\d.]+ s \(\d+ images/s forward and backward\), kept epoch \d+: training accuracy [\d.]+ %, validation accuracy [\d.]+ %", train.Output);
+            Assert.Contains("then fine-tuned", train.Output);
+
+            var inspect = Effnet("inspect", blob);
+            Assert.Contains("last block, head conv and classifier fine-tuned on train (120 images, 5 classes) over base.effw", inspect.Output);
+            var classify = Effnet("classify", "-w", blob, Path.Combine(Fashion("test"), "Bag"), "-k", "1", "-f", "csv");
+            Assert.True(classify.Exit == 0, classify.Error);
+        }
+
+        [Fact]
         public void An_unreadable_training_image_is_reported_in_one_line_and_skipped()
         {
             string data = _work.PathOf("with-broken");
@@ -75,6 +90,9 @@ namespace EffNet.Cli.Tests
             AssertOneLineUserError(Effnet("train", "-w", _work.B0Blob, "-d", Fashion("train"), "-o", output, "--val-split", "1"), "--val-split must be at least 0 and below 1");
             AssertOneLineUserError(Effnet("train", "-w", _work.B0Blob, "-d", Fashion("train"), "-o", output, "--views", "0"), "--views must be at least 1");
             AssertOneLineUserError(Effnet("train", "-w", _work.B0Blob, "-d", Fashion("train"), "-o", output, "--confusion-png", output), "--confusion-png names the output blob");
+            AssertOneLineUserError(Effnet("train", "-w", _work.B0Blob, "-d", Fashion("train"), "-o", output, "--unfreeze", "-1"), "--unfreeze must be 0 (the head only) or a number of blocks");
+            AssertOneLineUserError(Effnet("train", "-w", TrainedBase, "-d", Fashion("train"), "-o", output, "--unfreeze", "11"), "has 10 blocks: unfreeze 1 to 10 of them, not 11");
+            AssertOneLineUserError(Effnet("train", "-w", _work.B0Blob, "-d", Fashion("train"), "-o", output, "--unfreeze", "2", "--unfreeze-rate", "0"), "--unfreeze-rate must be above 0");
             Assert.False(File.Exists(output));
         }
     }

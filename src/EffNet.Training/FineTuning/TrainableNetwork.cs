@@ -28,26 +28,32 @@ namespace EffNet.Training
         /// <param name="parameters">the whole weight buffer of <paramref name="layout"/>, in blob order; trained in place</param>
         public TrainableNetwork(NetworkLayout layout, int unfrozenBlocks, float[] parameters)
         {
-            if (layout.Config.Precision != EfficientNetPrecision.Float32)
-                throw new ArgumentException($"{layout.Config.DisplayName} is an int8 model; fine-tune the float32 model, then quantise the result (effnet quantize).");
-            if (unfrozenBlocks < 1 || unfrozenBlocks > layout.Blocks.Count)
-                throw new ArgumentOutOfRangeException(nameof(unfrozenBlocks), unfrozenBlocks, $"{layout.Config.DisplayName} has {layout.Blocks.Count} blocks: unfreeze 1 to {layout.Blocks.Count} of them.");
+            Check(layout, unfrozenBlocks);
             if (parameters.LongLength != layout.WeightFloats)
                 throw new ArgumentException($"{layout.Config.DisplayName} takes {layout.WeightFloats:N0} floats of weights; got {parameters.LongLength:N0}.", nameof(parameters));
             Layout = layout;
             FirstBlock = layout.Blocks.Count - unfrozenBlocks;
             _blocks = layout.Blocks.Skip(FirstBlock).ToArray();
-            foreach (BlockLayout b in _blocks)
-                if (b.Kind != BlockKind.MBConv)
-                    throw new NotSupportedException(
-                        $"Block {b.Index} ({b.Module}) is a Fused-MBConv block, which fine-tuning cannot train yet (no backward pass for its dense conv). " +
-                        $"Unfreeze at most {layout.Blocks.Count - 1 - _blocks.Last(x => x.Kind != BlockKind.MBConv).Index} blocks.");
             Parameters = parameters;
             TrainedLayers = _blocks.SelectMany(b => b.Layers).Append(layout.Head.Conv).Append(layout.Classifier).ToArray();
             _panels = new float[parameters.Length];
             _transposedPanels = new float[parameters.Length];
             _transposeScratch = new float[TrainedLayers.Where(l => l.Kind == LayerKind.Pointwise).Max(l => l.WeightLength)];
             PrepareStep();
+        }
+
+        /// <summary>Throws, saying what to do instead, unless the last <paramref name="unfrozenBlocks"/> blocks of <paramref name="layout"/> can be trained.</summary>
+        public static void Check(NetworkLayout layout, int unfrozenBlocks)
+        {
+            if (layout.Config.Precision != EfficientNetPrecision.Float32)
+                throw new ArgumentException($"{layout.Config.DisplayName} is an int8 model; fine-tune the float32 model, then quantise the result (effnet quantize).");
+            if (unfrozenBlocks < 1 || unfrozenBlocks > layout.Blocks.Count)
+                throw new ArgumentException($"{layout.Config.DisplayName} has {layout.Blocks.Count} blocks: unfreeze 1 to {layout.Blocks.Count} of them, not {unfrozenBlocks}.");
+            BlockLayout[] trained = layout.Blocks.Skip(layout.Blocks.Count - unfrozenBlocks).ToArray();
+            if (trained.LastOrDefault(b => b.Kind != BlockKind.MBConv) is BlockLayout fused)
+                throw new ArgumentException(
+                    $"Block {fused.Index} ({fused.Module}) is a Fused-MBConv block, which fine-tuning cannot train yet (no backward pass for its dense conv). " +
+                    $"Unfreeze at most {layout.Blocks.Count - 1 - fused.Index} blocks.");
         }
 
         public NetworkLayout Layout { get; }
