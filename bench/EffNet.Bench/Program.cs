@@ -14,6 +14,8 @@
 //   dotnet run -c Release --project bench/EffNet.Bench -- int8   the int8 1x1 conv against the fp32 one on real layer shapes
 //   dotnet run -c Release --project bench/EffNet.Bench -- int8 --models b0,lite0 [--rounds 15]   whole networks, int8 against float32
 //        (quantised once on bench/images, kept as bench/models/NAME.int8.effw)
+//   dotnet run -c Release --project bench/EffNet.Bench -- finetune [--model fashion|b0] [--blocks 1,2,16] [--threads 1,2] [--epochs 3]
+//        fine-tuning's forward, backward and AdamW step, images per second (tools/torch_finetune_speed.py: torch on the same shapes)
 //   dotnet run -c Release --project bench/EffNet.Bench -- bdn [BenchmarkDotNet args]  the BenchmarkDotNet suite
 using System;
 using System.Linq;
@@ -48,10 +50,12 @@ switch (mode)
         return Option("--models") is string models ? Int8Network.Run(models.Split(','), int.Parse(Option("--rounds") ?? "15")) : Int8Probe.Run();
     case "kernels":
         return KernelProbe.Run();
+    case "finetune":
+        return FineTuneSpeed.Run(Option("--model") ?? "fashion", List("--blocks", "1,2,10"), List("--threads", "1,2"), int.Parse(Option("--epochs") ?? "3"));
     case "bdn":
         BenchmarkSwitcher.FromAssembly(typeof(SideBySide).Assembly).Run(args.Skip(1).ToArray());
         return 0;
     default:
-        Console.Error.WriteLine("usage: EffNet.Bench compare|plot|profile|layers|threads|classify|kernels|bdn");
+        Console.Error.WriteLine("usage: EffNet.Bench compare|plot|profile|layers|threads|classify|int8|kernels|finetune|bdn");
         return 1;
 }
