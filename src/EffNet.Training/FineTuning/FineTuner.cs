@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
+using System.Numerics.Tensors;
 using System.Threading.Tasks;
 using EffNet.Model;
 using EffNet.Training.Kernels;
@@ -91,7 +92,7 @@ namespace EffNet.Training
                     float[] sum = workers[0].Gradients;
                     for (int t = 1; t < threads; t++)
                         foreach (var range in ranges)
-                            System.Numerics.Tensors.TensorPrimitives.Add(sum.AsSpan(range.Offset, range.Length), workers[t].Gradients.AsSpan(range.Offset, range.Length), sum.AsSpan(range.Offset, range.Length));
+                            TensorPrimitives.Add(sum.AsSpan(range.Offset, range.Length), workers[t].Gradients.AsSpan(range.Offset, range.Length), sum.AsSpan(range.Offset, range.Length));
 
                     step++;
                     float rate = options.LearningRate * 0.5f * (1 + MathF.Cos(MathF.PI * (step - 1) / totalSteps));
@@ -145,7 +146,7 @@ namespace EffNet.Training
                 for (int row = t; row < set.Rows; row += workers.Length)
                 {
                     network.Forward(w.Tape, set.Row(row), w.Logits);
-                    if (System.Numerics.Tensors.TensorPrimitives.IndexOfMax(w.Logits) == set.Classes[row]) mine++;
+                    if (TensorPrimitives.IndexOfMax(w.Logits) == set.Classes[row]) mine++;
                 }
                 System.Threading.Interlocked.Add(ref right, mine);
             });
@@ -160,7 +161,7 @@ namespace EffNet.Training
             for (int row = 0; row < set.Rows; row++)
             {
                 network.Forward(worker.Tape, set.Row(row), worker.Logits);
-                predicted[row] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(worker.Logits);
+                predicted[row] = TensorPrimitives.IndexOfMax(worker.Logits);
             }
             return predicted;
         }

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Numerics.Tensors;
 using EffNet.Kernels;
 using EffNet.Model;
 using EffNet.Training.Kernels;
@@ -107,8 +108,8 @@ namespace EffNet.Training
             Span<float> features = tape.Features;
             features.Clear();
             for (int p = 0; p < pixels; p++)
-                System.Numerics.Tensors.TensorPrimitives.Add(features, tape.HeadMap.AsSpan(p * head.OutChannels, head.OutChannels), features);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(features, 1f / pixels, features);
+                TensorPrimitives.Add(features, tape.HeadMap.AsSpan(p * head.OutChannels, head.OutChannels), features);
+            TensorPrimitives.Multiply(features, 1f / pixels, features);
             ConvLayer fc = Layout.Classifier;
             FullyConnected.Run(features, Weights(fc), Bias(fc), logits, fc.InChannels, fc.OutChannels);
         }
@@ -149,7 +150,6 @@ namespace EffNet.Training
             ClassifierBackward.Pool(gradFeatures, pixels, gradHead);
             ActivationBackward.Run(tape.HeadInput, gradHead, head.Activation);
 
-            BlockLayout last = _blocks[^1];
             Span<float> gradOutput = tape.GradA.AsSpan(0, pixels * head.InChannels);
             PointwiseConvolutionBackward.Run(tape.Blocks[^1].Output, gradHead, TransposedPanels(head.Conv), gradOutput,
                 GradWeights(gradients, head.Conv), GradBias(gradients, head.Conv), pixels, head.InChannels, head.OutChannels, tape.PointwiseScratch);
@@ -196,7 +196,7 @@ namespace EffNet.Training
                     GradWeights(gradients, expand), GradBias(gradients, expand), inPixels, b.InChannels, b.MidChannels, tape.PointwiseScratch);
             }
             if (b.HasResidual && !gradInput.IsEmpty)
-                System.Numerics.Tensors.TensorPrimitives.Add(gradInput, gradOutput, gradInput);
+                TensorPrimitives.Add(gradInput, gradOutput, gradInput);
         }
 
         Span<float> Weights(ConvLayer layer) => Parameters.AsSpan((int)layer.WeightOffset, (int)layer.WeightLength);
@@ -265,8 +265,8 @@ namespace EffNet.Training
                 Features = new float[head.OutChannels];
                 GradFeatures = new float[head.OutChannels];
 
-                long boundary = headPixels * head.InChannels, middle = headPixels * head.OutChannels, second = 0, pointwise = 0;
-                pointwise = PointwiseConvolutionBackward.ScratchFloats(headPixels, head.InChannels, head.OutChannels);
+                long boundary = headPixels * head.InChannels, middle = headPixels * head.OutChannels, second = 0;
+                long pointwise = PointwiseConvolutionBackward.ScratchFloats(headPixels, head.InChannels, head.OutChannels);
                 int squeeze = 0;
                 foreach (BlockLayout b in blocks)
                 {
