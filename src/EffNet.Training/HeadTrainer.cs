@@ -180,13 +180,18 @@ namespace EffNet.Training
             NetworkLayout layout = TunedLayout(baseBlob, classes);
             var network = new TrainableNetwork(layout, tuning.Blocks, BaseParameters(baseBlob, layout, head));
             log?.Invoke($"fine-tuning {network.TrainedParameterCount:N0} parameters: blocks {network.FirstBlock}-{layout.Blocks.Count - 1}, the head conv and the classifier");
-            FineTuningResult result = FineTuner.Train(network, trainInputs, validationInputs, tuning with { Threads = options.Threads });
+            // An epoch of many blocks on large images takes seconds: say how each went.
+            void Epoch(int epoch, double loss, double? accuracy)
+                => log?.Invoke(string.Format(CultureInfo.InvariantCulture, "fine-tuning epoch {0}: loss {1:F4}{2}", epoch, loss,
+                       accuracy is double a ? string.Format(CultureInfo.InvariantCulture, ", validation accuracy {0:P1}", a) : ""));
+            FineTuningResult result = FineTuner.Train(network, trainInputs, validationInputs, tuning with { Threads = options.Threads }, Epoch);
             FeatureSet judged = validationInputs.Rows > 0 ? validationInputs : trainInputs;
             if (refitHead is null)
                 return (network, result, judged);
 
             var refit = new TrainableNetwork(layout, tuning.Blocks, BaseParameters(baseBlob, layout, refitHead));
-            FineTuner.Train(refit, FeatureSet.Concat(trainInputs, validationInputs), null, tuning with { Threads = options.Threads, StopAfter = result.BestEpoch });
+            log?.Invoke($"fine-tuning again on the training and validation images together, {result.BestEpoch} epochs");
+            FineTuner.Train(refit, FeatureSet.Concat(trainInputs, validationInputs), null, tuning with { Threads = options.Threads, StopAfter = result.BestEpoch }, Epoch);
             return (refit, result, judged);
         }
 
