@@ -55,7 +55,7 @@ namespace EffNet.Bench
         /// <summary>"Depthwise 5x5", "Convolution 3x3", "Project": the operation, with the kernel size where it has one.</summary>
         static string Kind(KernelCall call) => (call.Operation switch
         {
-            Operation.Stem or Operation.Convolution or Operation.Depthwise => $"{call.Operation} {call.Weights!.Kernel}x{call.Weights.Kernel}",
+            Operation.Stem or Operation.Convolution or Operation.ConvolutionWinograd or Operation.Depthwise => $"{call.Operation} {call.Weights!.Kernel}x{call.Weights.Kernel}",
             Operation.ExpandDepthwise => $"ExpandDepthwise {call.SecondWeights!.Kernel}x{call.SecondWeights.Kernel}",
             _ => call.Operation.ToString(),
         }) + (call.Weights?.Precision == EfficientNetPrecision.Int8 ? " int8" : "");
@@ -64,7 +64,7 @@ namespace EffNet.Bench
         static long MultiplyAdds(KernelCall call) => call.Operation switch
         {
             Operation.Expand or Operation.Project or Operation.Head => (long)call.Input.Pixels * call.Weights!.WeightLength,
-            Operation.Stem or Operation.Convolution or Operation.Depthwise => (long)call.Output!.Pixels * call.Weights!.WeightLength,
+            Operation.Stem or Operation.Convolution or Operation.ConvolutionWinograd or Operation.Depthwise => (long)call.Output!.Pixels * call.Weights!.WeightLength,
             Operation.ExpandDepthwise => (long)call.Input.Pixels * call.Weights!.WeightLength + (long)call.Output!.Pixels * call.SecondWeights!.WeightLength,
             Operation.SqueezeExcitation => call.Weights!.WeightLength + call.SecondWeights!.WeightLength,
             Operation.Classify => call.Weights!.WeightLength,

@@ -128,6 +128,15 @@ namespace EffNet.Planning
                         call.Activation, call.Residual != null ? Slice(arena, call.Residual) : default, workers);
                     break;
                 }
+                case Operation.ConvolutionWinograd:
+                {
+                    ConvLayer conv = call.Weights!;
+                    PlannedTensor output = call.Output!;
+                    ConvolutionWinograd2x2.Run(Slice(arena, input), input.Height, input.Width, input.Channels, Weights(w, conv), Bias(w, conv),
+                        call.PadTop, call.PadLeft, Slice(arena, output), output.Height, output.Width, output.Channels, call.Activation,
+                        call.Residual != null ? Slice(arena, call.Residual) : default, Slice(arena, call.Panel!), scratch.RowBuffers, workers);
+                    break;
+                }
                 case Operation.Expand:
                 case Operation.Project:
                 case Operation.Head:

@@ -339,6 +339,19 @@ namespace EffNet.Generator.Emit
                            (call.Residual != null ? $"residual: {locals[call.Residual]}, " : "") + "workers: workers);");
                     break;
                 }
+                case Operation.ConvolutionWinograd:
+                {
+                    ConvLayer conv = call.Weights!;
+                    PlannedTensor output = call.Output!;
+                    w.Line($"// {Sub(conv, block)}: conv 3x3 stride 1, padding {call.PadTop} top / {call.PadLeft} left, {input.Channels} -> {output.Channels}, BatchNorm folded, {call.Activation}{(call.Residual != null ? ", plus the block input" : "")},");
+                    w.Line($"// by Winograd F(2x2, 3x3): the weights transformed into {locals[call.Panel!]} on each call, the tiles through the row buffers ({plan.RowBufferFloats} floats per thread)");
+                    w.Line($"global::EffNet.Kernels.ConvolutionWinograd2x2.Run({locals[input]}, inHeight: {input.Height}, inWidth: {input.Width}, inChannels: {input.Channels},");
+                    w.Line($"    {Weights(conv)}, padTop: {call.PadTop}, padLeft: {call.PadLeft},");
+                    w.Line($"    {locals[output]}, outHeight: {output.Height}, outWidth: {output.Width}, outChannels: {output.Channels}, {Activation(call)}, " +
+                           $"residual: {(call.Residual != null ? locals[call.Residual] : "default")}, transformed: {locals[call.Panel!]}, " +
+                           $"rowBuffers: arena.Slice({plan.ArenaFloats}), workers: workers);");
+                    break;
+                }
                 case Operation.Expand:
                     w.Line($"// {Sub(call.Weights!, block)}: expand 1x1, {input.Channels} -> {call.Output!.Channels}, BatchNorm folded, {call.Activation}");
                     WritePointwise(w, call, locals);

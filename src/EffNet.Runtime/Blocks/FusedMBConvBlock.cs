@@ -65,8 +65,10 @@ namespace EffNet.Blocks
                 locals.Add(new BlockTensor("expanded", expanded));
                 PlannedTensor? convLevels = ConvolutionLevels(b, input, name, steps);
                 if (convLevels != null) locals.Add(new BlockTensor("convLevels", convLevels));
-                calls.Add(new KernelCall(Operation.Convolution, steps.Step, b.Expand, input, expanded)
-                          { Stride = b.Stride, PadTop = b.PadTop, PadLeft = b.PadLeft, Activation = b.Activation, QuantizedInput = convLevels });
+                PlannedTensor? transformed = WinogradWeights(b, name, steps);
+                if (transformed != null) locals.Add(new BlockTensor("transformed", transformed));
+                calls.Add(new KernelCall(transformed != null ? Operation.ConvolutionWinograd : Operation.Convolution, steps.Step, b.Expand, input, expanded)
+                          { Stride = b.Stride, PadTop = b.PadTop, PadLeft = b.PadLeft, Activation = b.Activation, QuantizedInput = convLevels, Panel = transformed });
                 output = new PlannedTensor(name + "Output", b.Module, b.OutHeight, b.OutWidth, b.OutChannels, steps.Next());
                 locals.Add(new BlockTensor("output", output));
                 PlannedTensor? levels = KernelCall.QuantizedInputFor(b.Project, expanded, name + "ProjectLevels", steps.Step);
@@ -80,11 +82,24 @@ namespace EffNet.Blocks
                 locals.Add(new BlockTensor("output", output));
                 PlannedTensor? convLevels = ConvolutionLevels(b, input, name, steps);
                 if (convLevels != null) locals.Add(new BlockTensor("convLevels", convLevels));
-                calls.Add(new KernelCall(Operation.Convolution, steps.Step, b.Expand, input, output)
+                PlannedTensor? transformed = WinogradWeights(b, name, steps);
+                if (transformed != null) locals.Add(new BlockTensor("transformed", transformed));
+                calls.Add(new KernelCall(transformed != null ? Operation.ConvolutionWinograd : Operation.Convolution, steps.Step, b.Expand, input, output)
                           { Stride = b.Stride, PadTop = b.PadTop, PadLeft = b.PadLeft, Activation = b.Activation, Residual = residual, Stage = b.StageOutput,
-                            QuantizedInput = convLevels });
+                            QuantizedInput = convLevels, Panel = transformed });
             }
             return new BlockPlan(b, input, output, locals, calls, gateFloats: 0, squeezeFloats: 0);
+        }
+
+        // A Winograd conv's transformed weights (scratch during the call) and its tiles' row buffers, or null for the direct conv.
+        static PlannedTensor? WinogradWeights(BlockLayout b, string name, PlanSteps steps)
+        {
+            if (!KernelChoices.ConvolvesByWinograd(b))
+                return null;
+            ConvLayer conv = b.Expand!;
+            steps.NeedRowBuffers(ArenaPlanner.AlignUp(KernelChoices.WinogradRowBufferFloats(conv.InChannels, conv.OutChannels)));
+            return new PlannedTensor(name + "Transformed", b.Module + " Winograd-transformed conv weights", 1, 1,
+                                     checked((int)KernelChoices.WinogradWeightFloats(conv.InChannels, conv.OutChannels)), steps.Step, isScratch: true);
         }
 
         // An int8 conv's input as u8 levels (scratch during the call), and a row of gathered windows per thread.

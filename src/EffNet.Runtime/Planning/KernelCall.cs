@@ -16,6 +16,12 @@ namespace EffNet.Planning
         /// <summary>Convolution: a dense k x k conv on an HWC map (a Fused-MBConv's expand conv), optionally adding <see cref="KernelCall.Residual"/>.</summary>
         Convolution,
 
+        /// <summary>
+        /// ConvolutionWinograd2x2: a Fused-MBConv's 3x3 stride-1 conv by Winograd's F(2x2, 3x3), its weights transformed
+        /// into <see cref="KernelCall.Panel"/> and its tiles through the row buffers; optionally adding <see cref="KernelCall.Residual"/>.
+        /// </summary>
+        ConvolutionWinograd,
+
         /// <summary>PointwiseConvolution: a block's expand conv, whole map to whole map.</summary>
         Expand,
 
@@ -78,7 +84,10 @@ namespace EffNet.Planning
         /// <summary>Added to the projection's output (the block input), or null.</summary>
         public PlannedTensor? Residual { get; init; }
 
-        /// <summary>Scratch for the projection's weights scaled by the gate, or null when the gate is not applied here.</summary>
+        /// <summary>
+        /// Scratch for weights the call rewrites each time: the projection's weights scaled by the gate, or a Winograd conv's
+        /// transformed weights; null otherwise.
+        /// </summary>
         public PlannedTensor? Panel { get; init; }
 
         /// <summary>The depthwise call sums each output channel into the gate buffer, for the squeeze-excitation after it.</summary>

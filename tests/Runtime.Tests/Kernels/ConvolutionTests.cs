@@ -33,24 +33,13 @@ namespace EffNet.Runtime.Tests.Kernels
             Convolution.Run(input, height, width, inChannels, packed, bias, kernel, stride, padTop, padLeft,
                             output, outHeight, outWidth, outChannels, Activation.SiLU, residual, pool);
 
-            for (int oy = 0; oy < outHeight; oy++)
-                for (int ox = 0; ox < outWidth; ox++)
-                    for (int co = 0; co < outChannels; co++)
-                    {
-                        double acc = bias[co];
-                        for (int ky = 0; ky < kernel; ky++)
-                            for (int kx = 0; kx < kernel; kx++)
-                            {
-                                int iy = oy * stride - padTop + ky, ix = ox * stride - padLeft + kx;
-                                if (iy < 0 || iy >= height || ix < 0 || ix >= width) continue;
-                                for (int ci = 0; ci < inChannels; ci++)
-                                    acc += (double)input[(iy * width + ix) * inChannels + ci] * weights[((ky * kernel + kx) * inChannels + ci) * outChannels + co];
-                            }
-                        int at = (oy * outWidth + ox) * outChannels + co;
-                        double expected = acc / (1 + Math.Exp(-acc)) + (withResidual ? residual[at] : 0);
-                        Assert.True(Math.Abs(output[at] - expected) <= 1e-4 * (1 + Math.Abs(expected)),
-                                    $"pixel ({oy}, {ox}), channel {co}: {output[at]} vs {expected}");
-                    }
+            double[] sums = KernelTestData.DirectConvolution(input, height, width, inChannels, weights, bias, kernel, stride, padTop, padLeft,
+                                                             outHeight, outWidth, outChannels);
+            for (int at = 0; at < output.Length; at++)
+            {
+                double expected = sums[at] / (1 + Math.Exp(-sums[at])) + (withResidual ? residual[at] : 0);
+                Assert.True(Math.Abs(output[at] - expected) <= 1e-4 * (1 + Math.Abs(expected)), $"element {at}: {output[at]} vs {expected}");
+            }
         }
     }
 }
