@@ -177,8 +177,10 @@ namespace EffNet.Training
                 validationInputs = extractor.Extract(validation, 1, _ => { }, imageRead);
             }
 
-            NetworkLayout layout = TunedLayout(baseBlob, classes);
-            var network = new TrainableNetwork(layout, tuning.Blocks, BaseParameters(baseBlob, layout, head));
+            NetworkLayout baseLayout = NetworkLayout.Create(WeightBlob.ReadInfo(baseBlob).Config);
+            NetworkLayout layout = NetworkLayout.Create(baseLayout.Config with { NumClasses = classes });
+            float[] baseWeights = BaseWeights(baseBlob, baseLayout, layout); // read once for both runs
+            var network = new TrainableNetwork(layout, tuning.Blocks, WithClassifier(baseWeights, layout, head));
             log?.Invoke($"fine-tuning {network.TrainedParameterCount:N0} parameters: blocks {network.FirstBlock}-{layout.Blocks.Count - 1}, the head conv and the classifier");
             // An epoch of many blocks on large images takes seconds: say how each went.
             void Epoch(int epoch, double loss, double? accuracy)
@@ -189,7 +191,7 @@ namespace EffNet.Training
             if (refitHead is null)
                 return (network, result, judged);
 
-            var refit = new TrainableNetwork(layout, tuning.Blocks, BaseParameters(baseBlob, layout, refitHead));
+            var refit = new TrainableNetwork(layout, tuning.Blocks, WithClassifier(baseWeights, layout, refitHead));
             log?.Invoke($"fine-tuning again on the training and validation images together, {result.BestEpoch} epochs");
             FineTuner.Train(refit, FeatureSet.Concat(trainInputs, validationInputs), null, tuning with { Threads = options.Threads, StopAfter = result.BestEpoch }, Epoch);
             return (refit, result, judged);
@@ -198,16 +200,12 @@ namespace EffNet.Training
         // Fine-tuning keeps the block inputs of every image; beyond this it asks for fewer blocks or images.
         const long MaxBlockInputBytes = 4_000_000_000;
 
-        /// <summary>The base's architecture with <paramref name="classes"/> outputs.</summary>
-        static NetworkLayout TunedLayout(string baseBlob, int classes)
-            => NetworkLayout.Create(WeightBlob.ReadInfo(baseBlob).Config with { NumClasses = classes });
-
-        /// <summary>The base blob's weights laid out for <paramref name="layout"/>, with <paramref name="head"/> as the classifier.</summary>
-        static float[] BaseParameters(string baseBlob, NetworkLayout layout, LinearHead head)
+        /// <summary>
+        /// The base blob's weights laid out for <paramref name="layout"/> (its architecture with another class count); the
+        /// classifier is left zero.
+        /// </summary>
+        static float[] BaseWeights(string baseBlob, NetworkLayout baseLayout, NetworkLayout layout)
         {
-            NetworkLayout baseLayout = NetworkLayout.Create(WeightBlob.ReadInfo(baseBlob).Config);
-            if (baseLayout.Config.Precision != EfficientNetPrecision.Float32)
-                throw new ArgumentException($"{baseBlob} is an int8 model; fine-tune its float32 model, then quantise the result (effnet quantize).");
             using WeightBlob blob = WeightBlob.Read(baseBlob, baseLayout);
             ReadOnlySpan<float> weights = blob.Weights;
             var parameters = new float[layout.WeightFloats];
@@ -218,6 +216,13 @@ namespace EffNet.Training
                 weights.Slice((int)from.WeightOffset, (int)from.WeightLength).CopyTo(parameters.AsSpan((int)to.WeightOffset));
                 weights.Slice((int)from.BiasOffset, (int)from.BiasLength).CopyTo(parameters.AsSpan((int)to.BiasOffset));
             }
+            return parameters;
+        }
+
+        /// <summary>A copy of <paramref name="baseWeights"/> with <paramref name="head"/> as the classifier.</summary>
+        static float[] WithClassifier(float[] baseWeights, NetworkLayout layout, LinearHead head)
+        {
+            var parameters = (float[])baseWeights.Clone();
             head.Weights.CopyTo(parameters, (int)layout.Classifier.WeightOffset);
             head.Bias.CopyTo(parameters, (int)layout.Classifier.BiasOffset);
             return parameters;

@@ -132,10 +132,7 @@ namespace EffNet.Training
                 network.TrainedParameterCount, trainedImages / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed.TotalSeconds);
         }
 
-        /// <summary>The share of <paramref name="set"/>'s rows whose largest logit is their class.</summary>
-        public static double Accuracy(TrainableNetwork network, FeatureSet set, int threads)
-            => Accuracy(network, set, Enumerable.Range(0, Math.Max(1, threads)).Select(_ => new Worker(network)).ToArray());
-
+        /// <summary>The share of <paramref name="set"/>'s rows whose largest logit is their class, the rows split over the workers.</summary>
         static double Accuracy(TrainableNetwork network, FeatureSet set, Worker[] workers)
         {
             int right = 0;
