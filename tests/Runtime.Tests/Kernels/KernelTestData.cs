@@ -15,11 +15,13 @@ namespace EffNet.Runtime.Tests.Kernels
         }
 
         /// <summary>
-        /// A dense k x k convolution of an HWC map in double precision, before any activation: the reference of the
-        /// convolution kernels. <paramref name="weights"/> are [k x k x in, out], taps in row, column, channel order.
+        /// A dense k x k convolution in double precision, before any activation, to an HWC map: the reference of the
+        /// convolution kernels. The input is an HWC map, or with <paramref name="channelsLast"/> false a CHW image (the
+        /// stem's). <paramref name="weights"/> are [k x k x in, out], taps in row, column, channel order.
         /// </summary>
         public static double[] DirectConvolution(float[] input, int height, int width, int inChannels, float[] weights, float[] bias,
-                                                 int kernel, int stride, int padTop, int padLeft, int outHeight, int outWidth, int outChannels)
+                                                 int kernel, int stride, int padTop, int padLeft, int outHeight, int outWidth, int outChannels,
+                                                 bool channelsLast = true)
         {
             var output = new double[outHeight * outWidth * outChannels];
             for (int oy = 0; oy < outHeight; oy++)
@@ -33,7 +35,7 @@ namespace EffNet.Runtime.Tests.Kernels
                                 int iy = oy * stride - padTop + ky, ix = ox * stride - padLeft + kx;
                                 if (iy < 0 || iy >= height || ix < 0 || ix >= width) continue;
                                 for (int ci = 0; ci < inChannels; ci++)
-                                    acc += (double)input[(iy * width + ix) * inChannels + ci] * weights[((ky * kernel + kx) * inChannels + ci) * outChannels + co];
+                                    acc += (double)input[channelsLast ? (iy * width + ix) * inChannels + ci : (ci * height + iy) * width + ix] * weights[((ky * kernel + kx) * inChannels + ci) * outChannels + co];
                             }
                         output[(oy * outWidth + ox) * outChannels + co] = acc;
                     }

@@ -30,24 +30,13 @@ namespace EffNet.Runtime.Tests.Kernels
             StemConvolution.Run(image, inChannels, height, width, weights, bias, kernel, stride, padTop, padLeft,
                                 output, outHeight, outWidth, outChannels, Activation.SiLU, pool);
 
-            for (int oy = 0; oy < outHeight; oy++)
-                for (int ox = 0; ox < outWidth; ox++)
-                    for (int co = 0; co < outChannels; co++)
-                    {
-                        double acc = bias[co];
-                        for (int ky = 0; ky < kernel; ky++)
-                            for (int kx = 0; kx < kernel; kx++)
-                                for (int ci = 0; ci < inChannels; ci++)
-                                {
-                                    int iy = oy * stride - padTop + ky, ix = ox * stride - padLeft + kx;
-                                    if (iy < 0 || iy >= height || ix < 0 || ix >= width) continue;
-                                    acc += (double)image[(ci * height + iy) * width + ix] * weights[((ky * kernel + kx) * inChannels + ci) * outChannels + co];
-                                }
-                        double expected = acc / (1 + Math.Exp(-acc));
-                        float actual = output[(oy * outWidth + ox) * outChannels + co];
-                        Assert.True(Math.Abs(actual - expected) <= 1e-5 * (1 + Math.Abs(expected)),
-                                    $"pixel ({oy}, {ox}), channel {co}: {actual} vs {expected}");
-                    }
+            double[] sums = KernelTestData.DirectConvolution(image, height, width, inChannels, weights, bias, kernel, stride, padTop, padLeft,
+                                                             outHeight, outWidth, outChannels, channelsLast: false);
+            for (int at = 0; at < output.Length; at++)
+            {
+                double expected = sums[at] / (1 + Math.Exp(-sums[at]));
+                Assert.True(Math.Abs(output[at] - expected) <= 1e-5 * (1 + Math.Abs(expected)), $"element {at}: {output[at]} vs {expected}");
+            }
         }
     }
 }
