@@ -56,6 +56,8 @@ namespace EffNet.Kernels
                     if (rented != null) ArrayPool<float>.Shared.Return(rented);
                     return;
                 }
+                // Row groups, not channel slices: on the 14x14 and 7x7 maps too, slices measured slower (each slice walks
+                // every row for a few channels).
                 var job = (RowsJob)(workers.DepthwiseJob ??= new RowsJob());
                 job.Conv = conv;
                 job.Rows = outHeight;
@@ -87,7 +89,7 @@ namespace EffNet.Kernels
             }
         }
 
-        /// <summary>The depthwise conv of one call; <see cref="Row"/> computes one output row from pointers to the input rows it reads.</summary>
+        /// <summary>The depthwise conv of one call; <see cref="Row(int, float**, int, int, float*)"/> computes one output row from pointers to the input rows it reads.</summary>
         internal readonly struct Depthwise
         {
             readonly float* _x, _w, _b, _y;
@@ -115,9 +117,9 @@ namespace EffNet.Kernels
                 return first >= 0 && last + _kernel <= _inWidth;
             }
 
-            // Outputs ox..ox+3 of row oy, channels [firstChannel, channels): whole 16-channel vectors up to wide, the rest narrower.
+            // Outputs ox..ox+3 of row oy, channels [firstChannel, endChannel): whole 16-channel vectors up to wide, the rest narrower.
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void QuadPixels(int oy, int ox, float** rows, int kyBegin, int kyEnd, int firstChannel, int wide, float* sums)
+            void QuadPixels(int oy, int ox, float** rows, int kyBegin, int kyEnd, int firstChannel, int wide, int endChannel, float* sums)
             {
                 long channels = _channels, step = _stride * channels;
                 int kernel = _kernel;
@@ -148,7 +150,7 @@ namespace EffNet.Kernels
                 // Channels past the last whole 16-vector (8 of them in EfficientNet's 24-, 40- and 56-channel layers): the
                 // same four outputs on Vector<float>, then any channels left pixel by pixel.
                 int start = Math.Max(firstChannel, wide);
-                int narrow = start + (_channels - start) / Vector<float>.Count * Vector<float>.Count;
+                int narrow = start + (endChannel - start) / Vector<float>.Count * Vector<float>.Count;
                 for (int c = start; c < narrow; c += Vector<float>.Count)
                 {
                     Vector<float> bias = Vector.Load(_b + c);
@@ -171,21 +173,21 @@ namespace EffNet.Kernels
                     a0.Store(to + c); a1.Store(to + channels + c); a2.Store(to + 2 * channels + c); a3.Store(to + 3 * channels + c);
                     if (sums != null) (Vector.Load(sums + c) + ((a0 + a1) + (a2 + a3))).Store(sums + c);
                 }
-                if (narrow < _channels)
+                if (narrow < endChannel)
                     for (int q = 0; q < Quad; q++)
-                        NarrowPixel(oy, ox + q, rows, kyBegin, kyEnd, narrow, sums);
+                        NarrowPixel(oy, ox + q, rows, kyBegin, kyEnd, narrow, endChannel, sums);
             }
 
-            // Channels [from, channels) of one output pixel: Vector<float> (all of them without AVX-512), then scalar.
+            // Channels [from, end) of one output pixel: Vector<float> (all of them without AVX-512), then scalar.
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void NarrowPixel(int oy, int ox, float** rows, int kyBegin, int kyEnd, int from, float* sums)
+            void NarrowPixel(int oy, int ox, float** rows, int kyBegin, int kyEnd, int from, int end, float* sums)
             {
                 int channels = _channels, kernel = _kernel;
                 int ix0 = ox * _stride - _padLeft;
                 int kxBegin = Math.Max(0, -ix0), kxEnd = Math.Min(kernel, _inWidth - ix0);
                 long left = (long)ix0 * channels;
                 float* to = _y + ((long)oy * _outWidth + ox) * channels;
-                int width = Vector<float>.Count, narrow = channels - (channels - from) % width;
+                int width = Vector<float>.Count, narrow = end - (end - from) % width;
                 int c0 = from;
                 // Four channel vectors at a time, so four FMA chains are in flight (the AVX2 path's edge pixels).
                 for (; c0 + 4 * width <= narrow; c0 += 4 * width)
@@ -219,7 +221,7 @@ namespace EffNet.Kernels
                     acc.Store(to + c);
                     if (sums != null) (Vector.Load(sums + c) + acc).Store(sums + c);
                 }
-                for (int c = narrow; c < channels; c++)
+                for (int c = narrow; c < end; c++)
                 {
                     float acc = _b[c];
                     for (int ky = kyBegin; ky < kyEnd; ky++)
@@ -249,7 +251,7 @@ namespace EffNet.Kernels
                     for (int ky = kyBegin; ky < kyEnd; ky++)
                         rows[ky] = _x + (iy0 + ky) * rowPitch;
                     Row(oy, rows, kyBegin, kyEnd, RowGroupSums.For(oy, first, partials, total, _channels));
-                    RowGroupSums.Flush(oy, end, partials, total, _channels);
+                    RowGroupSums.Flush(oy, end, partials, total, 0, _channels);
                 }
             }
 
@@ -267,8 +269,16 @@ namespace EffNet.Kernels
             /// Output row <paramref name="oy"/>, adding every output value to <paramref name="sums"/>. rows[ky] points at
             /// column 0 of input row <see cref="Window"/>.Iy0 + ky, for ky in [kyBegin, kyEnd).
             /// </summary>
+            public void Row(int oy, float** rows, int kyBegin, int kyEnd, float* sums) => Row(oy, rows, kyBegin, kyEnd, sums, 0, _channels);
+
+            /// <summary>
+            /// Channels [<paramref name="channelBegin"/>, <paramref name="channelEnd"/>) of output row <paramref name="oy"/>
+            /// (threads on disjoint slices of the channels share the sums): a slice that starts at a multiple of
+            /// <see cref="SliceAlignment"/> and ends at one or at the last channel. Every channel of a slice takes the path it
+            /// takes in a whole row, so slicing changes no bits.
+            /// </summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            public void Row(int oy, float** rows, int kyBegin, int kyEnd, float* sums)
+            public void Row(int oy, float** rows, int kyBegin, int kyEnd, float* sums, int channelBegin, int channelEnd)
             {
                 if (Vector512.IsHardwareAccelerated && _kernel == 5 && _stride is 1 or 2
                     && (long)_kernel * _inWidth * _channels * sizeof(float) <= UnrolledRowsBytes)
@@ -277,26 +287,34 @@ namespace EffNet.Kernels
                     // channels past them pixel by pixel. The 3x3 kernels stay pixel by pixel: with 9 taps the loads the
                     // sliding window saves matter less than reading each pixel's channels in order, which the hardware
                     // prefetches (A/B per layer: the 5x5 layers 10-40 % faster, the large 3x3 ones up to 20 % slower).
-                    int wide = _channels - _channels % 8;
-                    if (_stride == 1) WideRow<Taps5Stride1>(oy, rows, kyBegin, kyEnd, wide, sums);
-                    else WideRow<Taps5Stride2>(oy, rows, kyBegin, kyEnd, wide, sums);
-                    if (wide < _channels)
-                        PixelRow(oy, rows, kyBegin, kyEnd, wide, wide, sums);
+                    int rest = _channels - _channels % 8, wide = Math.Min(channelEnd, rest);
+                    if (_stride == 1) WideRow<Taps5Stride1>(oy, rows, kyBegin, kyEnd, channelBegin, wide, sums);
+                    else WideRow<Taps5Stride2>(oy, rows, kyBegin, kyEnd, channelBegin, wide, sums);
+                    if (wide < channelEnd)
+                        PixelRow(oy, rows, kyBegin, kyEnd, wide, wide, channelEnd, QuadsFrom(rest), sums);
                     return;
                 }
-                PixelRow(oy, rows, kyBegin, kyEnd, 0, Vector512.IsHardwareAccelerated ? _channels - _channels % 16 : 0, sums);
+                int wide512 = Vector512.IsHardwareAccelerated ? Math.Min(channelEnd, _channels - _channels % 16) : channelBegin;
+                PixelRow(oy, rows, kyBegin, kyEnd, channelBegin, wide512, channelEnd, QuadsFrom(0), sums);
             }
 
+            /// <summary>Channel slices start at multiples of this (one AVX-512 vector).</summary>
+            public const int SliceAlignment = 16;
+
+            // Whether PixelRow takes interior pixels four at a time when a whole row's pixel-by-pixel channels start at
+            // 'first'. Decided for the whole row, not the slice: the quads add their sums in another order.
+            bool QuadsFrom(int first) => Vector.IsHardwareAccelerated && _channels - first >= Vector<float>.Count;
+
             /// <summary>
-            /// Channels [0, wide) of output row <paramref name="oy"/> (wide a multiple of 8): channel vector by channel
+            /// Channels [firstChannel, wide) of output row <paramref name="oy"/> (wide a multiple of 8): channel vector by channel
             /// vector, four outputs at a time along the row, so the four accumulators of a group are independent FMA chains
             /// and the inputs of neighbouring outputs are loaded once (<see cref="IDepthwiseTaps"/>). Groups that reach into
             /// the padding (or past the row's end) check their input columns; the rest do not.
             /// </summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void WideRow<TTaps>(int oy, float** rows, int kyBegin, int kyEnd, int wide, float* sums) where TTaps : struct, IDepthwiseTaps
+            void WideRow<TTaps>(int oy, float** rows, int kyBegin, int kyEnd, int firstChannel, int wide, float* sums) where TTaps : struct, IDepthwiseTaps
             {
-                int c = 0;
+                int c = firstChannel;
                 for (; c + 16 <= wide; c += 16)
                     ChannelRow<TTaps, Interior, Edge>(oy, rows, kyBegin, kyEnd, c, sums);
                 if (c < wide) // 8 channels left (a 5x5 conv on 24, 40 or 56 channels)
@@ -365,22 +383,22 @@ namespace EffNet.Kernels
             }
 
             /// <summary>
-            /// Output row <paramref name="oy"/> pixel by pixel: channels [<paramref name="firstChannel"/>, channels), AVX-512 up to
-            /// <paramref name="wide"/> and <see cref="Vector{T}"/> past it (all of them without AVX-512).
+            /// Output row <paramref name="oy"/> pixel by pixel: channels [<paramref name="firstChannel"/>, <paramref name="endChannel"/>),
+            /// AVX-512 up to <paramref name="wide"/> and <see cref="Vector{T}"/> past it (all of them without AVX-512); interior
+            /// pixels four at a time when <paramref name="quads"/> (AVX2 machines too).
             /// </summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void PixelRow(int oy, float** rows, int kyBegin, int kyEnd, int firstChannel, int wide, float* sums)
+            void PixelRow(int oy, float** rows, int kyBegin, int kyEnd, int firstChannel, int wide, int endChannel, bool quads, float* sums)
             {
                 int channels = _channels, kernel = _kernel;
                 float* w = _w, b = _b;
-                bool quads = Vector.IsHardwareAccelerated && channels - firstChannel >= Vector<float>.Count; // AVX2 machines too
                 for (int ox = 0; ox < _outWidth; ox++)
                 {
                     // Four neighbouring outputs whose windows are all inside: four independent accumulators per
                     // channel vector (a single output is one dependent FMA chain, bound by FMA latency).
                     if (quads && ox + Quad <= _outWidth && QuadInside(ox))
                     {
-                        QuadPixels(oy, ox, rows, kyBegin, kyEnd, firstChannel, wide, sums);
+                        QuadPixels(oy, ox, rows, kyBegin, kyEnd, firstChannel, wide, endChannel, sums);
                         ox += Quad - 1;
                         continue;
                     }
@@ -430,8 +448,8 @@ namespace EffNet.Kernels
                         acc.Store(to + c);
                         if (sums != null) (Vector512.Load(sums + c) + acc).Store(sums + c);
                     }
-                    if (wide < channels)
-                        NarrowPixel(oy, ox, rows, kyBegin, kyEnd, Math.Max(firstChannel, wide), sums);
+                    if (wide < endChannel)
+                        NarrowPixel(oy, ox, rows, kyBegin, kyEnd, Math.Max(firstChannel, wide), endChannel, sums);
                 }
             }
         }

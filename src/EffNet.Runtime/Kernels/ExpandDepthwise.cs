@@ -10,9 +10,17 @@ namespace EffNet.Kernels
     /// the network, several MB in the early blocks) is never written to memory and read back.
     /// </summary>
     /// <remarks>
-    /// Each thread takes a band of output rows with its own ring and recomputes the few expanded rows at the edges of its
-    /// band (kernel - stride rows), so the planner fuses only blocks whose maps are tall. The results are bit-identical to
-    /// <see cref="PointwiseConvolution"/> followed by <see cref="DepthwiseConvolution"/>: the same code computes every value.
+    /// On a pool the work is split one of two ways, each thread with its own ring:
+    /// <list type="bullet">
+    /// <item>5x5 kernels: by the expand conv's 64-channel weight panels, every row of a panel's channels. The channels are
+    /// independent from the expand conv's output to the depthwise conv's, so nothing is computed twice, and a thread on a
+    /// slower core takes fewer panels. Narrower slices measured slower: the expand GEMM's tile is a whole panel wide.</item>
+    /// <item>3x3 kernels: by bands of output rows, one per thread, each recomputing the kernel - stride expanded rows at
+    /// its edges (one or two). Panels measured slower here: the 3x3 depthwise walks a row pixel by pixel, and a panel's
+    /// few channels per pixel do not pay for the walk.</item>
+    /// </list>
+    /// The results are bit-identical to <see cref="PointwiseConvolution"/> followed by <see cref="DepthwiseConvolution"/>,
+    /// at every thread count: the same code computes every value.
     /// </remarks>
     public static unsafe class ExpandDepthwise
     {
@@ -54,40 +62,55 @@ namespace EffNet.Kernels
                     new DepthwiseConvolution.Depthwise(null, inHeight, inWidth, midChannels, wd, bd, kernel, stride, padTop, padLeft,
                                                        y, outWidth, activation),
                     kernel, rings, ring);
-                if (workers is null || outHeight < MinRowsPerThread * workers.Threads)
+                bool pooled = workers is { Threads: > 1 };
+                if (pooled && !SplitsByPanels(kernel, stride, midChannels) && outHeight >= MinRowsPerBand * workers!.Threads)
                 {
-                    if (!summing)
-                    {
-                        fused.Rows(0, outHeight, null, null, worker: 0);
-                        return;
-                    }
-                    // One partial of the channel sums, added to the total at the end of each row group.
-                    float[]? rented = midChannels > DepthwiseConvolution.MaxStackChannels ? ArrayPool<float>.Shared.Rent(midChannels) : null;
-                    Span<float> partial = rented is null ? stackalloc float[midChannels] : rented.AsSpan(0, midChannels);
-                    partial.Clear();
-                    fixed (float* p = partial)
-                        fused.Rows(0, outHeight, p, sums, worker: 0);
-                    if (rented != null) ArrayPool<float>.Shared.Return(rented);
+                    var bands = (BandsJob)(workers.ExpandDepthwiseBandsJob ??= new BandsJob());
+                    bands.Fused = fused;
+                    bands.Rows = outHeight;
+                    bands.Channels = midChannels;
+                    bands.Summing = summing;
+                    if (summing) bands.Sums.Prepare(outHeight, midChannels);
+                    // One band of row groups per thread: smaller chunks would recompute more rows than the balance they buy.
+                    int groups = RowGroupSums.GroupsOf(outHeight);
+                    workers.Run(bands, groups, grain: (groups + workers.Threads - 1) / workers.Threads);
+                    if (summing) bands.Sums.AddTo(sums);
                     return;
                 }
-                var job = (RowsJob)(workers.ExpandDepthwiseJob ??= new RowsJob());
-                job.Fused = fused;
-                job.Rows = outHeight;
-                job.Channels = midChannels;
-                // One band of row groups per thread: every chunk recomputes kernel - stride expanded rows (4 of a 5x5 conv),
-                // so smaller chunks would cost more than the balance they buy.
-                int groups = RowGroupSums.GroupsOf(outHeight);
-                job.Summing = summing;
-                if (summing) job.Sums.Prepare(outHeight, midChannels);
-                workers.Run(job, groups, grain: (groups + workers.Threads - 1) / workers.Threads);
-                if (summing) job.Sums.AddTo(sums);
+                // One partial of the channel sums, added to the total at the end of each row group: on one thread, or
+                // shared by threads that each take whole channel slices (disjoint channels of the partial and the total).
+                float[]? rented = summing && midChannels > DepthwiseConvolution.MaxStackChannels ? ArrayPool<float>.Shared.Rent(midChannels) : null;
+                Span<float> partial = !summing ? default : rented is null ? stackalloc float[midChannels] : rented.AsSpan(0, midChannels);
+                partial.Clear();
+                fixed (float* p = partial)
+                {
+                    float* total = summing ? sums : null;
+                    if (pooled && SplitsByPanels(kernel, stride, midChannels))
+                    {
+                        var job = (PanelsJob)(workers!.ExpandDepthwiseJob ??= new PanelsJob());
+                        job.Fused = fused;
+                        job.Rows = outHeight;
+                        job.Partial = p;
+                        job.Total = total;
+                        workers.Run(job, (midChannels + PointwiseConvolution.PanelWidth - 1) / PointwiseConvolution.PanelWidth);
+                        job.Partial = job.Total = null;
+                    }
+                    else
+                        fused.Rows(0, outHeight, p, total, worker: 0, panel: -1);
+                }
+                if (rented != null) ArrayPool<float>.Shared.Return(rented);
             }
         }
 
-        // Each band of output rows recomputes up to kernel - stride expanded rows; below this many rows that is too much.
-        const int MinRowsPerThread = 8;
+        /// <summary>Whether a pool splits the call by weight panels (else by bands of rows).</summary>
+        static bool SplitsByPanels(int kernel, int stride, int midChannels)
+            => kernel - stride >= 3 && midChannels > PointwiseConvolution.PanelWidth;
 
-        sealed class RowsJob : Threading.IParallelJob
+        // A band recomputes kernel - stride expanded rows; below this many output rows per thread that is too much.
+        const int MinRowsPerBand = 8;
+
+        /// <summary>Bands of row groups split over the pool's threads; each group sums its channels apart, added up afterwards in group order.</summary>
+        sealed class BandsJob : Threading.IParallelJob
         {
             public Fused Fused;
             public int Rows, Channels;
@@ -98,7 +121,21 @@ namespace EffNet.Kernels
             {
                 int first = start * RowGroupSums.GroupRows;
                 fixed (float* partials = Sums.Partials)
-                    Fused.Rows(first, Math.Min(end * RowGroupSums.GroupRows, Rows), Summing ? partials + (long)start * Channels : null, null, worker);
+                    Fused.Rows(first, Math.Min(end * RowGroupSums.GroupRows, Rows), Summing ? partials + (long)start * Channels : null, null, worker, panel: -1);
+            }
+        }
+
+        /// <summary>The expand conv's weight panels split over the pool's threads; each runs every row of its panel's channels.</summary>
+        sealed class PanelsJob : Threading.IParallelJob
+        {
+            public Fused Fused;
+            public int Rows;
+            public float* Partial, Total; // null when nothing reads the sums; set only while the region runs
+
+            public void Execute(int start, int end, int worker)
+            {
+                for (int panel = start; panel < end; panel++)
+                    Fused.Rows(0, Rows, Partial, Total, worker, panel);
             }
         }
 
@@ -119,12 +156,15 @@ namespace EffNet.Kernels
             }
 
             /// <summary>
-            /// Output rows [first, end) with the ring of thread <paramref name="worker"/>, adding the channel sums as
+            /// Output rows [first, end) of the channels of expand weight panel <paramref name="panel"/> (-1: all channels),
+            /// with the ring of thread <paramref name="worker"/>, adding the channel sums as
             /// <see cref="DepthwiseConvolution.Depthwise.Rows"/> does.
             /// </summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            public void Rows(int first, int end, float* partials, float* total, int worker)
+            public void Rows(int first, int end, float* partials, float* total, int worker, int panel)
             {
+                int channelBegin = panel < 0 ? 0 : panel * PointwiseConvolution.PanelWidth;
+                int channelEnd = panel < 0 ? _midChannels : Math.Min(channelBegin + PointwiseConvolution.PanelWidth, _midChannels);
                 float* ring = _rings + worker * _ringLength;
                 long rowLength = (long)_inWidth * _midChannels;
                 float** rows = stackalloc float*[_kernel];
@@ -135,21 +175,23 @@ namespace EffNet.Kernels
                     // Input row iy lives in slot iy mod kernel. A window spans at most kernel rows, so a new row only
                     // overwrites one that every later window has left behind.
                     for (int iy = Math.Max(iy0 + kyBegin, expandedEnd); iy < iy0 + kyEnd; iy++)
-                        ExpandRow(iy, ring + iy % _kernel * rowLength);
+                        ExpandRow(iy, ring + iy % _kernel * rowLength, panel);
                     expandedEnd = Math.Max(expandedEnd, iy0 + kyEnd);
                     for (int ky = kyBegin; ky < kyEnd; ky++)
                         rows[ky] = ring + (iy0 + ky) % _kernel * rowLength;
-                    _depthwise.Row(oy, rows, kyBegin, kyEnd, RowGroupSums.For(oy, first, partials, total, _midChannels));
-                    RowGroupSums.Flush(oy, end, partials, total, _midChannels);
+                    _depthwise.Row(oy, rows, kyBegin, kyEnd, RowGroupSums.For(oy, first, partials, total, _midChannels), channelBegin, channelEnd);
+                    RowGroupSums.Flush(oy, end, partials, total, channelBegin, channelEnd);
                 }
             }
 
-            // One row of the expand conv: a GEMM of inWidth pixels, its activation fused.
-            void ExpandRow(int iy, float* to)
+            // One row of the expand conv (one weight panel of it, or all for -1): a GEMM of inWidth pixels, its activation fused.
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            void ExpandRow(int iy, float* to, int panel)
             {
                 var gemm = new PointwiseConvolution.Gemm(_x + (long)iy * _inWidth * _inChannels, _inWidth, _inChannels,
                     to, _midChannels, _expandWeights, _expandBias, null, _activation);
-                gemm.Pixels(0, _inWidth);
+                if (panel < 0) gemm.Pixels(0, _inWidth);
+                else gemm.Panel(panel, 0, _inWidth);
             }
         }
     }

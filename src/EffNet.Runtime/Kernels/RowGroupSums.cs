@@ -52,12 +52,15 @@ namespace EffNet.Kernels
         public static float* For(int oy, int first, float* partials, float* total, int channels)
             => total != null || partials == null ? partials : partials + (long)(oy / GroupRows - first / GroupRows) * channels;
 
-        /// <summary>On one thread: after row <paramref name="oy"/>, adds the single partial to the total if its group is complete.</summary>
-        public static void Flush(int oy, int end, float* partial, float* total, int channels)
+        /// <summary>
+        /// On one thread (or one channel slice per thread): after row <paramref name="oy"/>, adds channels
+        /// [<paramref name="begin"/>, <paramref name="end"/>) of the single partial to the total if its group is complete.
+        /// </summary>
+        public static void Flush(int oy, int rowsEnd, float* partial, float* total, int begin, int end)
         {
-            if (total == null || ((oy + 1) % GroupRows != 0 && oy + 1 != end)) return;
-            var sums = new Span<float>(total, channels);
-            var group = new Span<float>(partial, channels);
+            if (total == null || ((oy + 1) % GroupRows != 0 && oy + 1 != rowsEnd)) return;
+            var sums = new Span<float>(total + begin, end - begin);
+            var group = new Span<float>(partial + begin, end - begin);
             TensorPrimitives.Add(sums, group, sums);
             group.Clear();
         }

@@ -75,7 +75,7 @@ namespace EffNet.Threading
         public int Threads { get; }
 
         // One reusable job object per kernel kind, so a region allocates nothing.
-        internal object? StemJob, PointwiseJob, PointwiseInt8Job, ConvolutionInt8Job, QuantizeJob, DepthwiseJob, ExpandDepthwiseJob, FullyConnectedJob, WinogradJob;
+        internal object? StemJob, PointwiseJob, PointwiseInt8Job, ConvolutionInt8Job, QuantizeJob, DepthwiseJob, ExpandDepthwiseJob, ExpandDepthwiseBandsJob, FullyConnectedJob, WinogradJob;
 
         /// <summary>
         /// Runs <paramref name="job"/> over <paramref name="parts"/> parts on all threads and waits for them. Each

@@ -17,7 +17,8 @@ namespace EffNet.Runtime.Tests.Kernels
         [InlineData(57, 41, 24, 144, 5, 2, 1, 2, 2, Activation.SiLU)]      // odd sizes, TF-style uneven padding, two threads
         [InlineData(30, 30, 8, 40, 3, 2, 0, 0, 3, Activation.SiLU)]        // no top padding (TF SAME on an even map), three threads
         [InlineData(20, 13, 12, 24, 3, 1, 1, 1, 2, Activation.SiLU)]       // a channel count with an 8-wide tail
-        [InlineData(9, 9, 16, 32, 5, 1, 2, 2, 2, Activation.SiLU)]         // too short to split: one thread does it all
+        [InlineData(9, 9, 16, 32, 5, 1, 2, 2, 2, Activation.SiLU)]         // one weight panel of channels: one thread does it all
+        [InlineData(28, 28, 40, 168, 5, 1, 2, 2, 3, Activation.SiLU)]      // three panels, the last 40 wide (an 8-wide tail), three threads
         [InlineData(112, 112, 16, 96, 3, 1, 0, 0, 2, Activation.ReLU6)]    // Lite: ReLU6 after both convs
         [InlineData(20, 13, 12, 24, 3, 1, 1, 1, 1, Activation.ReLU6)]      // Lite, with an 8-wide tail
         public void Fused_result_equals_expand_then_depthwise(int height, int width, int inChannels, int mid, int kernel, int stride,
@@ -50,6 +51,43 @@ namespace EffNet.Runtime.Tests.Kernels
                     Assert.Equal(expectedSums[c], sums[c], Math.Abs(expectedSums[c]) * 1e-5 + 1e-4); // summed in another order
             }
         }
+
+        [Theory]
+        // height, width, in, mid, kernel, stride
+        [InlineData(56, 56, 24, 144, 3, 1)]  // B0 features.2.1: panels of 64, 64, 16
+        [InlineData(56, 56, 24, 144, 5, 2)]  // B0 features.3.0
+        [InlineData(28, 28, 40, 168, 5, 1)]  // a last panel of 40: two vectors and an 8-wide tail
+        [InlineData(19, 23, 16, 200, 3, 2)]  // odd sizes, a last panel of 8
+        public void Outputs_and_channel_sums_are_the_same_bits_at_every_thread_count(int height, int width, int inChannels, int mid, int kernel, int stride)
+        {
+            int pad = kernel / 2;
+            int outHeight = (height + 2 * pad - kernel) / stride + 1, outWidth = (width + 2 * pad - kernel) / stride + 1;
+            float[] input = Random(height * width * inChannels, 71), expandBias = Random(mid, 72);
+            var expandWeights = new float[inChannels * mid];
+            PointwiseConvolution.PackPanels(Random(inChannels * mid, 73), expandWeights, inChannels, mid);
+            float[] depthwiseWeights = Random(kernel * kernel * mid, 74), depthwiseBias = Random(mid, 75);
+
+            (float[] Output, float[] Sums) Run(int threads)
+            {
+                using WorkerPool? pool = threads > 1 ? new WorkerPool(threads) : null;
+                var output = new float[outHeight * outWidth * mid];
+                var sums = new float[mid];
+                var rings = new float[ExpandDepthwise.RowBufferLength(kernel, width, mid) * threads];
+                ExpandDepthwise.Run(input, height, width, inChannels, expandWeights, expandBias, mid, depthwiseWeights, depthwiseBias,
+                                    kernel, stride, pad, pad, output, outHeight, outWidth, Activation.SiLU, sums, rings, pool);
+                return (output, sums);
+            }
+
+            var one = Run(1);
+            foreach (int threads in new[] { 2, 3, 8 })
+            {
+                var many = Run(threads);
+                Assert.Equal(one.Output, many.Output);
+                Assert.Equal(Bits(one.Sums), Bits(many.Sums));
+            }
+        }
+
+        static int[] Bits(float[] values) => Array.ConvertAll(values, BitConverter.SingleToInt32Bits);
 
         [Fact]
         public void Too_small_row_buffers_are_rejected_with_the_length_needed()
