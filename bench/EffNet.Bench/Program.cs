@@ -7,8 +7,9 @@
 //   dotnet run -c Release --project bench/EffNet.Bench -- profile [--model 0]      per-stage time of our model
 //   dotnet run -c Release --project bench/EffNet.Bench -- layers [--model b0] [--threads 1] [--each] [--int8]   time per layer type (--each: per call;
 //        --int8: the int8 network on bench/models/NAME.int8.effw)
-//   dotnet run -c Release --project bench/EffNet.Bench -- threads [--models b0,b3] [--rounds 11]   the thread targets: idle scaling,
-//        one core busy (it starts and stops a busy neighbour process), two instances at once, idle CPU, batch throughput
+//   dotnet run -c Release --project bench/EffNet.Bench -- threads [--models b0,b3] [--rounds 11] [--rows idle,busy,instances,idlecost,batch]
+//        the thread targets: idle scaling, one core busy (it starts and stops a busy neighbour process), two instances at
+//        once, idle CPU, batch throughput
 //   dotnet run -c Release --project bench/EffNet.Bench -- classify [--images bench/images] [--model 0] [--rounds 5]
 //        `effnet classify` on a folder (tools/make_bench_images.py), one thread against every core, images per second
 //   dotnet run -c Release --project bench/EffNet.Bench -- int8   the int8 1x1 conv against the fp32 one on real layer shapes
@@ -43,7 +44,7 @@ switch (mode)
     case "layers":
         return LayerBreakdown.Run(Option("--model") ?? "b0", int.Parse(Option("--threads") ?? "1"), args.Contains("--each"), args.Contains("--int8"));
     case "threads":
-        return ThreadScaling.Run(Names("--models", "b0,b3"), int.Parse(Option("--rounds") ?? "11"));
+        return ThreadScaling.Run(Names("--models", "b0,b3"), int.Parse(Option("--rounds") ?? "11"), Names("--rows", "idle,busy,instances,idlecost,batch"));
     case "classify":
         return ClassifyThroughput.Run(Option("--images") ?? "bench/images", int.Parse(Option("--model") ?? "0"), int.Parse(Option("--rounds") ?? "5"));
     case "int8":

@@ -20,7 +20,8 @@ namespace EffNet.Threading
     /// claimed chunk is done, so a worker that is descheduled delays at most the chunk it holds. Between regions a worker
     /// spins for <see cref="ModelOptions.WorkerSpin"/> (the next layer usually starts within microseconds), yielding its
     /// core when others want it, and then sleeps on its semaphore, so an idle model costs nothing; nothing is allocated per
-    /// region.
+    /// region. When the regions of other pools in the process already hold every core (two models running at once, each
+    /// with every core), a region runs on its caller alone rather than oversubscribing the cores.
     /// <para>
     /// The threads reference only the pool, never the model that owns it, so a model that is dropped without
     /// <see cref="Dispose"/> is still collected; its finalizer calls <see cref="Stop"/>.
@@ -91,6 +92,27 @@ namespace EffNet.Threading
                 return;
             }
             ObjectDisposedException.ThrowIf(_stopping, this); // its workers are gone: waiting for them would never end
+            // Other pools of this process are in regions and the cores are taken: run this region on the caller alone.
+            // Woken workers would only share the cores with the other regions' threads, and a region waits for its
+            // slowest chunk; the caller alone gives the same bits (no result depends on the split).
+            if (Interlocked.Add(ref s_threadsInRegions, Threads) > s_cores)
+            {
+                Interlocked.Add(ref s_threadsInRegions, 1 - Threads);
+                try { job.Execute(0, parts, 0); }
+                finally { Interlocked.Decrement(ref s_threadsInRegions); }
+                return;
+            }
+            try { RunOnAll(job, parts, grain, largest); }
+            finally { Interlocked.Add(ref s_threadsInRegions, -Threads); }
+        }
+
+        // Threads of all pools in the process that are running a region now: each region's caller, and its workers unless
+        // it runs alone.
+        static int s_threadsInRegions;
+        static readonly int s_cores = Environment.ProcessorCount;
+
+        void RunOnAll(IParallelJob job, int parts, int grain, int largest)
+        {
             _job = job;
             _parts = parts;
             _chunk = ChunkSize(parts, grain);
