@@ -12,7 +12,8 @@ namespace EffNet.Model
         /// <summary>
         /// Expanded maps at least this large (128K floats = 512 KB, half of a Zen core's L2) stream through row buffers
         /// instead of being written whole: written whole, they leave the cache before the depthwise conv reads them back.
-        /// Smaller ones stay cached, and streaming them would only add the rows each thread recomputes at its band's edges.
+        /// Smaller ones stay cached, and streaming them would only add the rows each thread recomputes at its band's edges
+        /// (3x3 kernels split by bands of rows; 5x5 ones by weight panels, see EffNet.Kernels.ExpandDepthwise).
         /// </summary>
         public const long StreamExpandedFloats = 128 * 1024;
 
