@@ -96,8 +96,10 @@ namespace EffNet.Cli
                 foreach (QuantizedLayer layer in report.Layers)
                     output.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,-32}[{1,8:G4}, {2,8:G4}]      {3,-12:G4}{4}",
                         layer.Module, layer.Low, layer.High, layer.InputScale, layer.InputZeroPoint));
-                output.WriteLine(string.Format(CultureInfo.InvariantCulture, "Wrote {0}: {1}, {2} int8 layers, {3:N0} bytes ({4:F2} of the float32 blob's {5:N0}).",
-                    target, report.Config.DisplayName, report.Layers.Count, report.Int8BlobBytes, (double)report.Int8BlobBytes / report.FloatBlobBytes, report.FloatBlobBytes));
+                int levelsOnly = Model.NetworkLayout.Create(report.Config).Layers.Count(l => l.StoredAsLevels);
+                output.WriteLine(string.Format(CultureInfo.InvariantCulture,
+                    "Wrote {0}: {1}, {2} int8 layers and {3} float32 ones stored as int8 levels, {4:N0} bytes ({5:F2} of the float32 blob's {6:N0}).",
+                    target, report.Config.DisplayName, report.Layers.Count, levelsOnly, report.Int8BlobBytes, (double)report.Int8BlobBytes / report.FloatBlobBytes, report.FloatBlobBytes));
 
                 if (parse.GetValue(evaluate) is DirectoryInfo evaluation)
                 {

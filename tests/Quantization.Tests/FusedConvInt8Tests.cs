@@ -6,7 +6,7 @@ using Xunit;
 
 namespace EffNet.Quantization.Tests
 {
-    /// <summary>EfficientNetV2-S at 32 px in int8: its Fused-MBConv convs run through the int8 windowed GEMM.</summary>
+    /// <summary>EfficientNetV2-S at 32 px in int8: its stride-2 Fused-MBConv convs run through the int8 windowed GEMM (the stride-1 ones stay float32, by Winograd).</summary>
     [EfficientNetV2(Size = EfficientNetV2Size.S, Resolution = 32, NumClasses = 10, Precision = EfficientNetPrecision.Int8)]
     public partial class V2SmallInt8;
 

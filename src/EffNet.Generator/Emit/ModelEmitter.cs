@@ -69,7 +69,9 @@ namespace EffNet.Generator.Emit
                    (family.Activation != Kernels.Activation.SiLU ? $"; {family.Activation}" : "") + (family.SqueezeDivisor == 0 ? ", no squeeze-excitation" : ""));
             w.Line($"//   parameters     {G(layout.ParameterCount)} (as {Library(config)} counts them)");
             w.Line($"//   multiply-adds  {G(layout.MultiplyAdds)} per image");
-            w.Line($"//   weights        {G(layout.WeightFloats * 4)} bytes in one blob, BatchNorm folded; fingerprint 0x{layout.Fingerprint:x16}");
+            w.Line(layout.StoredFloats == layout.WeightFloats
+                ? $"//   weights        {G(layout.WeightFloats * 4)} bytes in one blob, BatchNorm folded; fingerprint 0x{layout.Fingerprint:x16}"
+                : $"//   weights        {G(layout.WeightFloats * 4)} bytes in memory from {G(layout.StoredFloats * 4)} in one blob (levels widened at load), BatchNorm folded; fingerprint 0x{layout.Fingerprint:x16}");
             w.Line($"//   arena          {G(plan.ArenaFloats * 4)} bytes planned from tensor lifetimes; the largest single tensor is {G(plan.Largest.Floats * 4)} bytes ({plan.Largest.Description} {Shape(plan.Largest)})");
             var fused = plan.Blocks.Where(b => b.Calls.Any(c => c.Operation == Operation.ExpandDepthwise)).Select(b => b.Block.Index.ToString(CultureInfo.InvariantCulture)).ToList();
             if (fused.Count > 0)

@@ -96,6 +96,30 @@ namespace EffNet.Model
         /// <summary>Floats the weight takes in the weight buffer: one per element, or one per four int8 levels.</summary>
         public long WeightFloats => Precision == EfficientNetPrecision.Int8 ? (WeightLength + 3) / 4 : WeightLength;
 
+        /// <summary>
+        /// A float32 layer of an Int8 network whose weights the blob stores as s8 levels with one scale per output channel,
+        /// widened to float32 at load (<see cref="QuantizationPolicy.StoresLevels"/>): a quarter of the bytes on disk, the
+        /// same arithmetic as a float32 layer.
+        /// </summary>
+        public bool StoredAsLevels { get; internal set; }
+
+        /// <summary>Whether the blob holds the weight as s8 levels (an int8 layer, or one stored as levels).</summary>
+        public bool StoresLevels => Precision == EfficientNetPrecision.Int8 || StoredAsLevels;
+
+        // Where the layer's tensors sit in the blob's data section, in floats. The same as in memory, except in an Int8
+        // network with layers stored as levels: their weights take a quarter of the floats there, and their scales follow
+        // their bias (-1: no such tensor).
+        public long StoredWeightOffset { get; internal set; }
+        public long StoredBiasOffset { get; internal set; }
+        public long StoredWeightScaleOffset { get; internal set; } = -1;
+        public long StoredInputQuantizationOffset { get; internal set; } = -1;
+
+        /// <summary>Floats the weight takes in the blob.</summary>
+        public long StoredWeightFloats => StoresLevels ? (WeightLength + 3) / 4 : WeightLength;
+
+        /// <summary>Whether the output channel is the last index of <see cref="PackedWeightShape"/> (else the first).</summary>
+        public bool OutputChannelLast => Kind is not (LayerKind.SqueezeReduce or LayerKind.Classifier);
+
         /// <summary>Elements in the weight (equal in torchvision's and our layout).</summary>
         public long WeightLength => Kind == LayerKind.Depthwise
             ? (long)OutChannels * Kernel * Kernel

@@ -42,8 +42,10 @@ namespace EffNet.Model
         /// V2-S's shapes, one thread: 2.84 -> 1.77 ms (192², 24 -> 24), 7.8-8.2 -> 4.1 ms (96², 48 -> 192), 3.3 -> 1.8 ms
         /// (48², 64 -> 256). Stride-2 convs keep the direct kernel.
         /// </summary>
-        public static bool ConvolvesByWinograd(BlockLayout b)
-            => b.Kind == BlockKind.FusedMBConv && b.Kernel == 3 && b.Stride == 1 && b.Expand?.Precision == EfficientNetPrecision.Float32;
+        public static bool ConvolvesByWinograd(BlockLayout b) => WinogradShape(b) && b.Expand?.Precision == EfficientNetPrecision.Float32;
+
+        /// <summary>A Fused-MBConv block whose dense conv is 3x3 at stride 1: the shape Winograd's F(2x2, 3x3) takes.</summary>
+        public static bool WinogradShape(BlockLayout b) => b.Kind == BlockKind.FusedMBConv && b.Kernel == 3 && b.Stride == 1;
 
         /// <summary>Tiles of a Winograd conv transformed and multiplied at once: a multiple of the GEMM's 6-pixel register tile.</summary>
         public const int WinogradTileChunk = 24;

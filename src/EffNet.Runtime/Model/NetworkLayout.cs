@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Text;
 using EffNet.Blocks;
 
@@ -200,22 +201,34 @@ namespace EffNet.Model
                     foreach (ConvLayer layer in b.Layers)
                         if (QuantizationPolicy.Quantizes(layer, b)) layer.Precision = EfficientNetPrecision.Int8;
                 if (QuantizationPolicy.Quantizes(Head.Conv, null)) Head.Conv.Precision = EfficientNetPrecision.Int8;
+                foreach (ConvLayer layer in layers)
+                    layer.StoredAsLevels = layer.Precision == EfficientNetPrecision.Float32 && QuantizationPolicy.StoresLevels(layer);
             }
 
-            long offset = 0;
+            // Each layer's tensors in memory (offset) and in the blob (stored): the same places unless the layer stores its
+            // weights as levels that are widened at load.
+            long offset = 0, stored = 0;
+            long Place(ref long at, long floats)
+            {
+                long start = at;
+                at = AlignUp(at + floats);
+                return start;
+            }
             foreach (ConvLayer layer in layers)
             {
-                layer.WeightOffset = offset;
-                offset = AlignUp(offset + layer.WeightFloats);
-                layer.BiasOffset = offset;
-                offset = AlignUp(offset + layer.BiasLength);
+                layer.WeightOffset = Place(ref offset, layer.WeightFloats);
+                layer.StoredWeightOffset = Place(ref stored, layer.StoredWeightFloats);
+                layer.BiasOffset = Place(ref offset, layer.BiasLength);
+                layer.StoredBiasOffset = Place(ref stored, layer.BiasLength);
+                if (layer.StoresLevels)
+                    layer.StoredWeightScaleOffset = Place(ref stored, layer.OutChannels);
                 if (layer.Precision != EfficientNetPrecision.Int8) continue;
-                layer.WeightScaleOffset = offset;
-                offset = AlignUp(offset + layer.OutChannels);
-                layer.InputQuantizationOffset = offset;
-                offset = AlignUp(offset + 2);
+                layer.WeightScaleOffset = Place(ref offset, layer.OutChannels);
+                layer.InputQuantizationOffset = Place(ref offset, 2);
+                layer.StoredInputQuantizationOffset = Place(ref stored, 2);
             }
             WeightFloats = offset;
+            StoredFloats = stored;
 
             CanonicalArchitecture = Describe();
             Fingerprint = Fnv1a64(CanonicalArchitecture);
@@ -234,6 +247,15 @@ namespace EffNet.Model
 
         /// <summary>Floats in the weight buffer, alignment padding included.</summary>
         public long WeightFloats { get; }
+
+        /// <summary>
+        /// Floats of the blob's data section: <see cref="WeightFloats"/>, the weights as they lie in memory, unless layers are
+        /// stored as levels and widened at load (<see cref="WidensAtLoad"/>).
+        /// </summary>
+        public long StoredFloats { get; }
+
+        /// <summary>Whether some layer's weights are stored as levels and widened to float32 at load.</summary>
+        public bool WidensAtLoad => Layers.Any(l => l.StoredAsLevels);
 
         public int FeatureCount => Head.OutChannels;
 
@@ -286,19 +308,20 @@ namespace EffNet.Model
         }
 
         /// <summary>
-        /// The tensors of this layout's weight blob, in directory order: each layer's weight and bias, and for an int8 layer
-        /// its weight scales and input quantisation. The blob writer writes this list and the reader checks against it.
+        /// The tensors of this layout's weight blob, in directory order, at their offsets in its data section: each layer's
+        /// weight and bias, the weight scales of a layer stored as levels, and an int8 layer's input quantisation. The blob
+        /// writer writes this list and the reader checks against it.
         /// </summary>
         public IEnumerable<LayoutTensor> BlobTensors()
         {
             foreach (ConvLayer layer in Layers)
             {
-                bool int8 = layer.Precision == EfficientNetPrecision.Int8;
-                yield return new LayoutTensor(layer.WeightName, layer.PackedWeightShape, int8 ? TensorElementType.Int8 : TensorElementType.Float32, layer.WeightOffset);
-                yield return new LayoutTensor(layer.BiasName, new[] { layer.OutChannels }, TensorElementType.Float32, layer.BiasOffset);
-                if (!int8) continue;
-                yield return new LayoutTensor(layer.WeightScaleName, new[] { layer.OutChannels }, TensorElementType.Float32, layer.WeightScaleOffset);
-                yield return new LayoutTensor(layer.InputQuantizationName, new[] { 2 }, TensorElementType.Float32, layer.InputQuantizationOffset);
+                yield return new LayoutTensor(layer.WeightName, layer.PackedWeightShape, layer.StoresLevels ? TensorElementType.Int8 : TensorElementType.Float32, layer.StoredWeightOffset);
+                yield return new LayoutTensor(layer.BiasName, new[] { layer.OutChannels }, TensorElementType.Float32, layer.StoredBiasOffset);
+                if (layer.StoresLevels)
+                    yield return new LayoutTensor(layer.WeightScaleName, new[] { layer.OutChannels }, TensorElementType.Float32, layer.StoredWeightScaleOffset);
+                if (layer.Precision == EfficientNetPrecision.Int8)
+                    yield return new LayoutTensor(layer.InputQuantizationName, new[] { 2 }, TensorElementType.Float32, layer.StoredInputQuantizationOffset);
             }
         }
 

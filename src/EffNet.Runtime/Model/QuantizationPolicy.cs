@@ -3,8 +3,9 @@ namespace EffNet.Model
     /// <summary>
     /// Which layers of an Int8 network (<see cref="ModelConfig.Precision"/>) run in int8: the 1x1 convolutions the int8
     /// GEMM takes (expand, project, head), except an expansion that streams into its depthwise conv, and the dense k x k
-    /// convs of Fused-MBConv blocks (the same GEMM on gathered windows). The layout, the planner, the blob and the
-    /// quantiser all ask here, so they cannot disagree.
+    /// convs of Fused-MBConv blocks (the same GEMM on gathered windows) but those float32 runs by Winograd; and which of
+    /// the float32 layers the blob stores as int8 levels, widened at load: all but the classifier. The layout, the
+    /// planner, the blob and the quantiser all ask here, so they cannot disagree.
     /// </summary>
     /// <remarks>
     /// Kept in fp32, and why (docs/quantization.md has the measurements):
@@ -15,8 +16,14 @@ namespace EffNet.Model
     /// <item>squeeze-excitation: a few thousand multiply-adds, and its gate scales every channel of the block;</item>
     /// <item>the classifier: the logits themselves, and a matrix-vector product bound by reading the weights;</item>
     /// <item>expansions fused with their depthwise conv (<see cref="KernelChoices.StreamsExpansion"/>): the early
-    /// 16-40-channel inputs, where int8 measured slower than fp32 with SiLU, computed a row band at a time in fp32.</item>
+    /// 16-40-channel inputs, where int8 measured slower than fp32 with SiLU, computed a row band at a time in fp32;</item>
+    /// <item>the 3x3 stride-1 convs of Fused-MBConv blocks (<see cref="KernelChoices.WinogradShape"/>): float32 by
+    /// Winograd's F(2x2, 3x3) measured faster than the int8 GEMM on them (about 21 against 23.5 ms for V2-S's eight).</item>
     /// </list>
+    /// All of these but the classifier keep only their arithmetic in float32: the blob stores their weights as s8 levels,
+    /// one symmetric scale per output channel, as it stores the int8 layers', and the loader widens them. The classifier's
+    /// weights stay float32: with 1000 classes its logits' ranks lie closer than the rounding moves them (seeded B0: top-5
+    /// overlap with float32 fell to 82 %).
     /// </remarks>
 #if EFFNET_RUNTIME
     public
@@ -24,12 +31,15 @@ namespace EffNet.Model
     static class QuantizationPolicy
     {
         /// <summary>Part of an Int8 network's fingerprint: a blob quantised under another rule is refused.</summary>
-        public const int Version = 2;
+        public const int Version = 3;
 
         /// <summary>Whether <paramref name="layer"/> (of <paramref name="block"/>, or the head when null) runs in int8 in an Int8 network.</summary>
         public static bool Quantizes(ConvLayer layer, BlockLayout? block)
             => layer.InChannels % 4 == 0 // the int8 GEMM takes input channels in fours; every EfficientNet width is a multiple of 8
                && (layer.Kind == LayerKind.Pointwise && !(block != null && ReferenceEquals(layer, block.Expand) && KernelChoices.StreamsExpansion(block))
-                   || layer.Kind == LayerKind.Convolution && block != null); // a Fused-MBConv's conv; the stem (3 channels) stays fp32
+                   || layer.Kind == LayerKind.Convolution && block != null && !KernelChoices.WinogradShape(block)); // a Fused-MBConv's conv; the stem (3 channels) stays fp32
+
+        /// <summary>Whether a float32 layer of an Int8 network stores its weights as s8 levels, widened to float32 at load.</summary>
+        public static bool StoresLevels(ConvLayer layer) => layer.Kind != LayerKind.Classifier;
     }
 }

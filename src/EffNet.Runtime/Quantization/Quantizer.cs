@@ -93,24 +93,26 @@ namespace EffNet.Quantization
                 throw new ArgumentException("No calibration images: give at least one (a few hundred from the training data is usual).", nameof(calibrationImages));
 
             double percentile = options.Method == CalibrationMethod.MinMax ? 100 : options.Percentile;
-            var weights = new float[int8Layout.WeightFloats];
+            // The blob's image: levels and scales for every layer that stores levels, floats for the classifier.
+            var weights = new float[int8Layout.StoredFloats];
             var layers = new List<QuantizedLayer>();
             for (int i = 0; i < int8Layout.Layers.Count; i++)
             {
                 ConvLayer from = floatLayout.Layers[i], to = int8Layout.Layers[i];
-                source.AsSpan((int)from.BiasOffset, (int)from.BiasLength).CopyTo(weights.AsSpan((int)to.BiasOffset));
-                if (to.Precision != EfficientNetPrecision.Int8)
+                ReadOnlySpan<float> floats = source.AsSpan((int)from.WeightOffset, (int)from.WeightLength);
+                source.AsSpan((int)from.BiasOffset, (int)from.BiasLength).CopyTo(weights.AsSpan((int)to.StoredBiasOffset));
+                if (!to.StoresLevels)
                 {
-                    source.AsSpan((int)from.WeightOffset, (int)from.WeightLength).CopyTo(weights.AsSpan((int)to.WeightOffset));
+                    floats.CopyTo(weights.AsSpan((int)to.StoredWeightOffset));
                     continue;
                 }
+                Span<sbyte> levels = Kernels.PointwiseConvolutionInt8.StoredLevels(weights.AsSpan((int)to.StoredWeightOffset, (int)to.StoredWeightFloats), to.WeightLength);
+                float worst = WeightLevels.Quantize(floats, to, levels, weights.AsSpan((int)to.StoredWeightScaleOffset, to.OutChannels));
+                if (to.Precision != EfficientNetPrecision.Int8) continue;
                 (float low, float high) = histograms[to.Module].Range(percentile);
                 (float inputScale, byte zeroPoint) = InputLevels(low, high);
-                weights[to.InputQuantizationOffset] = inputScale;
-                weights[to.InputQuantizationOffset + 1] = zeroPoint;
-                Span<sbyte> levels = Kernels.PointwiseConvolutionInt8.StoredLevels(weights.AsSpan((int)to.WeightOffset, (int)to.WeightFloats), to.WeightLength);
-                float worst = QuantizeWeights(source.AsSpan((int)from.WeightOffset, (int)from.WeightLength), to.Kernel * to.Kernel * to.InChannels, to.OutChannels,
-                                              levels, weights.AsSpan((int)to.WeightScaleOffset, to.OutChannels));
+                weights[to.StoredInputQuantizationOffset] = inputScale;
+                weights[to.StoredInputQuantizationOffset + 1] = zeroPoint;
                 layers.Add(new QuantizedLayer(to.Module, low, high, inputScale, zeroPoint, worst));
             }
 
@@ -132,27 +134,6 @@ namespace EffNet.Quantization
             if (!(scale > 0) || !float.IsFinite(scale)) return (1f, 0); // a layer that only ever saw zeros
             int zeroPoint = Math.Clamp((int)MathF.Round(-low / scale), 0, 255);
             return (scale, (byte)zeroPoint);
-        }
-
-        /// <summary>
-        /// [in, out] float weights (a k x k conv's [taps, out]) to s8 levels with one symmetric scale per output channel (the channel's largest magnitude
-        /// is level 127). Returns the largest scale, for the report.
-        /// </summary>
-        public static float QuantizeWeights(ReadOnlySpan<float> weights, int inChannels, int outChannels, Span<sbyte> levels, Span<float> scales)
-        {
-            float worst = 0;
-            for (int j = 0; j < outChannels; j++)
-            {
-                float largest = 0;
-                for (int k = 0; k < inChannels; k++)
-                    largest = Math.Max(largest, Math.Abs(weights[k * outChannels + j]));
-                float scale = largest > 0 ? largest / 127f : 1f;
-                scales[j] = scale;
-                worst = Math.Max(worst, scale);
-                for (int k = 0; k < inChannels; k++)
-                    levels[k * outChannels + j] = (sbyte)Math.Clamp((int)MathF.Round(weights[k * outChannels + j] / scale), -127, 127);
-            }
-            return worst;
         }
 
         static string Sha256(string path)

@@ -124,7 +124,14 @@ namespace EffNet
             var weights = new AlignedBuffer(expected.WeightFloats);
             try
             {
-                reader.ReadDataAndVerify(info, MemoryMarshal.AsBytes(weights.Span));
+                if (!expected.WidensAtLoad)
+                    reader.ReadDataAndVerify(info, MemoryMarshal.AsBytes(weights.Span)); // the data section is the memory image
+                else
+                {
+                    var stored = new float[expected.StoredFloats];
+                    reader.ReadDataAndVerify(info, MemoryMarshal.AsBytes(stored.AsSpan()));
+                    Widen(expected, stored, weights.Span);
+                }
                 return new WeightBlob(weights, info);
             }
             catch
@@ -151,10 +158,32 @@ namespace EffNet
             return new BlobReader(stream, name).ReadHeaderAndDirectory();
         }
 
+        /// <summary>
+        /// The weights as an int8 blob stores them (<see cref="NetworkLayout.StoredFloats"/>) into memory's layout: the
+        /// levels of the layers stored as levels widened to floats, every other tensor copied.
+        /// </summary>
+        static void Widen(NetworkLayout layout, float[] stored, Span<float> memory)
+        {
+            foreach (ConvLayer layer in layout.Layers)
+            {
+                Span<float> weights = stored.AsSpan((int)layer.StoredWeightOffset, (int)layer.StoredWeightFloats);
+                if (layer.StoredAsLevels)
+                    WeightLevels.Widen(Kernels.PointwiseConvolutionInt8.StoredLevels(weights, layer.WeightLength),
+                                       stored.AsSpan((int)layer.StoredWeightScaleOffset, layer.OutChannels), layer,
+                                       memory.Slice((int)layer.WeightOffset, (int)layer.WeightLength));
+                else
+                    weights.CopyTo(memory.Slice((int)layer.WeightOffset));
+                stored.AsSpan((int)layer.StoredBiasOffset, (int)layer.BiasLength).CopyTo(memory.Slice((int)layer.BiasOffset));
+                if (layer.Precision != EfficientNetPrecision.Int8) continue;
+                stored.AsSpan((int)layer.StoredWeightScaleOffset, layer.OutChannels).CopyTo(memory.Slice((int)layer.WeightScaleOffset));
+                stored.AsSpan((int)layer.StoredInputQuantizationOffset, 2).CopyTo(memory.Slice((int)layer.InputQuantizationOffset));
+            }
+        }
+
         static void CheckDirectory(BlobReader reader, WeightBlobInfo info, NetworkLayout expected)
         {
-            if (info.DataBytes != expected.WeightFloats * sizeof(float))
-                throw reader.Fail($"the data length at offset 48 is {info.DataBytes} bytes, but {expected.Config.DisplayName} needs {expected.WeightFloats * sizeof(float)}.");
+            if (info.DataBytes != expected.StoredFloats * sizeof(float))
+                throw reader.Fail($"the data length at offset 48 is {info.DataBytes} bytes, but {expected.Config.DisplayName} needs {expected.StoredFloats * sizeof(float)}.");
             LayoutTensor[] tensors = expected.BlobTensors().ToArray();
             if (info.Tensors.Length != tensors.Length)
                 throw reader.Fail($"the tensor count at offset {reader.TensorCountOffset} is {info.Tensors.Length}, but {expected.Config.DisplayName} has {tensors.Length} tensors.");

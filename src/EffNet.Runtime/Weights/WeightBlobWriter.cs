@@ -50,16 +50,17 @@ namespace EffNet
         }
 
         /// <summary>
-        /// Writes to <paramref name="path"/> (atomically) a blob of weights already laid out as <paramref name="layout"/>
-        /// says (the quantiser's output: int8 levels in the int8 layers' weight tensors, floats everywhere else).
+        /// Writes to <paramref name="path"/> (atomically) a blob of weights already laid out as <paramref name="layout"/>'s
+        /// blob stores them (<see cref="NetworkLayout.StoredFloats"/>; the quantiser's output: levels and scales where a
+        /// layer stores levels, floats everywhere else).
         /// </summary>
         public static void WriteLaidOut(string path, NetworkLayout layout, float[] weights, string sourceDescription, WeightBlobMetadata metadata)
         {
             ArgumentNullException.ThrowIfNull(path);
             ArgumentNullException.ThrowIfNull(layout);
             ArgumentNullException.ThrowIfNull(weights);
-            if (weights.LongLength != layout.WeightFloats)
-                throw new ArgumentException($"{layout.Config.DisplayName} takes {layout.WeightFloats:N0} floats of weights; got {weights.LongLength:N0}.", nameof(weights));
+            if (weights.LongLength != layout.StoredFloats)
+                throw new ArgumentException($"{layout.Config.DisplayName}'s blob holds {layout.StoredFloats:N0} floats of weights; got {weights.LongLength:N0}.", nameof(weights));
             byte[] directory = BuildDirectory(layout, sourceDescription ?? "", metadata ?? WeightBlobMetadata.None);
             using var output = EffNet.IO.AtomicFile.Create(path);
             WritePacked(output.Stream, layout, directory, weights, allowNonFinite: false);
@@ -262,7 +263,9 @@ namespace EffNet
         {
             long directoryOffset = WeightBlobFormat.HeaderBytes;
             long dataOffset = AlignUp(directoryOffset + directory.Length, WeightBlobFormat.DataAlignment);
-            long dataBytes = layout.WeightFloats * sizeof(float);
+            if (packed.LongLength != layout.StoredFloats)
+                throw new ArgumentException($"{layout.Config.DisplayName}'s blob holds {layout.StoredFloats:N0} floats of weights; got {packed.LongLength:N0}.", nameof(packed));
+            long dataBytes = layout.StoredFloats * sizeof(float);
 
             var header = new byte[WeightBlobFormat.HeaderBytes];
             WeightBlobFormat.Magic.CopyTo(header, 0);
