@@ -122,7 +122,7 @@ namespace EffNet.Quantization.Tests
         }
 
         [Fact]
-        public void Float32_layers_but_the_classifier_are_stored_as_levels_and_widen_to_within_half_a_level_of_their_weights()
+        public void The_blocks_float32_layers_are_stored_as_levels_and_widen_to_within_half_a_level_of_their_weights()
         {
             var floatLayout = Model.NetworkLayout.Create(WeightBlob.ReadInfo(QuantizedFashionModel.FloatBlob).Config);
             var int8Layout = Model.NetworkLayout.Create(WeightBlob.ReadInfo(_model.Int8Blob).Config);
@@ -132,14 +132,15 @@ namespace EffNet.Quantization.Tests
             for (int i = 0; i < int8Layout.Layers.Count; i++)
             {
                 Model.ConvLayer from = floatLayout.Layers[i], to = int8Layout.Layers[i];
-                Assert.Equal(to.Kind != Model.LayerKind.Classifier && to.Precision == EfficientNetPrecision.Float32, to.StoredAsLevels);
+                bool outsideBlocks = ReferenceEquals(to, int8Layout.Stem.Conv) || ReferenceEquals(to, int8Layout.Classifier);
+                Assert.Equal(!outsideBlocks && to.Precision == EfficientNetPrecision.Float32, to.StoredAsLevels);
                 if (to.Precision == EfficientNetPrecision.Int8) continue; // levels the int8 GEMM reads as they are
                 float[] expected = floats.Weights.Slice((int)from.WeightOffset, (int)from.WeightLength).ToArray();
                 float[] actual = widened.Weights.Slice((int)to.WeightOffset, (int)to.WeightLength).ToArray();
                 Assert.Equal(floats.Weights.Slice((int)from.BiasOffset, from.OutChannels).ToArray(), widened.Weights.Slice((int)to.BiasOffset, to.OutChannels).ToArray());
                 if (!to.StoredAsLevels)
                 {
-                    Assert.Equal(expected, actual); // the classifier: float32 as it was
+                    Assert.Equal(expected, actual); // the stem and the classifier: float32 as they were
                     continue;
                 }
                 // Half a level of the output channel's scale (its largest magnitude / 127), plus the float rounding of scale x level.

@@ -199,10 +199,12 @@ namespace EffNet.Model
             {
                 foreach (BlockLayout b in blocks)
                     foreach (ConvLayer layer in b.Layers)
+                    {
                         if (QuantizationPolicy.Quantizes(layer, b)) layer.Precision = EfficientNetPrecision.Int8;
+                        else layer.StoredAsLevels = QuantizationPolicy.StoresLevels(layer, b);
+                    }
                 if (QuantizationPolicy.Quantizes(Head.Conv, null)) Head.Conv.Precision = EfficientNetPrecision.Int8;
-                foreach (ConvLayer layer in layers)
-                    layer.StoredAsLevels = layer.Precision == EfficientNetPrecision.Float32 && QuantizationPolicy.StoresLevels(layer);
+                else Head.Conv.StoredAsLevels = QuantizationPolicy.StoresLevels(Head.Conv, null);
             }
 
             // Each layer's tensors in memory (offset) and in the blob (stored): the same places unless the layer stores its
