@@ -85,6 +85,8 @@ namespace EffNet
                 throw new WeightFormatException(name,
                     $"the model configuration in its directory is invalid: {string.Join(" ", problems)} The blob is damaged; import the checkpoint again.");
             NetworkLayout layout = NetworkLayout.Create(info.Config);
+            if (layout.Fingerprint != info.Fingerprint && WeightBlob.OtherQuantizationRule(info) is string other)
+                throw new WeightFormatException(name, other);
             if (layout.Fingerprint != info.Fingerprint)
                 throw new WeightFormatException(name,
                     $"its directory records {info.Config.DisplayName}, whose fingerprint is 0x{layout.Fingerprint:x16}, but the header's (at offset 16) " +

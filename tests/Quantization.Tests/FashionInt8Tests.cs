@@ -155,6 +155,33 @@ namespace EffNet.Quantization.Tests
         }
 
         [Fact]
+        public void An_int8_blob_quantised_under_an_older_rule_is_refused_with_the_command_that_makes_a_new_one()
+        {
+            // The fixture's blob as rule 2 would have labelled it: the architecture text, the fingerprint made from it, and
+            // the checksum over the whole (a blob of that rule stored its float32 layers as floats; any other byte would do).
+            byte[] bytes = File.ReadAllBytes(_model.Int8Blob);
+            WeightBlobInfo info = WeightBlob.ReadInfo(_model.Int8Blob);
+            string older = info.Architecture.Replace(" precision=int8/3", " precision=int8/2");
+            Assert.NotEqual(info.Architecture, older);
+            byte[] tag = System.Text.Encoding.UTF8.GetBytes(" precision=int8/3");
+            int at = bytes.AsSpan().IndexOf(tag);
+            Assert.True(at > 0);
+            bytes[at + tag.Length - 1] = (byte)'2';
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(16), Model.NetworkLayout.Fnv1a64(older));
+            const int trailer = 16; // the checksum (u64) and the trailer's magic
+            ulong checksum = System.IO.Hashing.XxHash3.HashToUInt64(bytes.AsSpan(0, bytes.Length - trailer));
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(bytes.Length - trailer), checksum);
+            string path = Path.Combine(_model.Folder, "older-rule.int8.effw");
+            File.WriteAllBytes(path, bytes);
+
+            var e = Assert.Throws<WeightFormatException>(() => WeightBlob.Read(path, Model.NetworkLayout.Create(info.Config)));
+            Assert.Contains("rule 2", e.Message);
+            Assert.Contains("effnet quantize", e.Message);
+            e = Assert.Throws<WeightFormatException>(() => EfficientNetModel.Load(path));
+            Assert.Contains("rule 2", e.Message);
+        }
+
+        [Fact]
         public void A_float32_class_refuses_the_int8_blob_and_the_int8_class_the_float32_one()
         {
             var floatConfig = new Model.ModelConfig(0.5, 0.5, 32, 10, EfficientNetPadding.Symmetric);

@@ -114,6 +114,8 @@ namespace EffNet
                       "Load them into a class with Precision = EfficientNetPrecision.Int8 (or with EfficientNetModel.Load), or give the float32 blob."
                     : $"the weights are float32 ({info.ModelDescription}), but this model is {expected.Config.DisplayName}: make its blob with " +
                       "`effnet quantize --weights <this file> --calibration <images> -o <int8 file>`.");
+            if (info.Fingerprint != expected.Fingerprint && expected.Config.Precision == EfficientNetPrecision.Int8 && OtherQuantizationRule(info) is string other)
+                throw reader.Fail(other);
             if (info.Fingerprint != expected.Fingerprint)
                 throw reader.Fail(
                     $"the weights were made for {info.ModelDescription} (fingerprint 0x{info.Fingerprint:x16} at offset 16), " +
@@ -156,6 +158,28 @@ namespace EffNet
         {
             ArgumentNullException.ThrowIfNull(stream);
             return new BlobReader(stream, name).ReadHeaderAndDirectory();
+        }
+
+        /// <summary>
+        /// Why an int8 blob quantised under another rule than <see cref="QuantizationPolicy.Version"/> cannot be read, and
+        /// what to do; null when its architecture text names this rule or none.
+        /// </summary>
+        internal static string? OtherQuantizationRule(WeightBlobInfo info)
+            => QuantizationRule(info.Architecture) is int rule && rule != QuantizationPolicy.Version
+                ? $"the weights are an int8 quantisation made under quantisation rule {rule} (architecture text 'precision=int8/{rule}'), " +
+                  $"but this EffNet reads rule {QuantizationPolicy.Version}, which stores and runs other layers in int8. Quantise the float32 blob again: " +
+                  "`effnet quantize --weights <float32 file> --calibration <images> -o <int8 file>`."
+                : null;
+
+        // The quantisation rule an int8 network's architecture text names (" precision=int8/N"), or null for float32.
+        static int? QuantizationRule(string architecture)
+        {
+            const string Tag = " precision=int8/";
+            int at = architecture.IndexOf(Tag, StringComparison.Ordinal);
+            if (at < 0) return null;
+            int start = at + Tag.Length, end = start;
+            while (end < architecture.Length && char.IsAsciiDigit(architecture[end])) end++;
+            return int.TryParse(architecture.AsSpan(start, end - start), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int rule) ? rule : null;
         }
 
         /// <summary>
