@@ -69,7 +69,7 @@ namespace EffNet.Cli
                 ConvLayer[] int8 = layout.Layers.Where(l => l.Precision == EfficientNetPrecision.Int8).ToArray();
                 Line("precision", int8.Length == 0 ? "float32 in every layer"
                     : $"int8 in {int8.Length} of {layout.Layers.Count} weighted layers (1x1 convs but streamed expansions, Fused-MBConv convs but Winograd's), " +
-                      $"float32 arithmetic in the rest, whose weights but the classifier's are stored as int8 levels and widened at load");
+                      $"float32 arithmetic in the rest, whose weights are stored as levels (s8; s16 for the classifier; the stem's as floats) and widened at load");
                 if (int8.Length > 0)
                     Line("int8 layers", string.Join(", ", int8.Select(l => l.Module)));
             }

@@ -98,7 +98,7 @@ namespace EffNet.Cli
                         layer.Module, layer.Low, layer.High, layer.InputScale, layer.InputZeroPoint));
                 int levelsOnly = Model.NetworkLayout.Create(report.Config).Layers.Count(l => l.StoredAsLevels);
                 output.WriteLine(string.Format(CultureInfo.InvariantCulture,
-                    "Wrote {0}: {1}, {2} int8 layers and {3} float32 ones stored as int8 levels, {4:N0} bytes ({5:F2} of the float32 blob's {6:N0}).",
+                    "Wrote {0}: {1}, {2} int8 layers and {3} float32 ones stored as levels, {4:N0} bytes ({5:F2} of the float32 blob's {6:N0}).",
                     target, report.Config.DisplayName, report.Layers.Count, levelsOnly, report.Int8BlobBytes, (double)report.Int8BlobBytes / report.FloatBlobBytes, report.FloatBlobBytes));
 
                 if (parse.GetValue(evaluate) is DirectoryInfo evaluation)

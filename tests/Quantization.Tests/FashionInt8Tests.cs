@@ -122,34 +122,34 @@ namespace EffNet.Quantization.Tests
         }
 
         [Fact]
-        public void The_blocks_float32_layers_are_stored_as_levels_and_widen_to_within_half_a_level_of_their_weights()
+        public void Float32_layers_but_the_stem_are_stored_as_levels_and_widen_to_within_half_a_level_of_their_weights()
         {
             var floatLayout = Model.NetworkLayout.Create(WeightBlob.ReadInfo(QuantizedFashionModel.FloatBlob).Config);
             var int8Layout = Model.NetworkLayout.Create(WeightBlob.ReadInfo(_model.Int8Blob).Config);
             using WeightBlob floats = WeightBlob.Read(QuantizedFashionModel.FloatBlob, floatLayout), widened = WeightBlob.Read(_model.Int8Blob, int8Layout);
             Assert.Contains(int8Layout.Layers, l => l.Kind == Model.LayerKind.Depthwise && l.StoredAsLevels);
             Assert.Contains(int8Layout.Layers, l => l.Kind == Model.LayerKind.SqueezeReduce && l.StoredAsLevels);
+            Assert.Equal(2, int8Layout.Classifier.LevelBytes); // s16: its logits' ranks must not move
             for (int i = 0; i < int8Layout.Layers.Count; i++)
             {
                 Model.ConvLayer from = floatLayout.Layers[i], to = int8Layout.Layers[i];
-                bool outsideBlocks = ReferenceEquals(to, int8Layout.Stem.Conv) || ReferenceEquals(to, int8Layout.Classifier);
-                Assert.Equal(!outsideBlocks && to.Precision == EfficientNetPrecision.Float32, to.StoredAsLevels);
+                Assert.Equal(!ReferenceEquals(to, int8Layout.Stem.Conv) && to.Precision == EfficientNetPrecision.Float32, to.StoredAsLevels);
                 if (to.Precision == EfficientNetPrecision.Int8) continue; // levels the int8 GEMM reads as they are
                 float[] expected = floats.Weights.Slice((int)from.WeightOffset, (int)from.WeightLength).ToArray();
                 float[] actual = widened.Weights.Slice((int)to.WeightOffset, (int)to.WeightLength).ToArray();
                 Assert.Equal(floats.Weights.Slice((int)from.BiasOffset, from.OutChannels).ToArray(), widened.Weights.Slice((int)to.BiasOffset, to.OutChannels).ToArray());
                 if (!to.StoredAsLevels)
                 {
-                    Assert.Equal(expected, actual); // the stem and the classifier: float32 as they were
+                    Assert.Equal(expected, actual); // the stem: float32 as it was
                     continue;
                 }
-                // Half a level of the output channel's scale (its largest magnitude / 127), plus the float rounding of scale x level.
+                // Half a level of the output channel's scale (its largest magnitude / the top level), plus the float rounding of scale x level.
                 int channels = to.OutChannels, perChannel = (int)(to.WeightLength / channels);
                 int Channel(int e) => to.OutputChannelLast ? e % channels : e / perChannel;
                 var largest = new float[channels];
                 for (int e = 0; e < expected.Length; e++) largest[Channel(e)] = Math.Max(largest[Channel(e)], Math.Abs(expected[e]));
                 for (int e = 0; e < expected.Length; e++)
-                    Assert.True(Math.Abs(actual[e] - expected[e]) <= largest[Channel(e)] / 127f * 0.5001f + 1e-7f,
+                    Assert.True(Math.Abs(actual[e] - expected[e]) <= largest[Channel(e)] / (to.LevelBytes == 2 ? 32767f : 127f) * 0.5001f + 1e-7f,
                                 $"{to.WeightName}[{e}]: {actual[e]} widened from {expected[e]}");
             }
         }
@@ -161,9 +161,9 @@ namespace EffNet.Quantization.Tests
             // the checksum over the whole (a blob of that rule stored its float32 layers as floats; any other byte would do).
             byte[] bytes = File.ReadAllBytes(_model.Int8Blob);
             WeightBlobInfo info = WeightBlob.ReadInfo(_model.Int8Blob);
-            string older = info.Architecture.Replace(" precision=int8/3", " precision=int8/2");
+            string older = info.Architecture.Replace(" precision=int8/4", " precision=int8/2");
             Assert.NotEqual(info.Architecture, older);
-            byte[] tag = System.Text.Encoding.UTF8.GetBytes(" precision=int8/3");
+            byte[] tag = System.Text.Encoding.UTF8.GetBytes(" precision=int8/4");
             int at = bytes.AsSpan().IndexOf(tag);
             Assert.True(at > 0);
             bytes[at + tag.Length - 1] = (byte)'2';

@@ -33,6 +33,7 @@ namespace EffNet.Model
     {
         Float32 = 1,
         Int8 = 2,
+        Int16 = 3,
     }
 
     /// <summary>One tensor of a layout's weight blob: its name, shape, element type and place (in floats from the buffer's start).</summary>
@@ -51,7 +52,7 @@ namespace EffNet.Model
             }
         }
 
-        public long Bytes => Elements * (Type == TensorElementType.Int8 ? 1 : sizeof(float));
+        public long Bytes => Elements * (Type switch { TensorElementType.Int8 => 1, TensorElementType.Int16 => 2, _ => sizeof(float) });
     }
 
     /// <summary>
@@ -97,14 +98,20 @@ namespace EffNet.Model
         public long WeightFloats => Precision == EfficientNetPrecision.Int8 ? (WeightLength + 3) / 4 : WeightLength;
 
         /// <summary>
-        /// A float32 layer of an Int8 network whose weights the blob stores as s8 levels with one scale per output channel,
-        /// widened to float32 at load (<see cref="QuantizationPolicy.StoresLevels"/>): a quarter of the bytes on disk, the
-        /// same arithmetic as a float32 layer.
+        /// A float32 layer of an Int8 network whose weights the blob stores as levels with one scale per output channel,
+        /// widened to float32 at load (<see cref="QuantizationPolicy.StoredLevelBytes"/>): a quarter (or half) of the bytes
+        /// on disk, the same arithmetic as a float32 layer.
         /// </summary>
-        public bool StoredAsLevels { get; internal set; }
+        public bool StoredAsLevels => Precision == EfficientNetPrecision.Float32 && LevelBytes > 0;
 
-        /// <summary>Whether the blob holds the weight as s8 levels (an int8 layer, or one stored as levels).</summary>
-        public bool StoresLevels => Precision == EfficientNetPrecision.Int8 || StoredAsLevels;
+        /// <summary>Bytes per stored level: 1 (s8) for an int8 layer and most layers stored as levels, 2 (s16) for the classifier, 0 for float32 weights.</summary>
+        public int LevelBytes { get; internal set; }
+
+        /// <summary>Whether the blob holds the weight as levels (an int8 layer, or one stored as levels).</summary>
+        public bool StoresLevels => LevelBytes > 0;
+
+        /// <summary>The element type of the weight tensor in the blob.</summary>
+        public TensorElementType StoredWeightType => LevelBytes switch { 1 => TensorElementType.Int8, 2 => TensorElementType.Int16, _ => TensorElementType.Float32 };
 
         // Where the layer's tensors sit in the blob's data section, in floats. The same as in memory, except in an Int8
         // network with layers stored as levels: their weights take a quarter of the floats there, and their scales follow
@@ -115,7 +122,7 @@ namespace EffNet.Model
         public long StoredInputQuantizationOffset { get; internal set; } = -1;
 
         /// <summary>Floats the weight takes in the blob.</summary>
-        public long StoredWeightFloats => StoresLevels ? (WeightLength + 3) / 4 : WeightLength;
+        public long StoredWeightFloats => StoresLevels ? (WeightLength * LevelBytes + 3) / 4 : WeightLength;
 
         /// <summary>Whether the output channel is the last index of <see cref="PackedWeightShape"/> (else the first).</summary>
         public bool OutputChannelLast => Kind is not (LayerKind.SqueezeReduce or LayerKind.Classifier);

@@ -199,12 +199,13 @@ namespace EffNet.Model
             {
                 foreach (BlockLayout b in blocks)
                     foreach (ConvLayer layer in b.Layers)
-                    {
                         if (QuantizationPolicy.Quantizes(layer, b)) layer.Precision = EfficientNetPrecision.Int8;
-                        else layer.StoredAsLevels = QuantizationPolicy.StoresLevels(layer, b);
-                    }
                 if (QuantizationPolicy.Quantizes(Head.Conv, null)) Head.Conv.Precision = EfficientNetPrecision.Int8;
-                else Head.Conv.StoredAsLevels = QuantizationPolicy.StoresLevels(Head.Conv, null);
+                foreach (BlockLayout b in blocks)
+                    foreach (ConvLayer layer in b.Layers)
+                        layer.LevelBytes = QuantizationPolicy.StoredLevelBytes(layer, b);
+                foreach (ConvLayer layer in new[] { Stem.Conv, Head.Conv, Classifier })
+                    layer.LevelBytes = QuantizationPolicy.StoredLevelBytes(layer, null);
             }
 
             // Each layer's tensors in memory (offset) and in the blob (stored): the same places unless the layer stores its
@@ -318,7 +319,7 @@ namespace EffNet.Model
         {
             foreach (ConvLayer layer in Layers)
             {
-                yield return new LayoutTensor(layer.WeightName, layer.PackedWeightShape, layer.StoresLevels ? TensorElementType.Int8 : TensorElementType.Float32, layer.StoredWeightOffset);
+                yield return new LayoutTensor(layer.WeightName, layer.PackedWeightShape, layer.StoredWeightType, layer.StoredWeightOffset);
                 yield return new LayoutTensor(layer.BiasName, new[] { layer.OutChannels }, TensorElementType.Float32, layer.StoredBiasOffset);
                 if (layer.StoresLevels)
                     yield return new LayoutTensor(layer.WeightScaleName, new[] { layer.OutChannels }, TensorElementType.Float32, layer.StoredWeightScaleOffset);

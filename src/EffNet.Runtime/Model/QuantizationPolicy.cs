@@ -3,8 +3,8 @@ namespace EffNet.Model
     /// <summary>
     /// Which layers of an Int8 network (<see cref="ModelConfig.Precision"/>) run in int8: the 1x1 convolutions the int8
     /// GEMM takes (expand, project, head), except an expansion that streams into its depthwise conv, and the dense k x k
-    /// convs of Fused-MBConv blocks (the same GEMM on gathered windows) but those float32 runs by Winograd; and which of
-    /// the float32 layers the blob stores as int8 levels, widened at load: those of the blocks. The layout, the
+    /// convs of Fused-MBConv blocks (the same GEMM on gathered windows) but those float32 runs by Winograd; and how the
+    /// blob stores the float32 layers' weights: as s8 levels in the blocks, s16 levels in the classifier, widened at load. The layout, the
     /// planner, the blob and the quantiser all ask here, so they cannot disagree.
     /// </summary>
     /// <remarks>
@@ -22,9 +22,9 @@ namespace EffNet.Model
     /// </list>
     /// Those inside the blocks keep only their arithmetic in float32: the blob stores their weights as s8 levels, one
     /// symmetric scale per output channel, as it stores the int8 layers', and the loader widens them (a trained 5-class B0:
-    /// 0.42 -> 0.27 of the float32 blob, mean relative logit error 0.022 -> 0.023). The stem's and the classifier's weights
-    /// stay float32: the stem's 27 taps per channel as levels doubled that error (0.049) for 3 KB; with 1000 classes the
-    /// classifier's logits lie closer than the rounding moves them (seeded B0: top-5 overlap with float32 fell to 82 %).
+    /// 0.42 -> 0.27 of the float32 blob, mean relative logit error 0.022 -> 0.023). The classifier's are s16 levels: as
+    /// s8, with 1000 classes, its logits' ranks moved (seeded B0: top-5 overlap with float32 fell to 82 %). The stem's
+    /// stay float32: its 27 taps per channel as levels doubled that error (0.049) for 3 KB.
     /// </remarks>
 #if EFFNET_RUNTIME
     public
@@ -32,7 +32,7 @@ namespace EffNet.Model
     static class QuantizationPolicy
     {
         /// <summary>Part of an Int8 network's fingerprint: a blob quantised under another rule is refused.</summary>
-        public const int Version = 3;
+        public const int Version = 4;
 
         /// <summary>Whether <paramref name="layer"/> (of <paramref name="block"/>, or the head when null) runs in int8 in an Int8 network.</summary>
         public static bool Quantizes(ConvLayer layer, BlockLayout? block)
@@ -41,10 +41,15 @@ namespace EffNet.Model
                    || layer.Kind == LayerKind.Convolution && block != null && !KernelChoices.WinogradShape(block)); // a Fused-MBConv's conv; the stem (3 channels) stays fp32
 
         /// <summary>
-        /// Whether a float32 layer (of <paramref name="block"/>, or outside the blocks when null) of an Int8 network stores its
-        /// weights as s8 levels, widened to float32 at load: every layer of the blocks. The stem and the classifier keep
-        /// float32 weights.
+        /// Bytes per level the blob stores <paramref name="layer"/>'s weights in (of <paramref name="block"/>, or outside the
+        /// blocks when null), in an Int8 network whose layers' precisions are set: 1 (s8) for the int8 layers and every
+        /// other layer of the blocks, 2 (s16) for the classifier, 0 (float32) for the stem. Float32 layers stored as levels
+        /// are widened at load.
         /// </summary>
-        public static bool StoresLevels(ConvLayer layer, BlockLayout? block) => block != null;
+        public static int StoredLevelBytes(ConvLayer layer, BlockLayout? block)
+            => layer.Precision == EfficientNetPrecision.Int8 || block != null ? 1
+               : layer.Kind == LayerKind.Classifier ? 2
+               : layer.Kind == LayerKind.Pointwise ? 1 // the head conv, when it is not int8
+               : 0;
     }
 }

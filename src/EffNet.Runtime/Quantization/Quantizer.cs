@@ -93,7 +93,7 @@ namespace EffNet.Quantization
                 throw new ArgumentException("No calibration images: give at least one (a few hundred from the training data is usual).", nameof(calibrationImages));
 
             double percentile = options.Method == CalibrationMethod.MinMax ? 100 : options.Percentile;
-            // The blob's image: levels and scales for every layer that stores levels, floats for the classifier.
+            // The blob's image: levels and scales for every layer that stores levels, floats for the stem.
             var weights = new float[int8Layout.StoredFloats];
             var layers = new List<QuantizedLayer>();
             for (int i = 0; i < int8Layout.Layers.Count; i++)
@@ -106,8 +106,8 @@ namespace EffNet.Quantization
                     floats.CopyTo(weights.AsSpan((int)to.StoredWeightOffset));
                     continue;
                 }
-                Span<sbyte> levels = Kernels.PointwiseConvolutionInt8.StoredLevels(weights.AsSpan((int)to.StoredWeightOffset, (int)to.StoredWeightFloats), to.WeightLength);
-                float worst = WeightLevels.Quantize(floats, to, levels, weights.AsSpan((int)to.StoredWeightScaleOffset, to.OutChannels));
+                float worst = WeightLevels.Quantize(floats, to, weights.AsSpan((int)to.StoredWeightOffset, (int)to.StoredWeightFloats),
+                                                    weights.AsSpan((int)to.StoredWeightScaleOffset, to.OutChannels));
                 if (to.Precision != EfficientNetPrecision.Int8) continue;
                 (float low, float high) = histograms[to.Module].Range(percentile);
                 (float inputScale, byte zeroPoint) = InputLevels(low, high);

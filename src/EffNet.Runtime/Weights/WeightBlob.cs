@@ -192,8 +192,7 @@ namespace EffNet
             {
                 Span<float> weights = stored.AsSpan((int)layer.StoredWeightOffset, (int)layer.StoredWeightFloats);
                 if (layer.StoredAsLevels)
-                    WeightLevels.Widen(Kernels.PointwiseConvolutionInt8.StoredLevels(weights, layer.WeightLength),
-                                       stored.AsSpan((int)layer.StoredWeightScaleOffset, layer.OutChannels), layer,
+                    WeightLevels.Widen(weights, stored.AsSpan((int)layer.StoredWeightScaleOffset, layer.OutChannels), layer,
                                        memory.Slice((int)layer.WeightOffset, (int)layer.WeightLength));
                 else
                     weights.CopyTo(memory.Slice((int)layer.WeightOffset));
@@ -573,9 +572,10 @@ namespace EffNet
                 long at = _base + _at;
                 string name = ShortText("tensor name", WeightBlobFormat.MaxNameBytes);
                 byte dtype = Byte("dtype");
-                if (dtype != WeightBlobFormat.DTypeFloat32 && dtype != WeightBlobFormat.DTypeInt8)
-                    throw _reader.Fail($"tensor '{name}' (directory entry at offset {at}) has dtype code {dtype}; only {WeightBlobFormat.DTypeFloat32} (float32) and {WeightBlobFormat.DTypeInt8} (int8) are defined.");
-                int elementBytes = dtype == WeightBlobFormat.DTypeInt8 ? 1 : sizeof(float);
+                if (dtype != WeightBlobFormat.DTypeFloat32 && dtype != WeightBlobFormat.DTypeInt8 && dtype != WeightBlobFormat.DTypeInt16)
+                    throw _reader.Fail($"tensor '{name}' (directory entry at offset {at}) has dtype code {dtype}; only {WeightBlobFormat.DTypeFloat32} (float32), " +
+                                       $"{WeightBlobFormat.DTypeInt8} (int8) and {WeightBlobFormat.DTypeInt16} (int16) are defined.");
+                int elementBytes = dtype switch { WeightBlobFormat.DTypeInt8 => 1, WeightBlobFormat.DTypeInt16 => 2, _ => sizeof(float) };
                 int rank = Byte("rank");
                 if (rank > WeightBlobFormat.MaxRank)
                     throw _reader.Fail($"tensor '{name}' (directory entry at offset {at}) has rank {rank}; at most {WeightBlobFormat.MaxRank} is allowed.");

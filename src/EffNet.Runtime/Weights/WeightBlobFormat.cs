@@ -19,6 +19,9 @@ namespace EffNet
 
         /// <summary>Signed 8-bit levels: the weights of an int8 layer, with their scales in a float32 tensor beside them.</summary>
         public const byte DTypeInt8 = (byte)Model.TensorElementType.Int8;
+
+        /// <summary>Signed 16-bit levels: the classifier's weights in an int8 blob, with their scales in a float32 tensor beside them.</summary>
+        public const byte DTypeInt16 = (byte)Model.TensorElementType.Int16;
         public const int MaxRank = 8;
         public const int MaxNameBytes = 1024;
         public const int MaxTextBytes = 64 * 1024;
