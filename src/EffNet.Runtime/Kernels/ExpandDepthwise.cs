@@ -92,8 +92,8 @@ namespace EffNet.Kernels
                         job.Rows = outHeight;
                         job.Partial = p;
                         job.Total = total;
-                        workers.Run(job, (midChannels + PointwiseConvolution.PanelWidth - 1) / PointwiseConvolution.PanelWidth);
-                        job.Partial = job.Total = null;
+                        try { workers.Run(job, (midChannels + PointwiseConvolution.PanelWidth - 1) / PointwiseConvolution.PanelWidth); }
+                        finally { job.Partial = job.Total = null; } // they point into this frame
                     }
                     else
                         fused.Rows(0, outHeight, p, total, worker: 0, panel: -1);
