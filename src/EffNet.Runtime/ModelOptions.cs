@@ -10,7 +10,9 @@ namespace EffNet
         /// <summary>
         /// Threads one inference uses: the calling thread plus <c>Threads - 1</c> workers the instance owns for its
         /// lifetime. Default: every core (<see cref="Environment.ProcessorCount"/>). Use 1 to keep inference on the
-        /// calling thread, e.g. when running one instance per core.
+        /// calling thread, e.g. when running one instance per core. While other instances of the process are running
+        /// parallel work on every core, an inference's parallel steps run on its calling thread alone instead of
+        /// oversubscribing the cores (the results are the same bits either way).
         /// </summary>
         public int Threads
         {
