@@ -73,6 +73,12 @@ namespace EffNet.Generator.Emit
                 ? $"//   weights        {G(layout.WeightFloats * 4)} bytes in one blob, BatchNorm folded; fingerprint 0x{layout.Fingerprint:x16}"
                 : $"//   weights        {G(layout.WeightFloats * 4)} bytes in memory from {G(layout.StoredFloats * 4)} in one blob (levels widened at load), BatchNorm folded; fingerprint 0x{layout.Fingerprint:x16}");
             w.Line($"//   arena          {G(plan.ArenaFloats * 4)} bytes planned from tensor lifetimes; the largest single tensor is {G(plan.Largest.Floats * 4)} bytes ({plan.Largest.Description} {Shape(plan.Largest)})");
+            bool int8 = config.Precision == EfficientNetPrecision.Int8;
+            if (int8)
+            {
+                w.Line($"//   precision      int8 arithmetic in the head conv ({layout.Head.Conv.Module}) and the blocks' convs the table's int8 column names, float32 in the rest;");
+                w.Line("//                  the blob stores every weight but the stem's as levels widened at load (s8; s16 for the classifier)");
+            }
             var fused = plan.Blocks.Where(b => b.Calls.Any(c => c.Operation == Operation.ExpandDepthwise)).Select(b => b.Block.Index.ToString(CultureInfo.InvariantCulture)).ToList();
             if (fused.Count > 0)
                 w.Line($"//   row buffers    {G(plan.RowBufferFloats * 4)} bytes per thread, in which blocks {string.Join(", ", fused)} stream the expand conv into the depthwise conv");
@@ -82,12 +88,22 @@ namespace EffNet.Generator.Emit
                 ? "// Blocks (k = kernel: depthwise in MBConv, dense in FusedMBConv; s = stride, se = squeeze-excitation width)"
                 : "// Blocks (k = depthwise kernel, s = stride, se = squeeze-excitation width)");
             int typeWidth = layout.Blocks.Max(b => b.Kind.ToString().Length + 1);
-            w.Line("//   #   module         " + "type".PadRight(typeWidth + 2) + "k  s  in -> mid -> out      se    size in -> out  residual");
+            w.Line("//   #   module         " + "type".PadRight(typeWidth + 2) + "k  s  in -> mid -> out      se    size in -> out  residual" + (int8 ? "  int8" : ""));
             foreach (BlockLayout b in layout.Blocks)
                 w.Line(string.Format(CultureInfo.InvariantCulture, "//   {0,-3} {1,-14} {2}  {3}  {4}  {5,-20} {6,-5} {7,-15} {8}",
                     b.Index, b.Module, (b.Kind.ToString() + b.ExpandRatio.ToString(CultureInfo.InvariantCulture)).PadRight(typeWidth), b.Kernel, b.Stride,
                     $"{b.InChannels} -> {b.MidChannels} -> {b.OutChannels}",
-                    b.HasSqueezeExcitation ? b.SqueezeChannels.ToString(CultureInfo.InvariantCulture) : "-", $"{b.InHeight} -> {b.OutHeight}", b.HasResidual ? "yes" : "no"));
+                    b.HasSqueezeExcitation ? b.SqueezeChannels.ToString(CultureInfo.InvariantCulture) : "-", $"{b.InHeight} -> {b.OutHeight}",
+                    b.HasResidual ? (int8 ? "yes      " : "yes") : (int8 ? "no       " : "no")) + (int8 ? Int8Convs(b) : ""));
+        }
+
+        // The block's convs that run in int8, by role ("expand, project"), or "-".
+        static string Int8Convs(BlockLayout b)
+        {
+            var roles = new System.Collections.Generic.List<string>();
+            if (b.Expand?.Precision == EfficientNetPrecision.Int8) roles.Add(b.Kind == BlockKind.FusedMBConv ? "conv" : "expand");
+            if (b.Project?.Precision == EfficientNetPrecision.Int8) roles.Add("project");
+            return roles.Count == 0 ? "-" : string.Join(", ", roles);
         }
 
         static void WritePublicSurface(SourceWriter w, ModelRequest request, ForwardPlan plan)
