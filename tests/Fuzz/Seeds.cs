@@ -36,6 +36,7 @@ namespace EffNet.Fuzz
             var blob = new MemoryStream();
             WeightBlobWriter.Write(blob, Targets.TinyLayout, SyntheticWeights.CreateStateDict(Targets.TinyLayout), BatchNormFolding.PyTorchEpsilon, "fuzz seed");
             Save("blob", "tiny.effw", blob.ToArray());
+            Save("blob-int8", "tiny.int8.effw", EffNet.Runtime.Tests.Reliability.BlobBytes.TinyInt8Blob());
 
             Save("pth", "tiny.pt", TinyPt());
             Save("pickle", "tiny.pkl", TorchZip.Split(TinyPt()).Pickle);

@@ -64,6 +64,11 @@ namespace EffNet.Fuzz
 
         public static NetworkLayout TinyLayout => s_tinyLayout.Value;
 
+        static readonly Lazy<NetworkLayout> s_tinyInt8Layout = new(() => NetworkLayout.Create(TinyLayout.Config with { Precision = EfficientNetPrecision.Int8 }));
+
+        /// <summary>The same network quantised: the blob-int8 target reads int8 blobs, whose levels are widened at load.</summary>
+        public static NetworkLayout TinyInt8Layout => s_tinyInt8Layout.Value;
+
         /// <summary>The image target's pixel limit: small, so that a header claiming a large image is refused quickly.</summary>
         public const long ImageMaxPixels = 1 << 20;
 
@@ -72,6 +77,7 @@ namespace EffNet.Fuzz
         public static readonly IReadOnlyDictionary<string, Target> All = new Dictionary<string, Target>
         {
             ["blob"] = new Target(ReadBlob, typeof(WeightFormatException), n => 8L * n + 4 * MiB),
+            ["blob-int8"] = new Target(ReadInt8Blob, typeof(WeightFormatException), n => 8L * n + 4 * MiB),
             ["pth"] = new Target(bytes => PyTorchCheckpoint.Read(new MemoryStream(bytes), "fuzz.pt"), typeof(WeightFormatException), n => 16L * n + 4 * MiB),
             ["pickle"] = new Target(ReadPickle, typeof(WeightFormatException), n => 256L * n + 4 * MiB),
             ["safetensors"] = new Target(bytes => SafeTensorsFile.Read(new MemoryStream(bytes), "fuzz.safetensors"), typeof(WeightFormatException), n => 16L * n + 4 * MiB),
@@ -82,6 +88,11 @@ namespace EffNet.Fuzz
         static void ReadBlob(byte[] bytes)
         {
             using WeightBlob blob = WeightBlob.Read(new MemoryStream(bytes), TinyLayout, "fuzz.effw");
+        }
+
+        static void ReadInt8Blob(byte[] bytes)
+        {
+            using WeightBlob blob = WeightBlob.Read(new MemoryStream(bytes), TinyInt8Layout, "fuzz.int8.effw");
         }
 
         /// <summary>The input as data.pkl of a torch.save zip holding tiny.pt's storages, so mutations reach the unpickler past the zip's CRCs.</summary>

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Fuzz one parser under AFL++ with SharpFuzz (docs/reliability.md):
-#   tests/Fuzz/fuzz.sh <blob|pth|pickle|safetensors|npy|image> [seconds]
+#   tests/Fuzz/fuzz.sh <blob|blob-int8|pth|pickle|safetensors|npy|image> [seconds]
 # Publishes the harness to tests/Fuzz/out/bin, instruments EffNet.Runtime, EffNet.Imaging and StbImageSharp there (once per
 # publish), and runs afl-fuzz from tests/Fuzz/Seeds/<target> into tests/Fuzz/out/findings-<target> (resumed if it exists),
 # for the given seconds (default: until Ctrl-C). Needs afl++ (apt-get install -y afl++) and
 # `dotnet tool install --global SharpFuzz.CommandLine --version 2.3.0`.
 set -euo pipefail
-target=${1:?usage: fuzz.sh <blob|pth|pickle|safetensors|npy|image> [seconds]}
+target=${1:?usage: fuzz.sh <blob|blob-int8|pth|pickle|safetensors|npy|image> [seconds]}
 seconds=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
 out="$here/out"

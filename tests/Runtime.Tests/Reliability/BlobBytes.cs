@@ -33,6 +33,27 @@ namespace EffNet.Runtime.Tests.Reliability
         /// <summary>A fresh copy of the tiny model's valid blob.</summary>
         public static byte[] TinyBlob() => (byte[])s_tiny.Value.Clone();
 
+        /// <summary>The tiny model's int8 layout: int8 layers, float32 layers stored as s8 and s16 levels, a float32 stem.</summary>
+        public static readonly NetworkLayout TinyInt8 = NetworkLayout.Create(Tiny.Config with { Precision = EfficientNetPrecision.Int8 });
+
+        static readonly Lazy<byte[]> s_tinyInt8 = new(() =>
+        {
+            string folder = Path.Combine(Path.GetTempPath(), "effnet-blobbytes-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(folder);
+            try
+            {
+                string floats = Path.Combine(folder, "tiny.effw"), int8 = Path.Combine(folder, "tiny.int8.effw");
+                File.WriteAllBytes(floats, s_tiny.Value);
+                var images = new[] { SyntheticWeights.CreateInput(32, seed: 1), SyntheticWeights.CreateInput(32, seed: 2) };
+                Quantization.Quantizer.Quantize(floats, images, int8);
+                return File.ReadAllBytes(int8);
+            }
+            finally { Directory.Delete(folder, recursive: true); }
+        });
+
+        /// <summary>A fresh copy of the tiny model's valid int8 blob (`effnet quantize` of <see cref="TinyBlob"/>).</summary>
+        public static byte[] TinyInt8Blob() => (byte[])s_tinyInt8.Value.Clone();
+
         /// <summary>Recomputes the checksum, so that a damaged blob gets past it to the checks behind it.</summary>
         public static byte[] Resign(byte[] blob)
         {

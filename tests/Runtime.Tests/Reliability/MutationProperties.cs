@@ -28,19 +28,26 @@ namespace EffNet.Runtime.Tests.Reliability
 
         [Fact]
         public void Damaged_blobs_throw_only_WeightFormatException_and_are_never_accepted_unless_re_signed()
+            => DamagedBlobs(BlobBytes.TinyBlob(), BlobBytes.Tiny, "blob");
+
+        // The int8 reader widens stored levels into the weights' memory layout: damage must stop before or at it.
+        [Fact]
+        public void Damaged_int8_blobs_throw_only_WeightFormatException_and_are_never_accepted_unless_re_signed()
+            => DamagedBlobs(BlobBytes.TinyInt8Blob(), BlobBytes.TinyInt8, "int8 blob");
+
+        void DamagedBlobs(byte[] valid, Model.NetworkLayout layout, string kind)
         {
-            byte[] valid = BlobBytes.TinyBlob();
             var tally = new MutantTally();
             Gen.Select(Mutation.Generator(headerBytes: (int)BlobBytes.DataOffset(valid), fileBytes: valid.Length), Gen.Bool).Sample((mutations, resign) =>
             {
                 byte[] bytes = Mutation.ApplyAll(valid, mutations);
                 if (resign) BlobBytes.Resign(bytes);
-                if (!tally.Check<WeightFormatException>(() => WeightBlob.Read(new MemoryStream(bytes), BlobBytes.Tiny, "mutant.effw").Dispose(),
+                if (!tally.Check<WeightFormatException>(() => WeightBlob.Read(new MemoryStream(bytes), layout, "mutant.effw").Dispose(),
                         bytes, 2L * bytes.Length + 1 * MiB, Mutation.Print(mutations)))
                     return;
-                Assert.True(resign || bytes.AsSpan().SequenceEqual(valid), "a damaged blob was accepted: " + Mutation.Print(mutations));
+                Assert.True(resign || bytes.AsSpan().SequenceEqual(valid), $"a damaged {kind} was accepted: " + Mutation.Print(mutations));
             }, iter: Iterations, print: t => Mutation.Print(t.Item1) + (t.Item2 ? " (re-signed)" : ""));
-            _output.WriteLine("blob: " + tally);
+            _output.WriteLine(kind + ": " + tally);
         }
 
         [Fact]
