@@ -76,19 +76,15 @@ namespace EffNet.Bench
             using (OnnxEngine one = model.LoadOnnx(1))
                 singleOnnx = Timing.Median(Timing.Samples(() => one.Run(model.Input, Logits), runs));
 
-            (double throughput, double worst) = Concurrently(runs, () =>
+            Func<(Action, IDisposable)> Ours(int threads) => () =>
             {
-                IEfficientNetModel m = model.LoadOurs(cores);
+                IEfficientNetModel m = model.LoadOurs(threads);
                 var logits = new float[1000];
                 return (() => m.Run(model.Input, logits), m);
-            });
+            };
+            (double throughput, double worst) = Concurrently(runs, Ours(cores));
             // What the machine gives two instances at all: each on one thread, so nothing is oversubscribed.
-            (double ceiling, _) = Concurrently(runs, () =>
-            {
-                IEfficientNetModel m = model.LoadOurs(1);
-                var logits = new float[1000];
-                return (() => m.Run(model.Input, logits), m);
-            });
+            (double ceiling, _) = Concurrently(runs, Ours(1));
             (double throughputOnnx, double worstOnnx) = Concurrently(runs, () =>
             {
                 OnnxEngine m = model.LoadOnnx(cores);

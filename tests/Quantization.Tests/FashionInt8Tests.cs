@@ -168,9 +168,7 @@ namespace EffNet.Quantization.Tests
             Assert.True(at > 0);
             bytes[at + tag.Length - 1] = (byte)'2';
             System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(16), Model.NetworkLayout.Fnv1a64(older));
-            const int trailer = 16; // the checksum (u64) and the trailer's magic
-            ulong checksum = System.IO.Hashing.XxHash3.HashToUInt64(bytes.AsSpan(0, bytes.Length - trailer));
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(bytes.Length - trailer), checksum);
+            EffNet.Runtime.Tests.Reliability.BlobBytes.Resign(bytes);
             string path = Path.Combine(_model.Folder, "older-rule.int8.effw");
             File.WriteAllBytes(path, bytes);
 

@@ -94,7 +94,7 @@ namespace EffNet.Generator.Emit
                     b.Index, b.Module, (b.Kind.ToString() + b.ExpandRatio.ToString(CultureInfo.InvariantCulture)).PadRight(typeWidth), b.Kernel, b.Stride,
                     $"{b.InChannels} -> {b.MidChannels} -> {b.OutChannels}",
                     b.HasSqueezeExcitation ? b.SqueezeChannels.ToString(CultureInfo.InvariantCulture) : "-", $"{b.InHeight} -> {b.OutHeight}",
-                    b.HasResidual ? (int8 ? "yes      " : "yes") : (int8 ? "no       " : "no")) + (int8 ? Int8Convs(b) : ""));
+                    int8 ? (b.HasResidual ? "yes" : "no").PadRight(9) + Int8Convs(b) : b.HasResidual ? "yes" : "no"));
         }
 
         // The block's convs that run in int8, by role ("expand, project"), or "-".

@@ -199,11 +199,11 @@ namespace EffNet.Model
             {
                 foreach (BlockLayout b in blocks)
                     foreach (ConvLayer layer in b.Layers)
+                    {
                         if (QuantizationPolicy.Quantizes(layer, b)) layer.Precision = EfficientNetPrecision.Int8;
-                if (QuantizationPolicy.Quantizes(Head.Conv, null)) Head.Conv.Precision = EfficientNetPrecision.Int8;
-                foreach (BlockLayout b in blocks)
-                    foreach (ConvLayer layer in b.Layers)
                         layer.LevelBytes = QuantizationPolicy.StoredLevelBytes(layer, b);
+                    }
+                if (QuantizationPolicy.Quantizes(Head.Conv, null)) Head.Conv.Precision = EfficientNetPrecision.Int8;
                 foreach (ConvLayer layer in new[] { Stem.Conv, Head.Conv, Classifier })
                     layer.LevelBytes = QuantizationPolicy.StoredLevelBytes(layer, null);
             }
