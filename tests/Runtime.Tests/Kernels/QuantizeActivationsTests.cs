@@ -63,6 +63,19 @@ namespace EffNet.Runtime.Tests.Kernels
         }
 
         [Fact]
+        public void Values_far_past_either_end_clamp_to_0_and_255()
+        {
+            // 32 values, so the vector paths see them too; +1e12 and +infinity leave int's range before any clamp.
+            float[] far = { 1e12f, float.PositiveInfinity, -1e12f, float.NegativeInfinity, 3e9f, -3e9f, 256f, -256f };
+            var x = new float[32];
+            for (int i = 0; i < x.Length; i++) x[i] = far[i % far.Length];
+            var q = new byte[x.Length];
+            QuantizeActivations.Run(x, 1, x.Length, default, 0.5f, 7, q);
+            for (int i = 0; i < x.Length; i++)
+                Assert.True(q[i] == (x[i] > 0 ? 255 : 0), $"value {i} ({x[i]}): {q[i]}");
+        }
+
+        [Fact]
         public void A_scale_that_is_not_a_positive_number_is_refused()
         {
             var e = Assert.Throws<ArgumentOutOfRangeException>(() => QuantizeActivations.Run(new float[4], 1, 4, default, 0f, 0, new byte[4]));
