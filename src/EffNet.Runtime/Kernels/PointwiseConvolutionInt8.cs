@@ -17,9 +17,9 @@ namespace EffNet.Kernels
     /// loop: Σk (x - zx) w = Σk x w - zx Σk w, and zx Σk w[k, j] is folded into the bias once per layer (FoldInputZeroPoint, at load).</para>
     /// <para>Activations are u8 because vpdpbusd multiplies u8 by s8: a zero point lets post-activation maps (SiLU's
     /// minimum is -0.28; ReLU6's range [0, 6]) use all 256 levels. On <c>AvxVnni</c> one vpdpbusd is 32 multiply-adds
-    /// without intermediate saturation. Without VNNI, AVX2 widens both sides to 16 bits and uses vpmaddwd (exact: a pair
-    /// of products is at most 2 x 255 x 128), not vpmaddubsw, whose 16-bit pair sums saturate at 255 x 127 x 2. A scalar
-    /// path computes the same integers everywhere else.</para>
+    /// without intermediate saturation. Without VNNI, AVX-512BW (or AVX2) widens both sides to 16 bits and uses vpmaddwd
+    /// (exact: a pair of products is at most 2 x 255 x 128), not vpmaddubsw, whose 16-bit pair sums saturate at
+    /// 255 x 127 x 2. A scalar path computes the same integers everywhere else.</para>
     /// </remarks>
     public static unsafe class PointwiseConvolutionInt8
     {
@@ -106,9 +106,9 @@ namespace EffNet.Kernels
         }
 
         /// <summary>Which inner loop runs: the widest this machine has, or a narrower one a test asks for.</summary>
-        internal enum Path { Scalar, Avx2, AvxVnni }
+        internal enum Path { Scalar, Avx2, Avx512BW, AvxVnni }
 
-        internal static Path Widest => AvxVnni.IsSupported ? Path.AvxVnni : Avx2.IsSupported ? Path.Avx2 : Path.Scalar;
+        internal static Path Widest => AvxVnni.IsSupported ? Path.AvxVnni : Avx512BW.IsSupported ? Path.Avx512BW : Avx2.IsSupported ? Path.Avx2 : Path.Scalar;
 
         /// <param name="input">[pixels, inChannels] u8 activations, the levels of x / inputScale + zero point</param>
         /// <param name="packedWeights">from <see cref="PackWeights"/></param>
@@ -238,6 +238,7 @@ namespace EffNet.Kernels
             public void Pixels(Path path, int first, int end)
             {
                 if (path == Path.AvxVnni) Vnni(first, end);
+                else if (path == Path.Avx512BW) Widened512(first, end);
                 else if (path == Path.Avx2) Widened(first, end);
                 else Scalar(first, end, 0);
             }
@@ -384,6 +385,102 @@ namespace EffNet.Kernels
                 if (_y != null) v.Store(_y + at);
                 if (_q != null)
                     StoreLevels(at, Vector256.ConvertToInt32(Vector256.Round(v * _inverseOutputScale)) + Vector256.Create((int)_outputZeroPoint), 0, 255);
+            }
+
+            /// <summary>
+            /// Pixels [first, end) on AVX-512 without VNNI (AVX-512 servers before AVX-VNNI): both sides widened to 16 bits,
+            /// each vpmaddwd 8 channels x 4 taps, exact like the AVX2 path but on 512-bit registers, whose 32 names hold a
+            /// tile of 8 pixels x 16 channels. The tile's 8 pixels are widened once into a scratch, then every column
+            /// tile reads them; the weights are widened from the packed bytes as they are read.
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            public void Widened512(int first, int end)
+            {
+                const int Pixels = 8;
+                // [Pixels, K] 16-bit inputs: K is at most a few thousand channels (B7's widest projection reads 3840).
+                short[]? rented = Pixels * _k > 16 * 1024 ? System.Buffers.ArrayPool<short>.Shared.Rent(Pixels * _k) : null;
+                Span<short> scratch = rented is null ? stackalloc short[Pixels * _k] : rented.AsSpan(0, Pixels * _k);
+                int* sums = stackalloc int[Pixels * 16];
+                fixed (short* wide = scratch)
+                    for (int p = first; p < end; p += Pixels)
+                    {
+                        int rows = Math.Min(Pixels, end - p);
+                        WidenPixels(p, rows, Pixels, wide);
+                        int j = 0;
+                        for (; j + 16 <= _n; j += 16)
+                            Tile512<Two>(p, rows, j, wide, sums);
+                        if (j + 8 <= _n)
+                        {
+                            Tile512<One>(p, rows, j, wide, sums);
+                            j += 8;
+                        }
+                        if (j < _n)
+                            Scalar(p, p + rows, j);
+                    }
+                if (rented != null) System.Buffers.ArrayPool<short>.Shared.Return(rented);
+            }
+
+            // Pixels p..p+rows-1 as 16-bit values; the tile's missing rows are zeros (computed, never stored).
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            void WidenPixels(int p, int rows, int pixels, short* wide)
+            {
+                byte* x = _x + (long)p * _k;
+                int count = rows * _k, i = 0;
+                for (; i + 32 <= count; i += 32)
+                    Avx512BW.ConvertToVector512Int16(Vector256.Load(x + i)).Store(wide + i);
+                for (; i < count; i++)
+                    wide[i] = x[i];
+                new Span<short>(wide + count, (pixels - rows) * _k).Clear();
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            void Tile512<TV>(int p, int rows, int col, short* wide, int* sums) where TV : struct, IVectorCount
+            {
+                int quads = _k / 4;
+                long quadStride = (long)_n * 4;
+                sbyte* wk = _w + (long)col * 4;
+                // Two pair sums per channel: lanes 2c and 2c + 1 of a hold channel c's taps 0-1 and 2-3, of channels col..col+7 (b: +8..15).
+                Vector512<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                Vector512<int> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
+                long pitch = _k;
+                short* t = wide;
+                for (int i = 0; i < quads; i++, wk += quadStride, t += 4)
+                {
+                    Vector512<short> v0 = Avx512BW.ConvertToVector512Int16(Vector256.Load(wk));
+                    Vector512<short> v1 = TV.Count > 1 ? Avx512BW.ConvertToVector512Int16(Vector256.Load(wk + 32)) : default;
+                    Vector512<short> x = Vector512.Create(*(long*)t).AsInt16();
+                    a0 += Avx512BW.MultiplyAddAdjacent(x, v0); if (TV.Count > 1) b0 += Avx512BW.MultiplyAddAdjacent(x, v1);
+                    x = Vector512.Create(*(long*)(t + pitch)).AsInt16();
+                    a1 += Avx512BW.MultiplyAddAdjacent(x, v0); if (TV.Count > 1) b1 += Avx512BW.MultiplyAddAdjacent(x, v1);
+                    x = Vector512.Create(*(long*)(t + 2 * pitch)).AsInt16();
+                    a2 += Avx512BW.MultiplyAddAdjacent(x, v0); if (TV.Count > 1) b2 += Avx512BW.MultiplyAddAdjacent(x, v1);
+                    x = Vector512.Create(*(long*)(t + 3 * pitch)).AsInt16();
+                    a3 += Avx512BW.MultiplyAddAdjacent(x, v0); if (TV.Count > 1) b3 += Avx512BW.MultiplyAddAdjacent(x, v1);
+                    x = Vector512.Create(*(long*)(t + 4 * pitch)).AsInt16();
+                    a4 += Avx512BW.MultiplyAddAdjacent(x, v0); if (TV.Count > 1) b4 += Avx512BW.MultiplyAddAdjacent(x, v1);
+                    x = Vector512.Create(*(long*)(t + 5 * pitch)).AsInt16();
+                    a5 += Avx512BW.MultiplyAddAdjacent(x, v0); if (TV.Count > 1) b5 += Avx512BW.MultiplyAddAdjacent(x, v1);
+                    x = Vector512.Create(*(long*)(t + 6 * pitch)).AsInt16();
+                    a6 += Avx512BW.MultiplyAddAdjacent(x, v0); if (TV.Count > 1) b6 += Avx512BW.MultiplyAddAdjacent(x, v1);
+                    x = Vector512.Create(*(long*)(t + 7 * pitch)).AsInt16();
+                    a7 += Avx512BW.MultiplyAddAdjacent(x, v0); if (TV.Count > 1) b7 += Avx512BW.MultiplyAddAdjacent(x, v1);
+                }
+                int width = TV.Count * 8;
+                PairSums<TV>(a0, b0, sums); PairSums<TV>(a1, b1, sums + width);
+                PairSums<TV>(a2, b2, sums + 2 * width); PairSums<TV>(a3, b3, sums + 3 * width);
+                PairSums<TV>(a4, b4, sums + 4 * width); PairSums<TV>(a5, b5, sums + 5 * width);
+                PairSums<TV>(a6, b6, sums + 6 * width); PairSums<TV>(a7, b7, sums + 7 * width);
+                Finish(p, rows, col, width, sums);
+            }
+
+            // Each channel's two pair sums added, in channel order: a's 8 channels, then b's.
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            static void PairSums<TV>(Vector512<int> a, Vector512<int> b, int* to) where TV : struct, IVectorCount
+            {
+                Vector512<int> even = Avx512F.PermuteVar16x32x2(a, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+                Vector512<int> odd = Avx512F.PermuteVar16x32x2(a, Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
+                if (TV.Count > 1) (even + odd).Store(to);
+                else (even + odd).GetLower().Store(to);
             }
 
             /// <summary>

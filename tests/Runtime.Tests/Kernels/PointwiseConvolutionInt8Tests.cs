@@ -14,6 +14,8 @@ namespace EffNet.Runtime.Tests.Kernels
             yield return new object[] { nameof(PointwiseConvolutionInt8.Path.Scalar) };
             if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
                 yield return new object[] { nameof(PointwiseConvolutionInt8.Path.Avx2) };
+            if (System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)
+                yield return new object[] { nameof(PointwiseConvolutionInt8.Path.Avx512BW) };
             if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)
                 yield return new object[] { nameof(PointwiseConvolutionInt8.Path.AvxVnni) };
         }
@@ -39,8 +41,9 @@ namespace EffNet.Runtime.Tests.Kernels
         public void Sums_are_exact_with_the_zero_point_taken_out_on_every_shape(string pathName)
         {
             var path = Enum.Parse<PointwiseConvolutionInt8.Path>(pathName);
-            // 16-channel tiles, an 8-channel tile, a scalar rest; 6-pixel tiles and single pixels; K from 4 to 1152.
-            foreach ((int pixels, int k, int n) in new[] { (37, 16, 24), (13, 1152, 192), (6, 4, 3), (50, 96, 40), (7, 232, 29) })
+            // 16-channel tiles, an 8-channel tile, a scalar rest; 6- and 8-pixel tiles, short ones and single pixels; K from 4
+            // to 2304 (where AVX-512's widened tile keeps its 16-bit inputs in a rented array rather than on the stack).
+            foreach ((int pixels, int k, int n) in new[] { (37, 16, 24), (13, 1152, 192), (6, 4, 3), (50, 96, 40), (7, 232, 29), (9, 2304, 16) })
             {
                 (byte[] x, sbyte[] w) = Data(pixels, k, n, pixels * 1000 + k);
                 var packed = new sbyte[PointwiseConvolutionInt8.PackedLength(k, n)];
