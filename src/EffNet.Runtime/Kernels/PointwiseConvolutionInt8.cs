@@ -420,14 +420,18 @@ namespace EffNet.Kernels
                 if (rented != null) System.Buffers.ArrayPool<short>.Shared.Return(rented);
             }
 
-            // Pixels p..p+rows-1 as 16-bit values; the tile's missing rows are zeros (computed, never stored).
+            // Pixels p..p+rows-1 as 16-bit values (the AVX-512BW and AVX2 paths); the tile's missing rows are zeros
+            // (computed, never stored).
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             void WidenPixels(int p, int rows, int pixels, short* wide)
             {
                 byte* x = _x + (long)p * _k;
                 int count = rows * _k, i = 0;
-                for (; i + 32 <= count; i += 32)
-                    Avx512BW.ConvertToVector512Int16(Vector256.Load(x + i)).Store(wide + i);
+                if (Avx512BW.IsSupported)
+                    for (; i + 32 <= count; i += 32)
+                        Avx512BW.ConvertToVector512Int16(Vector256.Load(x + i)).Store(wide + i);
+                for (; i + 16 <= count; i += 16)
+                    Avx2.ConvertToVector256Int16(Vector128.Load(x + i)).Store(wide + i);
                 for (; i < count; i++)
                     wide[i] = x[i];
                 new Span<short>(wide + count, (pixels - rows) * _k).Clear();
@@ -484,56 +488,61 @@ namespace EffNet.Kernels
             }
 
             /// <summary>
-            /// Pixels [first, end) without VNNI: 4 pixels x 8 channels at a time, the 4 taps of a quad widened to 16 bits;
-            /// each vpmaddwd gives two pair sums per channel for 4 channels, added up once per tile instead of once per quad.
+            /// Pixels [first, end) with AVX2 alone: 6 pixels x 8 channels at a time, the pixels widened to 16 bits once into a
+            /// scratch as on AVX-512; each vpmaddwd gives two pair sums per channel for 4 channels, added up once per tile.
             /// </summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public void Widened(int first, int end)
             {
-                const int Pixels = 4; // 8 accumulators, 2 weight vectors and the taps: 11 of AVX2's 16 registers
-                int quads = _k / 4, j = 0;
-                long quadStride = (long)_n * 4;
+                const int Pixels = 6; // 12 accumulators, 2 weight vectors and the taps: 15 of AVX2's 16 registers
+                short[]? rented = Pixels * _k > 16 * 1024 ? System.Buffers.ArrayPool<short>.Shared.Rent(Pixels * _k) : null;
+                Span<short> scratch = rented is null ? stackalloc short[Pixels * _k] : rented.AsSpan(0, Pixels * _k);
                 int* sums = stackalloc int[Pixels * 8];
-                for (; j + 8 <= _n; j += 8)
-                {
-                    sbyte* w0 = _w + (long)j * 4;
-                    int p = first;
-                    for (; p < end; p += Pixels)
+                fixed (short* wide = scratch)
+                    for (int p = first; p < end; p += Pixels)
                     {
                         int rows = Math.Min(Pixels, end - p);
-                        // low: pair sums of channels j..j+3 (two per channel), high: of j+4..j+7; one of each per pixel.
-                        Vector256<int> l0 = default, l1 = default, l2 = default, l3 = default, h0 = default, h1 = default, h2 = default, h3 = default;
-                        byte* x = _x + (long)p * _k;
-                        int pitch = rows > 1 ? _k : 0, pitch2 = rows > 2 ? 2 * _k : 0, pitch3 = rows > 3 ? 3 * _k : 0; // short tiles reread pixel 0
-                        sbyte* wk = w0;
-                        for (int i = 0; i < quads; i++, wk += quadStride)
-                        {
-                            Vector256<short> w = Avx2.ConvertToVector256Int16(Vector128.Load(wk));
-                            Vector256<short> w2 = Avx2.ConvertToVector256Int16(Vector128.Load(wk + 16));
-                            Vector256<short> t = Taps(x + 4 * i);
-                            l0 = Avx2.Add(l0, Avx2.MultiplyAddAdjacent(t, w)); h0 = Avx2.Add(h0, Avx2.MultiplyAddAdjacent(t, w2));
-                            t = Taps(x + pitch + 4 * i);
-                            l1 = Avx2.Add(l1, Avx2.MultiplyAddAdjacent(t, w)); h1 = Avx2.Add(h1, Avx2.MultiplyAddAdjacent(t, w2));
-                            t = Taps(x + pitch2 + 4 * i);
-                            l2 = Avx2.Add(l2, Avx2.MultiplyAddAdjacent(t, w)); h2 = Avx2.Add(h2, Avx2.MultiplyAddAdjacent(t, w2));
-                            t = Taps(x + pitch3 + 4 * i);
-                            l3 = Avx2.Add(l3, Avx2.MultiplyAddAdjacent(t, w)); h3 = Avx2.Add(h3, Avx2.MultiplyAddAdjacent(t, w2));
-                        }
-                        Channels(l0, h0, sums);
-                        Channels(l1, h1, sums + 8);
-                        Channels(l2, h2, sums + 16);
-                        Channels(l3, h3, sums + 24);
-                        Finish(p, rows, j, 8, sums);
+                        WidenPixels(p, rows, Pixels, wide);
+                        int j = 0;
+                        for (; j + 8 <= _n; j += 8)
+                            Tile256(p, rows, j, wide, sums);
+                        if (j < _n)
+                            Scalar(p, p + rows, j);
                     }
-                }
-                if (j < _n)
-                    Scalar(first, end, j);
+                if (rented != null) System.Buffers.ArrayPool<short>.Shared.Return(rented);
             }
 
-            // A quad's 4 input bytes as 16-bit values, repeated for the 4 channels of a vpmaddwd.
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            static Vector256<short> Taps(byte* quad)
-                => Avx2.BroadcastScalarToVector256(Sse41.ConvertToVector128Int16(Vector128.CreateScalar(*(uint*)quad).AsByte()).AsUInt64()).AsInt16();
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            void Tile256(int p, int rows, int col, short* wide, int* sums)
+            {
+                int quads = _k / 4;
+                long quadStride = (long)_n * 4, pitch = _k;
+                sbyte* wk = _w + (long)col * 4;
+                short* t = wide;
+                // low: pair sums of channels col..col+3 (two per channel), high: of col+4..col+7; one of each per pixel.
+                Vector256<int> l0 = default, l1 = default, l2 = default, l3 = default, l4 = default, l5 = default;
+                Vector256<int> h0 = default, h1 = default, h2 = default, h3 = default, h4 = default, h5 = default;
+                for (int i = 0; i < quads; i++, wk += quadStride, t += 4)
+                {
+                    Vector256<short> w = Avx2.ConvertToVector256Int16(Vector128.Load(wk));
+                    Vector256<short> w2 = Avx2.ConvertToVector256Int16(Vector128.Load(wk + 16));
+                    Vector256<short> x = Vector256.Create(*(long*)t).AsInt16();
+                    l0 = Avx2.Add(l0, Avx2.MultiplyAddAdjacent(x, w)); h0 = Avx2.Add(h0, Avx2.MultiplyAddAdjacent(x, w2));
+                    x = Vector256.Create(*(long*)(t + pitch)).AsInt16();
+                    l1 = Avx2.Add(l1, Avx2.MultiplyAddAdjacent(x, w)); h1 = Avx2.Add(h1, Avx2.MultiplyAddAdjacent(x, w2));
+                    x = Vector256.Create(*(long*)(t + 2 * pitch)).AsInt16();
+                    l2 = Avx2.Add(l2, Avx2.MultiplyAddAdjacent(x, w)); h2 = Avx2.Add(h2, Avx2.MultiplyAddAdjacent(x, w2));
+                    x = Vector256.Create(*(long*)(t + 3 * pitch)).AsInt16();
+                    l3 = Avx2.Add(l3, Avx2.MultiplyAddAdjacent(x, w)); h3 = Avx2.Add(h3, Avx2.MultiplyAddAdjacent(x, w2));
+                    x = Vector256.Create(*(long*)(t + 4 * pitch)).AsInt16();
+                    l4 = Avx2.Add(l4, Avx2.MultiplyAddAdjacent(x, w)); h4 = Avx2.Add(h4, Avx2.MultiplyAddAdjacent(x, w2));
+                    x = Vector256.Create(*(long*)(t + 5 * pitch)).AsInt16();
+                    l5 = Avx2.Add(l5, Avx2.MultiplyAddAdjacent(x, w)); h5 = Avx2.Add(h5, Avx2.MultiplyAddAdjacent(x, w2));
+                }
+                Channels(l0, h0, sums); Channels(l1, h1, sums + 8); Channels(l2, h2, sums + 16);
+                Channels(l3, h3, sums + 24); Channels(l4, h4, sums + 32); Channels(l5, h5, sums + 40);
+                Finish(p, rows, col, 8, sums);
+            }
 
             // Each channel's two pair sums are adjacent: add them, then put the 8 channels in order.
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
