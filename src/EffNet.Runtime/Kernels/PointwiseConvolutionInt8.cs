@@ -166,7 +166,7 @@ namespace EffNet.Kernels
                 folded[outChannels + j] = direct ? shift * inverseOutputScale + outputZeroPoint : shift;
             }
             (int low, int high) = !direct ? (0, 255)
-                : activation == Activation.ReLU6 ? (outputZeroPoint, Math.Min(255, (int)MathF.Round(6f * inverseOutputScale) + outputZeroPoint))
+                : activation == Activation.ReLU6 ? (outputZeroPoint, Math.Min(255, (int)MathF.Round(MathF.Min(6f * inverseOutputScale, Large)) + outputZeroPoint))
                 : (0, 255);
             fixed (byte* x = input, q = quantizedOutput)
             fixed (sbyte* w = packedWeights)
@@ -188,6 +188,10 @@ namespace EffNet.Kernels
             }
             if (rented != null) System.Buffers.ArrayPool<float>.Shared.Return(rented);
         }
+
+        // Levels are brought down to this before they become integers: past int's range the conversion gives int.MinValue
+        // (vcvtps2dq) or int.MaxValue, which the zero point would wrap; 512 is past 255 whatever the zero point.
+        const float Large = 512f;
 
         // Fewer 6-pixel tiles than this per thread run on the caller alone: a region costs more than they take.
         const int MinTilesPerThread = 4;
@@ -345,14 +349,14 @@ namespace EffNet.Kernels
                 // vcvtps2dq rounds to nearest even under the default rounding mode, as MathF.Round does.
                 if (_direct)
                 {
-                    StoreLevels(at, Avx512F.ConvertToVector512Int32(v), _low, _high);
+                    StoreLevels(at, Avx512F.ConvertToVector512Int32(Avx512F.Min(v, Vector512.Create(Large))), _low, _high);
                     return;
                 }
                 v = Simd.Activate(v, _activation);
                 if (_residual != null) v += Vector512.Load(_residual + at);
                 if (_y != null) v.Store(_y + at);
                 if (_q != null)
-                    StoreLevels(at, Avx512F.ConvertToVector512Int32(v * _inverseOutputScale) + Vector512.Create((int)_outputZeroPoint), 0, 255);
+                    StoreLevels(at, Avx512F.ConvertToVector512Int32(Avx512F.Min(v * _inverseOutputScale, Vector512.Create(Large))) + Vector512.Create((int)_outputZeroPoint), 0, 255);
             }
 
             // u8 levels clamped to [low, high], stored at value index 'at' of the quantised output.
@@ -377,14 +381,14 @@ namespace EffNet.Kernels
                 // Round to nearest even (as the scalar path's MathF.Round).
                 if (_direct)
                 {
-                    StoreLevels(at, Vector256.ConvertToInt32(Vector256.Round(v)), _low, _high);
+                    StoreLevels(at, Vector256.ConvertToInt32(Vector256.Round(Vector256.Min(v, Vector256.Create(Large)))), _low, _high);
                     return;
                 }
                 v = Simd.Activate(v.AsVector(), _activation).AsVector256();
                 if (_residual != null) v += Vector256.Load(_residual + at);
                 if (_y != null) v.Store(_y + at);
                 if (_q != null)
-                    StoreLevels(at, Vector256.ConvertToInt32(Vector256.Round(v * _inverseOutputScale)) + Vector256.Create((int)_outputZeroPoint), 0, 255);
+                    StoreLevels(at, Vector256.ConvertToInt32(Vector256.Round(Vector256.Min(v * _inverseOutputScale, Vector256.Create(Large)))) + Vector256.Create((int)_outputZeroPoint), 0, 255);
             }
 
             /// <summary>
@@ -564,14 +568,14 @@ namespace EffNet.Kernels
                         long at = (long)p * _n + j;
                         if (_direct)
                         {
-                            _q[at] = (byte)Math.Clamp((int)MathF.Round(sum * _scale[j] + _bias[j]), _low, _high);
+                            _q[at] = (byte)Math.Clamp((int)MathF.Round(MathF.Min(sum * _scale[j] + _bias[j], Large)), _low, _high);
                             continue;
                         }
                         float v = Simd.Activate(sum * _scale[j] + _bias[j], _activation);
                         if (_residual != null) v += _residual[at];
                         if (_y != null) _y[at] = v;
                         if (_q != null)
-                            _q[at] = (byte)Math.Clamp((int)MathF.Round(v * _inverseOutputScale) + _outputZeroPoint, 0, 255);
+                            _q[at] = (byte)Math.Clamp((int)MathF.Round(MathF.Min(v * _inverseOutputScale, Large)) + _outputZeroPoint, 0, 255);
                     }
                 }
             }

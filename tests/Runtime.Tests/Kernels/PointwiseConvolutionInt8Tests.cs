@@ -124,6 +124,37 @@ namespace EffNet.Runtime.Tests.Kernels
 
         [Theory]
         [MemberData(nameof(Paths))]
+        public void Levels_far_past_the_output_range_clamp_to_its_ends(string pathName)
+        {
+            // An output scale of 1e-12 puts every level past int's range: positive values must come out as 255, negative
+            // ones as 0 (or the zero point, after a ReLU6), on the direct path (None, ReLU6) and after the epilogue (SiLU).
+            var path = Enum.Parse<PointwiseConvolutionInt8.Path>(pathName);
+            const int pixels = 13, k = 32, n = 24, zeroPoint = 5;
+            const byte outputZeroPoint = 20;
+            (byte[] x, sbyte[] w) = Data(pixels, k, n, 31);
+            var packed = new sbyte[PointwiseConvolutionInt8.PackedLength(k, n)];
+            PointwiseConvolutionInt8.PackWeights(w, k, n, packed);
+            float[] weightScales = Enumerable.Repeat(0.001f, n).ToArray();
+            float[] bias = KernelTestData.Random(n, 32), folded = (float[])bias.Clone();
+            PointwiseConvolutionInt8.FoldInputZeroPoint(packed, k, n, 0.02f, zeroPoint, weightScales, folded);
+            foreach (Activation activation in new[] { Activation.None, Activation.ReLU6, Activation.SiLU })
+            {
+                var q = new byte[pixels * n];
+                PointwiseConvolutionInt8.Run(path, x, pixels, k, 0.02f, packed, weightScales, folded, n,
+                                             activation, Span<float>.Empty, default, q, 1e-12f, outputZeroPoint);
+                for (int p = 0; p < pixels; p++)
+                    for (int j = 0; j < n; j++)
+                    {
+                        double v = 0.02 * weightScales[j] * Dot(x, w, p, j, k, n, zeroPoint) + bias[j];
+                        if (Math.Abs(v) < 1e-4) continue; // the sign of a value this close to 0 may differ in float
+                        int expected = v > 0 ? 255 : activation == Activation.ReLU6 ? outputZeroPoint : 0;
+                        Assert.True(q[p * n + j] == expected, $"{activation}, pixel {p}, channel {j} ({v}): {q[p * n + j]} vs {expected}");
+                    }
+            }
+        }
+
+        [Theory]
+        [MemberData(nameof(Paths))]
         public void Split_over_threads_the_output_is_the_same_bits(string pathName)
         {
             var path = Enum.Parse<PointwiseConvolutionInt8.Path>(pathName);
