@@ -62,8 +62,8 @@ namespace EffNet.Kernels
                     new DepthwiseConvolution.Depthwise(null, inHeight, inWidth, midChannels, wd, bd, kernel, stride, padTop, padLeft,
                                                        y, outWidth, activation),
                     kernel, rings, ring);
-                bool pooled = workers is { Threads: > 1 };
-                if (pooled && !SplitsByPanels(kernel, stride, midChannels) && outHeight >= MinRowsPerBand * workers!.Threads)
+                bool pooled = workers is { Threads: > 1 }, panels = pooled && SplitsByPanels(kernel, stride, midChannels);
+                if (pooled && !panels && outHeight >= MinRowsPerBand * workers!.Threads)
                 {
                     var bands = (BandsJob)(workers.ExpandDepthwiseBandsJob ??= new BandsJob());
                     bands.Fused = fused;
@@ -85,7 +85,7 @@ namespace EffNet.Kernels
                 fixed (float* p = partial)
                 {
                     float* total = summing ? sums : null;
-                    if (pooled && SplitsByPanels(kernel, stride, midChannels))
+                    if (panels)
                     {
                         var job = (PanelsJob)(workers!.ExpandDepthwiseJob ??= new PanelsJob());
                         job.Fused = fused;

@@ -166,7 +166,7 @@ namespace EffNet.Kernels
                 folded[outChannels + j] = direct ? shift * inverseOutputScale + outputZeroPoint : shift;
             }
             (int low, int high) = !direct ? (0, 255)
-                : activation == Activation.ReLU6 ? (outputZeroPoint, Math.Min(255, (int)MathF.Round(MathF.Min(6f * inverseOutputScale, Large)) + outputZeroPoint))
+                : activation == Activation.ReLU6 ? (outputZeroPoint, Math.Min(255, QuantizeActivations.Round(6f * inverseOutputScale) + outputZeroPoint))
                 : (0, 255);
             fixed (byte* x = input, q = quantizedOutput)
             fixed (sbyte* w = packedWeights)
@@ -188,10 +188,6 @@ namespace EffNet.Kernels
             }
             if (rented != null) System.Buffers.ArrayPool<float>.Shared.Return(rented);
         }
-
-        // Levels are brought down to this before they become integers: past int's range the conversion gives int.MinValue
-        // (vcvtps2dq) or int.MaxValue, which the zero point would wrap; 512 is past 255 whatever the zero point.
-        const float Large = 512f;
 
         // Fewer 6-pixel tiles than this per thread run on the caller alone: a region costs more than they take.
         const int MinTilesPerThread = 4;
@@ -242,8 +238,7 @@ namespace EffNet.Kernels
             public void Pixels(Path path, int first, int end)
             {
                 if (path == Path.AvxVnni) Vnni(first, end);
-                else if (path == Path.Avx512BW) Widened512(first, end);
-                else if (path == Path.Avx2) Widened(first, end);
+                else if (path is Path.Avx512BW or Path.Avx2) Widened(path, first, end);
                 else Scalar(first, end, 0);
             }
 
@@ -346,17 +341,16 @@ namespace EffNet.Kernels
             {
                 long at = (long)p * _n + col;
                 Vector512<float> v = Vector512.ConvertToSingle(sums) * Vector512.Load(_scale + col) + Vector512.Load(_bias + col);
-                // vcvtps2dq rounds to nearest even under the default rounding mode, as MathF.Round does.
                 if (_direct)
                 {
-                    StoreLevels(at, Avx512F.ConvertToVector512Int32(Avx512F.Min(v, Vector512.Create(Large))), _low, _high);
+                    StoreLevels(at, QuantizeActivations.Round(v), _low, _high);
                     return;
                 }
                 v = Simd.Activate(v, _activation);
                 if (_residual != null) v += Vector512.Load(_residual + at);
                 if (_y != null) v.Store(_y + at);
                 if (_q != null)
-                    StoreLevels(at, Avx512F.ConvertToVector512Int32(Avx512F.Min(v * _inverseOutputScale, Vector512.Create(Large))) + Vector512.Create((int)_outputZeroPoint), 0, 255);
+                    StoreLevels(at, QuantizeActivations.Round(v * _inverseOutputScale) + Vector512.Create((int)_outputZeroPoint), 0, 255);
             }
 
             // u8 levels clamped to [low, high], stored at value index 'at' of the quantised output.
@@ -378,46 +372,52 @@ namespace EffNet.Kernels
             {
                 long at = (long)p * _n + col;
                 Vector256<float> v = Vector256.ConvertToSingle(sums) * Vector256.Load(_scale + col) + Vector256.Load(_bias + col);
-                // Round to nearest even (as the scalar path's MathF.Round).
                 if (_direct)
                 {
-                    StoreLevels(at, Vector256.ConvertToInt32(Vector256.Round(Vector256.Min(v, Vector256.Create(Large)))), _low, _high);
+                    StoreLevels(at, QuantizeActivations.Round(v), _low, _high);
                     return;
                 }
                 v = Simd.Activate(v.AsVector(), _activation).AsVector256();
                 if (_residual != null) v += Vector256.Load(_residual + at);
                 if (_y != null) v.Store(_y + at);
                 if (_q != null)
-                    StoreLevels(at, Vector256.ConvertToInt32(Vector256.Round(Vector256.Min(v * _inverseOutputScale, Vector256.Create(Large)))) + Vector256.Create((int)_outputZeroPoint), 0, 255);
+                    StoreLevels(at, QuantizeActivations.Round(v * _inverseOutputScale) + Vector256.Create((int)_outputZeroPoint), 0, 255);
             }
 
             /// <summary>
-            /// Pixels [first, end) on AVX-512 without VNNI (AVX-512 servers before AVX-VNNI): both sides widened to 16 bits,
-            /// each vpmaddwd 8 channels x 4 taps, exact like the AVX2 path but on 512-bit registers, whose 32 names hold a
-            /// tile of 8 pixels x 16 channels. The tile's 8 pixels are widened once into a scratch, then every column
-            /// tile reads them; the weights are widened from the packed bytes as they are read.
+            /// Pixels [first, end) without VNNI: both sides widened to 16 bits for vpmaddwd, each tile's pixels once into a
+            /// scratch that every column tile then reads, the weights from the packed bytes as they are read. On AVX-512BW
+            /// (AVX-512 servers before AVX-VNNI) a tile is 8 pixels x 16 channels, which 32 registers hold; on AVX2 alone,
+            /// 6 pixels x 8 channels.
             /// </summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            public void Widened512(int first, int end)
+            public void Widened(Path path, int first, int end)
             {
-                const int Pixels = 8;
-                // [Pixels, K] 16-bit inputs: K is at most a few thousand channels (B7's widest projection reads 3840).
-                short[]? rented = Pixels * _k > 16 * 1024 ? System.Buffers.ArrayPool<short>.Shared.Rent(Pixels * _k) : null;
-                Span<short> scratch = rented is null ? stackalloc short[Pixels * _k] : rented.AsSpan(0, Pixels * _k);
-                int* sums = stackalloc int[Pixels * 16];
+                bool avx512 = path == Path.Avx512BW;
+                int pixels = avx512 ? 8 : 6;
+                // [pixels, K] 16-bit inputs: K is at most a few thousand channels (B7's widest projection reads 3840).
+                short[]? rented = pixels * _k > 16 * 1024 ? System.Buffers.ArrayPool<short>.Shared.Rent(pixels * _k) : null;
+                Span<short> scratch = rented is null ? stackalloc short[pixels * _k] : rented.AsSpan(0, pixels * _k);
+                int* sums = stackalloc int[8 * 16];
                 fixed (short* wide = scratch)
-                    for (int p = first; p < end; p += Pixels)
+                    for (int p = first; p < end; p += pixels)
                     {
-                        int rows = Math.Min(Pixels, end - p);
-                        WidenPixels(p, rows, Pixels, wide);
+                        int rows = Math.Min(pixels, end - p);
+                        WidenPixels(p, rows, pixels, wide);
                         int j = 0;
-                        for (; j + 16 <= _n; j += 16)
-                            Tile512<Two>(p, rows, j, wide, sums);
-                        if (j + 8 <= _n)
+                        if (avx512)
                         {
-                            Tile512<One>(p, rows, j, wide, sums);
-                            j += 8;
+                            for (; j + 16 <= _n; j += 16)
+                                Tile512<Two>(p, rows, j, wide, sums);
+                            if (j + 8 <= _n)
+                            {
+                                Tile512<One>(p, rows, j, wide, sums);
+                                j += 8;
+                            }
                         }
+                        else
+                            for (; j + 8 <= _n; j += 8)
+                                Tile256(p, rows, j, wide, sums);
                         if (j < _n)
                             Scalar(p, p + rows, j);
                     }
@@ -441,6 +441,7 @@ namespace EffNet.Kernels
                 new Span<short>(wide + count, (pixels - rows) * _k).Clear();
             }
 
+            // 8 pixels x 8 or 16 channels on AVX-512BW.
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             void Tile512<TV>(int p, int rows, int col, short* wide, int* sums) where TV : struct, IVectorCount
             {
@@ -491,31 +492,7 @@ namespace EffNet.Kernels
                 else (even + odd).GetLower().Store(to);
             }
 
-            /// <summary>
-            /// Pixels [first, end) with AVX2 alone: 6 pixels x 8 channels at a time, the pixels widened to 16 bits once into a
-            /// scratch as on AVX-512; each vpmaddwd gives two pair sums per channel for 4 channels, added up once per tile.
-            /// </summary>
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            public void Widened(int first, int end)
-            {
-                const int Pixels = 6; // 12 accumulators, 2 weight vectors and the taps: 15 of AVX2's 16 registers
-                short[]? rented = Pixels * _k > 16 * 1024 ? System.Buffers.ArrayPool<short>.Shared.Rent(Pixels * _k) : null;
-                Span<short> scratch = rented is null ? stackalloc short[Pixels * _k] : rented.AsSpan(0, Pixels * _k);
-                int* sums = stackalloc int[Pixels * 8];
-                fixed (short* wide = scratch)
-                    for (int p = first; p < end; p += Pixels)
-                    {
-                        int rows = Math.Min(Pixels, end - p);
-                        WidenPixels(p, rows, Pixels, wide);
-                        int j = 0;
-                        for (; j + 8 <= _n; j += 8)
-                            Tile256(p, rows, j, wide, sums);
-                        if (j < _n)
-                            Scalar(p, p + rows, j);
-                    }
-                if (rented != null) System.Buffers.ArrayPool<short>.Shared.Return(rented);
-            }
-
+            // 6 pixels x 8 channels on AVX2: 12 accumulators, 2 weight vectors and the taps, 15 of its 16 registers.
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             void Tile256(int p, int rows, int col, short* wide, int* sums)
             {
@@ -568,14 +545,14 @@ namespace EffNet.Kernels
                         long at = (long)p * _n + j;
                         if (_direct)
                         {
-                            _q[at] = (byte)Math.Clamp((int)MathF.Round(MathF.Min(sum * _scale[j] + _bias[j], Large)), _low, _high);
+                            _q[at] = (byte)Math.Clamp(QuantizeActivations.Round(sum * _scale[j] + _bias[j]), _low, _high);
                             continue;
                         }
                         float v = Simd.Activate(sum * _scale[j] + _bias[j], _activation);
                         if (_residual != null) v += _residual[at];
                         if (_y != null) _y[at] = v;
                         if (_q != null)
-                            _q[at] = (byte)Math.Clamp((int)MathF.Round(MathF.Min(v * _inverseOutputScale, Large)) + _outputZeroPoint, 0, 255);
+                            _q[at] = (byte)Math.Clamp(QuantizeActivations.Round(v * _inverseOutputScale) + _outputZeroPoint, 0, 255);
                     }
                 }
             }

@@ -69,17 +69,14 @@ namespace EffNet.Kernels
             long i = 0;
             if (Avx512F.IsSupported)
             {
-                // vcvtps2dq rounds half to even (the default rounding mode); vpmovusdb saturates above 255 and the max
-                // below 0. The generic Round and two Narrows took twice the time. vcvtps2dq turns values past int's range
-                // into int.MinValue, so large ones are first brought down to 512 (a level past 255 whatever the zero point).
+                // vpmovusdb saturates above 255 and the max below 0. The generic Round and two Narrows took twice the time.
                 var scale = Vector512.Create(inverse);
                 var zero = Vector512.Create((int)zeroPoint);
-                var large = Vector512.Create(512f);
                 for (; i + 16 <= n; i += 16)
                 {
                     Vector512<float> v = Vector512.Load(x + i) * scale;
                     if (g != null) v *= Vector512.Load(g + i);
-                    Vector512<int> level = Vector512.Max(Avx512F.ConvertToVector512Int32(Avx512F.Min(v, large)) + zero, Vector512<int>.Zero);
+                    Vector512<int> level = Vector512.Max(Round(v) + zero, Vector512<int>.Zero);
                     Avx512F.ConvertToVector128ByteWithSaturation(level.AsUInt32()).Store(q + i);
                 }
             }
@@ -88,13 +85,11 @@ namespace EffNet.Kernels
                 var scale = Vector256.Create(inverse);
                 var zero = Vector256.Create((int)zeroPoint);
                 var high = Vector256.Create(255);
-                var large = Vector256.Create(512f);
                 for (; i + 8 <= n; i += 8)
                 {
                     Vector256<float> v = Vector256.Load(x + i) * scale;
                     if (g != null) v *= Vector256.Load(g + i);
-                    // Brought down to 512 first: the conversion saturates at int.MaxValue, which the zero point would wrap.
-                    Vector256<int> level = Vector256.Min(Vector256.Max(Vector256.ConvertToInt32(Vector256.Round(Vector256.Min(v, large))) + zero, Vector256<int>.Zero), high);
+                    Vector256<int> level = Vector256.Min(Vector256.Max(Round(v) + zero, Vector256<int>.Zero), high);
                     Vector256<ushort> words = Vector256.Narrow(level.AsUInt32(), level.AsUInt32());
                     Vector256.Narrow(words, words).GetLower().GetLower().Store(q + i);
                 }
@@ -103,8 +98,23 @@ namespace EffNet.Kernels
             {
                 float v = x[i] * inverse;
                 if (g != null) v *= g[i];
-                q[i] = (byte)Math.Clamp((int)MathF.Round(MathF.Min(v, 512f)) + zeroPoint, 0, 255);
+                q[i] = (byte)Math.Clamp(Round(v) + zeroPoint, 0, 255);
             }
         }
+
+        // Values in units of levels (x / scale, the zero point not yet added) to integers, rounded half to even as
+        // MathF.Round does (vcvtps2dq under the default rounding mode). Past int's range the conversions give
+        // int.MinValue (vcvtps2dq) or int.MaxValue, which an added zero point would wrap, so larger values are first
+        // brought down to LargestLevel, past 255 whatever the zero point. The int8 GEMM's u8 output rounds here too.
+        const float LargestLevel = 512f;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static Vector512<int> Round(Vector512<float> levels) => Avx512F.ConvertToVector512Int32(Avx512F.Min(levels, Vector512.Create(LargestLevel)));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static Vector256<int> Round(Vector256<float> levels) => Vector256.ConvertToInt32(Vector256.Round(Vector256.Min(levels, Vector256.Create(LargestLevel))));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static int Round(float levels) => (int)MathF.Round(MathF.Min(levels, LargestLevel));
     }
 }
