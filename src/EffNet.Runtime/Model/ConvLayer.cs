@@ -52,7 +52,10 @@ namespace EffNet.Model
             }
         }
 
-        public long Bytes => Elements * (Type switch { TensorElementType.Int8 => 1, TensorElementType.Int16 => 2, _ => sizeof(float) });
+        public long Bytes => Elements * ElementBytes(Type);
+
+        /// <summary>Bytes of one element of <paramref name="type"/>.</summary>
+        public static int ElementBytes(TensorElementType type) => type switch { TensorElementType.Int8 => 1, TensorElementType.Int16 => 2, _ => sizeof(float) };
     }
 
     /// <summary>

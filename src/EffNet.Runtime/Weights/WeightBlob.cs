@@ -575,7 +575,7 @@ namespace EffNet
                 if (dtype != WeightBlobFormat.DTypeFloat32 && dtype != WeightBlobFormat.DTypeInt8 && dtype != WeightBlobFormat.DTypeInt16)
                     throw _reader.Fail($"tensor '{name}' (directory entry at offset {at}) has dtype code {dtype}; only {WeightBlobFormat.DTypeFloat32} (float32), " +
                                        $"{WeightBlobFormat.DTypeInt8} (int8) and {WeightBlobFormat.DTypeInt16} (int16) are defined.");
-                int elementBytes = dtype switch { WeightBlobFormat.DTypeInt8 => 1, WeightBlobFormat.DTypeInt16 => 2, _ => sizeof(float) };
+                int elementBytes = LayoutTensor.ElementBytes((TensorElementType)dtype);
                 int rank = Byte("rank");
                 if (rank > WeightBlobFormat.MaxRank)
                     throw _reader.Fail($"tensor '{name}' (directory entry at offset {at}) has rank {rank}; at most {WeightBlobFormat.MaxRank} is allowed.");
